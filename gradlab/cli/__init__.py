@@ -1,0 +1,62 @@
+"""The ``gradlab`` command: a thin layer over the library.
+
+Each subcommand lives in its own module under :mod:`gradlab.cli` with two functions,
+``register(subparsers)`` and ``run(args) -> int``. Exit codes: 0 ok, 1 a check failed,
+2 bad input (a :class:`~gradlab.errors.GradlabError`: one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from ..errors import GradlabError
+
+#: Subcommand modules, in the order ``gradlab --help`` lists them.
+COMMANDS = ["grad", "check"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits with 2 and one line for usage errors (its default too, kept explicit)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = _Parser(prog="gradlab", description="Backpropagation you can check: graphs, gradients three ways, "
+                     "pictures, worksheets and a LeNet lab.")
+    parser.add_argument("--version", action="version", version=f"gradlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except GradlabError as e:
+        sys.stderr.write(f"gradlab {args.command}: error: {e}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("gradlab: interrupted\n")
+        return 130
+    except BrokenPipeError:  # `gradlab ... | head`
+        return 0
+
+
+def entry() -> None:
+    raise SystemExit(main())

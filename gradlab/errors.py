@@ -1,0 +1,85 @@
+"""gradlab's exception types: one clear message for the student, naming the place.
+
+Every error a user can cause (a typo in a program, a missing value, a log of a
+negative number) is a :class:`GradlabError`. The CLI prints ``str(error)`` on one
+line and exits with ``error.exit_code`` (2: bad input); it never shows a traceback
+for these.
+
+>>> from gradlab import Graph, ParseError
+>>> try:
+...     Graph.parse("a = foo(x)")
+... except ParseError as e:
+...     print(e)
+line 1, col 5: unknown function 'foo' in 'foo(x)'; known functions: abs, cos, exp, log, max, min, relu, sigmoid, sin, softplus, sqrt, tanh
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: a file, a line and column, a statement, a graph node."""
+
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+    node: str | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.line is not None:
+            parts.append(f"line {self.line}" + (f", col {self.col}" if self.col is not None else ""))
+        if self.node:
+            parts.append(f"node {self.node}")
+        return ", ".join(parts)
+
+    def with_file(self, file: str, line_offset: int = 0) -> "Location":
+        line = None if self.line is None else self.line + line_offset
+        return Location(file=file, line=line, col=self.col, node=self.node)
+
+
+class GradlabError(Exception):
+    """Base class of every error caused by user input; ``exit_code`` is 2."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, where: Location | None = None):
+        self.message = message
+        self.where = where
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        where = str(self.where) if self.where else ""
+        return f"{where}: {self.message}" if where else self.message
+
+    def located(self, file: str, line_offset: int = 0) -> "GradlabError":
+        """The same error, its place moved into ``file`` (lines shifted by ``line_offset``)."""
+        where = (self.where or Location()).with_file(file, line_offset)
+        err = type(self).__new__(type(self))
+        GradlabError.__init__(err, self.message, where)
+        err.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("message", "where")})
+        return err
+
+
+class ParseError(GradlabError):
+    """A program or expression that gradlab will not read (syntax, unknown name, forbidden construct)."""
+
+
+class GraphError(GradlabError):
+    """A graph that is not well formed: cycles, duplicate names, a missing output, bad JSON."""
+
+
+class GraphFileError(GradlabError):
+    """A graph file (TOML) that is malformed or inconsistent."""
+
+
+class EvaluationError(GradlabError):
+    """A value that cannot be computed: a missing input, NaN or Inf, a log of a negative number."""
+
+
+class ShapeError(GradlabError):
+    """Tensors whose shapes do not fit together."""

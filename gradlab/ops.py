@@ -1,0 +1,336 @@
+"""The operation table: every gate gradlab knows, each with its own local derivative.
+
+An :class:`Op` carries four views of one gate, micrograd-style, side by side:
+
+* ``sym(args, param)``: the SymPy expression of the gate in its argument symbols;
+* ``partials(args, out, param)``: the local partial derivatives, one per argument,
+  in textbook form (sigmoid' = out*(1 - out), tanh' = 1 - out**2, exp' = out);
+* ``np_fn(args, param)``: the numpy forward (float64, vectorised over a batch);
+* ``torch_fn(args, param)``: the torch forward, for an independent autograd check.
+
+Gates with a constant operand (``x + 1``, ``-z``, ``1/x``, ``x**2``) are unary gates
+that carry the constant in ``param``, so ``1/(1+exp(-z))`` decomposes into the
+textbook's ``*-1``, ``exp``, ``+1``, ``1/x``.
+
+>>> from gradlab.ops import OPS
+>>> OPS["sigmoid"].label(None), OPS["rdiv_const"].label(1)
+('σ', '1/x')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+# --------------------------------------------------------------------------- SymPy functions
+
+
+class sigmoid(sp.Function):
+    """The logistic function 1/(1+exp(-x)); its derivative is sigmoid(x)*(1 - sigmoid(x))."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_zero:
+            return sp.Rational(1, 2)
+        return None
+
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return 1 / (1 + sp.exp(-x))
+
+    def _eval_is_positive(self) -> bool | None:
+        return True if self.args[0].is_real else None
+
+    def _latex(self, printer: Any) -> str:
+        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+
+
+class relu(sp.Function):
+    """max(x, 0); its derivative is Heaviside(x), with SymPy's Heaviside(0) = 1/2."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.Heaviside(self.args[0])
+
+    @classmethod
+    def eval(cls, x: sp.Expr) -> sp.Expr | None:
+        if x.is_number:
+            return sp.Max(x, 0)
+        if x.is_nonnegative:
+            return x
+        if x.is_nonpositive:
+            return sp.Integer(0)
+        return None
+
+    def _eval_rewrite_as_Max(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.Max(x, 0)
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_Max
+
+    def _latex(self, printer: Any) -> str:
+        return r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0])
+
+
+class softplus(sp.Function):
+    """log(1 + exp(x)); its derivative is sigmoid(x)."""
+
+    is_real = True
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
+        return sp.log(1 + sp.exp(x))
+
+    def _latex(self, printer: Any) -> str:
+        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+
+
+#: Names to pass to ``sympy.sympify(text, locals=SYMPY_NAMESPACE)`` to read back an ``expr``
+#: string from gradlab's JSON with gradlab's own functions (trusted text only: sympify evals).
+SYMPY_NAMESPACE: dict[str, Any] = {"sigmoid": sigmoid, "relu": relu, "softplus": softplus}
+
+
+# --------------------------------------------------------------------------- numpy helpers
+
+
+def np_sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def np_relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0)
+
+
+def np_softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, x)
+
+
+#: Function mapping for ``sympy.lambdify`` so that gradlab's SymPy functions evaluate in numpy.
+NUMPY_NAMESPACE: dict[str, Any] = {
+    "sigmoid": np_sigmoid,
+    "relu": np_relu,
+    "softplus": np_softplus,
+    "Heaviside": lambda x, h0=0.5: np.heaviside(x, h0),
+}
+
+
+# --------------------------------------------------------------------------- the Op record
+
+
+def _fmt(c: Any) -> str:
+    """A constant as a short label: 1, -1, 0.5, 2.5e-07."""
+    try:
+        f = float(c)
+    except TypeError:
+        return str(c)
+    if f == int(f) and abs(f) < 1e15:
+        return str(int(f))
+    return f"{f:.6g}"
+
+
+@dataclass(frozen=True)
+class Op:
+    """One kind of gate. See the module docstring for the four views."""
+
+    name: str
+    arity: int
+    sym: Callable[[Sequence[sp.Expr], Any], sp.Expr]
+    partials: Callable[[Sequence[sp.Expr], sp.Expr, Any], list[sp.Expr]]
+    np_fn: Callable[[Sequence[np.ndarray], Any], np.ndarray]
+    torch_fn: Callable[[Sequence[Any], Any], Any]
+    label_fn: Callable[[Any], str]
+    doc: str = ""
+    #: where the gate is not differentiable: distance of the point from the kink (0 = on it)
+    kink_distance: Callable[[Sequence[np.ndarray], Any], np.ndarray] | None = None
+    #: local partials at the kink under each convention: {"sympy": [...], "torch": [...], "left": [...], "right": [...]}
+    kink_conventions: dict[str, list[float]] = field(default_factory=dict)
+    #: why the forward value can fail at a point: returns a message, or None
+    domain: Callable[[Sequence[np.ndarray], Any], str | None] | None = None
+    #: a parameter is required (the constant of ``+1``, ``*-1``, ``**2``)
+    has_param: bool = False
+
+    def label(self, param: Any = None) -> str:
+        """The symbol drawn in the gate's circle: ``+``, ``*``, ``*-1``, ``exp``, ``+1``, ``1/x``, ``σ``."""
+        return self.label_fn(param)
+
+
+OPS: dict[str, Op] = {}
+
+
+def _register(op: Op) -> Op:
+    OPS[op.name] = op
+    return op
+
+
+def _any_nonpositive(xs: Sequence[np.ndarray], what: str) -> str | None:
+    x = np.asarray(xs[0])
+    bad = x[x <= 0] if x.ndim else (x if x <= 0 else None)
+    if bad is not None and np.size(bad):
+        return f"{what} of a non-positive number ({_fmt(np.ravel(bad)[0])})"
+    return None
+
+
+def _zero_divisor(x: np.ndarray) -> str | None:
+    x = np.asarray(x)
+    if np.any(x == 0):
+        return "division by zero"
+    return None
+
+
+# Binary arithmetic ---------------------------------------------------------------------------
+_register(Op("add", 2, lambda a, p: a[0] + a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(1)],
+             lambda a, p: a[0] + a[1], lambda a, p: a[0] + a[1], lambda p: "+", "a + b"))
+_register(Op("sub", 2, lambda a, p: a[0] - a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(-1)],
+             lambda a, p: a[0] - a[1], lambda a, p: a[0] - a[1], lambda p: "-", "a - b"))
+_register(Op("mul", 2, lambda a, p: a[0] * a[1], lambda a, o, p: [a[1], a[0]],
+             lambda a, p: a[0] * a[1], lambda a, p: a[0] * a[1], lambda p: "*", "a * b"))
+_register(Op("div", 2, lambda a, p: a[0] / a[1], lambda a, o, p: [1 / a[1], -a[0] / a[1] ** 2],
+             lambda a, p: a[0] / a[1], lambda a, p: a[0] / a[1], lambda p: "/", "a / b",
+             domain=lambda a, p: _zero_divisor(a[1])))
+
+
+def _pow_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
+    base = np.asarray(a[0])
+    if np.any(base <= 0):
+        return "a variable exponent needs a positive base (x**y with x <= 0)"
+    return None
+
+
+_register(Op("pow", 2, lambda a, p: a[0] ** a[1],
+             lambda a, o, p: [a[1] * a[0] ** (a[1] - 1), o * sp.log(a[0])],
+             lambda a, p: np.power(a[0], a[1]), lambda a, p: a[0] ** a[1], lambda p: "**",
+             "a ** b (variable exponent; needs a > 0)", domain=_pow_domain))
+
+# Unary gates with a constant --------------------------------------------------------------------
+_register(Op("neg", 1, lambda a, p: -a[0], lambda a, o, p: [sp.Integer(-1)],
+             lambda a, p: -a[0], lambda a, p: -a[0], lambda p: "*-1", "-x"))
+_register(Op("add_const", 1, lambda a, p: a[0] + p, lambda a, o, p: [sp.Integer(1)],
+             lambda a, p: a[0] + float(p), lambda a, p: a[0] + float(p),
+             lambda p: ("+" if float(p) >= 0 else "-") + _fmt(abs(float(p))), "x + c", has_param=True))
+_register(Op("rsub_const", 1, lambda a, p: p - a[0], lambda a, o, p: [sp.Integer(-1)],
+             lambda a, p: float(p) - a[0], lambda a, p: float(p) - a[0],
+             lambda p: f"{_fmt(p)}-x", "c - x", has_param=True))
+_register(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [sp.sympify(p)],
+             lambda a, p: float(p) * a[0], lambda a, p: float(p) * a[0],
+             lambda p: f"*{_fmt(p)}", "c * x", has_param=True))
+_register(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / sp.sympify(p)],
+             lambda a, p: a[0] / float(p), lambda a, p: a[0] / float(p),
+             lambda p: f"/{_fmt(p)}", "x / c", has_param=True))
+_register(Op("rdiv_const", 1, lambda a, p: p / a[0], lambda a, o, p: [-p / a[0] ** 2],
+             lambda a, p: float(p) / a[0], lambda a, p: float(p) / a[0],
+             lambda p: f"{_fmt(p)}/x", "c / x (1/x is the reciprocal)", domain=lambda a, p: _zero_divisor(a[0]),
+             has_param=True))
+
+
+def _pow_const_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
+    x = np.asarray(a[0])
+    c = float(p)
+    if c < 0 and np.any(x == 0):
+        return "division by zero (a negative power of 0)"
+    if c != int(c) and np.any(x < 0):
+        return f"a negative number to the fractional power {_fmt(c)}"
+    return None
+
+
+_register(Op("pow_const", 1, lambda a, p: a[0] ** p, lambda a, o, p: [p * a[0] ** (p - 1)],
+             lambda a, p: np.power(a[0], float(p)), lambda a, p: a[0] ** float(p),
+             lambda p: f"^{_fmt(p)}", "x ** c", domain=_pow_const_domain, has_param=True))
+_register(Op("rpow_const", 1, lambda a, p: p ** a[0], lambda a, o, p: [sp.log(p) * o],
+             lambda a, p: np.power(float(p), a[0]),
+             lambda a, p: __import__("torch").pow(float(p), a[0]),
+             lambda p: f"{_fmt(p)}^x", "c ** x (needs c > 0)", has_param=True,
+             domain=lambda a, p: None if float(p) > 0 else "a constant base must be positive in c**x"))
+_register(Op("identity", 1, lambda a, p: a[0], lambda a, o, p: [sp.Integer(1)],
+             lambda a, p: np.asarray(a[0], dtype=float) + 0.0, lambda a, p: a[0] * 1.0, lambda p: "=",
+             "y = x (a name for a value)"))
+
+# Functions ---------------------------------------------------------------------------------------
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+_register(Op("exp", 1, lambda a, p: sp.exp(a[0]), lambda a, o, p: [o],
+             lambda a, p: np.exp(a[0]), lambda a, p: _torch().exp(a[0]), lambda p: "exp", "exp(x)"))
+_register(Op("log", 1, lambda a, p: sp.log(a[0]), lambda a, o, p: [1 / a[0]],
+             lambda a, p: np.log(a[0]), lambda a, p: _torch().log(a[0]), lambda p: "log", "natural log",
+             domain=lambda a, p: _any_nonpositive(a, "log")))
+
+
+def _sqrt_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
+    if np.any(np.asarray(a[0]) < 0):
+        return "square root of a negative number"
+    if np.any(np.asarray(a[0]) == 0):
+        return "the derivative of sqrt at 0 is infinite"
+    return None
+
+
+_register(Op("sqrt", 1, lambda a, p: sp.sqrt(a[0]), lambda a, o, p: [1 / (2 * o)],
+             lambda a, p: np.sqrt(a[0]), lambda a, p: _torch().sqrt(a[0]), lambda p: "√", "square root",
+             domain=_sqrt_domain))
+_register(Op("sin", 1, lambda a, p: sp.sin(a[0]), lambda a, o, p: [sp.cos(a[0])],
+             lambda a, p: np.sin(a[0]), lambda a, p: _torch().sin(a[0]), lambda p: "sin", "sine"))
+_register(Op("cos", 1, lambda a, p: sp.cos(a[0]), lambda a, o, p: [-sp.sin(a[0])],
+             lambda a, p: np.cos(a[0]), lambda a, p: _torch().cos(a[0]), lambda p: "cos", "cosine"))
+_register(Op("sigmoid", 1, lambda a, p: sigmoid(a[0]), lambda a, o, p: [o * (1 - o)],
+             lambda a, p: np_sigmoid(a[0]), lambda a, p: _torch().sigmoid(a[0]), lambda p: "σ",
+             "logistic 1/(1+exp(-x))"))
+_register(Op("tanh", 1, lambda a, p: sp.tanh(a[0]), lambda a, o, p: [1 - o**2],
+             lambda a, p: np.tanh(a[0]), lambda a, p: _torch().tanh(a[0]), lambda p: "tanh",
+             "hyperbolic tangent"))
+_register(Op("softplus", 1, lambda a, p: softplus(a[0]), lambda a, o, p: [sigmoid(a[0])],
+             lambda a, p: np_softplus(a[0]),
+             lambda a, p: _torch().nn.functional.softplus(a[0], beta=1.0, threshold=50.0),
+             lambda p: "softplus", "log(1 + exp(x))"))
+_register(Op("relu", 1, lambda a, p: relu(a[0]), lambda a, o, p: [sp.Heaviside(a[0])],
+             lambda a, p: np_relu(a[0]), lambda a, p: _torch().relu(a[0]), lambda p: "relu", "max(x, 0)",
+             kink_distance=lambda a, p: np.abs(a[0]),
+             kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [0.0], "right": [1.0]}))
+_register(Op("abs", 1, lambda a, p: sp.Abs(a[0]), lambda a, o, p: [sp.sign(a[0])],
+             lambda a, p: np.abs(a[0]), lambda a, p: _torch().abs(a[0]), lambda p: "|x|", "absolute value",
+             kink_distance=lambda a, p: np.abs(a[0]),
+             kink_conventions={"sympy": [0.0], "torch": [0.0], "left": [-1.0], "right": [1.0]}))
+_register(Op("max", 2, lambda a, p: sp.Max(a[0], a[1]),
+             lambda a, o, p: [sp.Heaviside(a[0] - a[1]), sp.Heaviside(a[1] - a[0])],
+             lambda a, p: np.maximum(a[0], a[1]), lambda a, p: _torch().maximum(a[0], a[1]), lambda p: "max",
+             "larger of a and b", kink_distance=lambda a, p: np.abs(a[0] - a[1]),
+             kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [0.0, 1.0], "right": [1.0, 0.0]}))
+_register(Op("min", 2, lambda a, p: sp.Min(a[0], a[1]),
+             lambda a, o, p: [sp.Heaviside(a[1] - a[0]), sp.Heaviside(a[0] - a[1])],
+             lambda a, p: np.minimum(a[0], a[1]), lambda a, p: _torch().minimum(a[0], a[1]), lambda p: "min",
+             "smaller of a and b", kink_distance=lambda a, p: np.abs(a[0] - a[1]),
+             kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [1.0, 0.0], "right": [0.0, 1.0]}))
+
+#: Functions a program may call, by name, with their gate: ``exp(x)`` -> OPS["exp"].
+FUNCTIONS: dict[str, str] = {
+    "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "sigmoid": "sigmoid",
+    "tanh": "tanh", "relu": "relu", "abs": "abs", "max": "max", "min": "min", "softplus": "softplus",
+}
+
+#: Gates with a kink (a point where the derivative jumps).
+KINK_OPS = frozenset(name for name, op in OPS.items() if op.kink_distance is not None)
+
+
+def constant_value(c: Any) -> float:
+    """A parameter as a Python float (SymPy numbers included)."""
+    return float(c)
+
+
+def is_finite_number(x: float) -> bool:
+    return math.isfinite(x)

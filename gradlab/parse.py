@@ -1,0 +1,280 @@
+"""Programs to graphs with our own ``ast`` whitelist: nothing is ever evaluated.
+
+A program is one or more statements ``name = expression`` (separated by ``;`` or
+newlines; later statements use earlier names); the last statement is the output. A
+bare expression as the last statement is the output ``f``. Allowed: numbers, names,
+``+ - * / **``, unary minus and calls of known functions (:data:`gradlab.ops.FUNCTIONS`).
+Everything else (attributes, subscripts, lambdas, comprehensions, strings, keywords)
+is refused with a :class:`~gradlab.errors.ParseError` naming the line and column.
+
+The graph keeps the structure as written (binary operators left to right), so
+
+>>> parse_program("a = 1/(1+exp(-(w0*x0 + w1*x1 + w2)))").gates()
+['*', '*', '+', '+', '*-1', 'exp', '+1', '1/x']
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Union
+
+from .errors import Location, ParseError
+from .graph import Graph, Node, Number, check_name, fold
+from .ops import FUNCTIONS
+
+MAX_PROGRAM_CHARS = 200_000
+MAX_DEPTH = 200
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_REFUSED = {
+    ast.Attribute: "attribute access ('.') is not allowed",
+    ast.Subscript: "indexing with [] is not allowed",
+    ast.Lambda: "lambda is not allowed",
+    ast.ListComp: "comprehensions are not allowed",
+    ast.SetComp: "comprehensions are not allowed",
+    ast.DictComp: "comprehensions are not allowed",
+    ast.GeneratorExp: "comprehensions are not allowed",
+    ast.JoinedStr: "strings are not allowed",
+    ast.Compare: "comparisons are not allowed",
+    ast.BoolOp: "'and'/'or' are not allowed",
+    ast.IfExp: "'if ... else' is not allowed",
+    ast.NamedExpr: "':=' is not allowed",
+    ast.Starred: "'*' unpacking is not allowed",
+    ast.Await: "'await' is not allowed",
+    ast.Yield: "'yield' is not allowed",
+    ast.List: "lists are not allowed",
+    ast.Tuple: "tuples are not allowed",
+    ast.Dict: "dicts are not allowed",
+    ast.Set: "sets are not allowed",
+}
+ALLOWED = "numbers, names, + - * / **, unary minus and calls of known functions"
+
+Value = Union[Node, Number]
+
+
+def known_functions() -> str:
+    return ", ".join(sorted(FUNCTIONS))
+
+
+class ProgramParser:
+    """Walks the ``ast`` of a program and adds gates to a :class:`Graph`. Subclass to admit more."""
+
+    def __init__(self, program: str, graph: Graph) -> None:
+        self.program = program
+        self.graph = graph
+        self.env: dict[str, Value] = {}  # names defined so far
+        self.assigned_at: dict[str, int] = {}  # statement name -> line
+        self.used_before: dict[str, int] = {}  # input name -> first line used
+        self.statement = 0
+        self.depth = 0
+
+    # ------------------------------------------------------------------ helpers
+    def where(self, node: ast.AST) -> Location:
+        return Location(line=getattr(node, "lineno", None), col=getattr(node, "col_offset", -1) + 1)
+
+    def text(self, node: ast.AST) -> str | None:
+        try:
+            return ast.get_source_segment(self.program, node)
+        except Exception:  # pragma: no cover - positions are always present for parsed text
+            return None
+
+    def fail(self, message: str, node: ast.AST) -> ParseError:
+        return ParseError(message, self.where(node))
+
+    # ------------------------------------------------------------------ program
+    def parse(self) -> Graph:
+        if len(self.program) > MAX_PROGRAM_CHARS:
+            raise ParseError(f"the program is too long ({len(self.program)} characters; at most {MAX_PROGRAM_CHARS})")
+        if not self.program.strip():
+            raise ParseError("the program is empty: write at least one statement such as 'f = x*y'")
+        try:
+            tree = ast.parse(self.program, mode="exec")
+        except SyntaxError as e:
+            msg = (e.msg or "invalid syntax").replace("invalid syntax. Perhaps you forgot a comma?", "invalid syntax")
+            raise ParseError(f"syntax error: {msg}", Location(line=e.lineno, col=e.offset)) from None
+        except (RecursionError, MemoryError, ValueError) as e:
+            raise ParseError(f"the program cannot be read: {type(e).__name__} (too deeply nested?)") from None
+        if not tree.body:
+            raise ParseError("the program is empty: write at least one statement such as 'f = x*y'")
+        self.graph.reserve(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}))
+        self.graph.nx.graph["source"] = self.program
+        output: Value | None = None
+        for i, stmt in enumerate(tree.body):
+            self.statement = i
+            last = i == len(tree.body) - 1
+            output = self.statement_node(stmt, last)
+        assert output is not None
+        if not isinstance(output, Node):  # pragma: no cover - statements always produce nodes
+            raise ParseError("the output is a constant; it has no gradient")
+        self.graph.set_output(output)
+        return self.graph
+
+    def statement_node(self, stmt: ast.stmt, last: bool) -> Value:
+        if isinstance(stmt, ast.Assign):
+            if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+                raise self.fail("assign to one plain name: 'z = ...'", stmt)
+            name = stmt.targets[0].id
+            return self.assign(name, stmt.value, stmt)
+        if isinstance(stmt, ast.Expr) and last:
+            name = "f" if "f" not in self.env and "f" not in self.used_before else "out"
+            return self.assign(name, stmt.value, stmt)
+        if isinstance(stmt, ast.Expr):
+            raise self.fail("only the last statement may be a bare expression; name it: 'z = ...'", stmt)
+        if isinstance(stmt, ast.AugAssign):
+            raise self.fail("'+=' and friends are not allowed; each name is assigned once", stmt)
+        if isinstance(stmt, ast.AnnAssign):
+            return self.annotated(stmt, last)
+        kind = type(stmt).__name__.lower()
+        raise self.fail(f"'{kind}' statements are not allowed; write statements 'name = expression'", stmt)
+
+    def annotated(self, stmt: ast.AnnAssign, last: bool) -> Value:
+        raise self.fail("shape declarations ('x: (3,)') need a tensor program", stmt)
+
+    def assign(self, name: str, value: ast.expr, stmt: ast.stmt) -> Value:
+        where = self.where(stmt)
+        check_name(name, where)
+        if name in self.assigned_at:
+            raise ParseError(f"'{name}' is assigned twice (lines {self.assigned_at[name]} and {stmt.lineno});"
+                             " each name is assigned once", where)
+        if name in self.used_before:
+            uses = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+            if name in uses:
+                raise ParseError(f"'{name}' is used in its own definition (a cycle)", where)
+            chain = self._cycle_hint(name)
+            raise ParseError(f"'{name}' is used on line {self.used_before[name]} before it is assigned on line "
+                             f"{stmt.lineno}; statements run in order{chain}", where)
+        self.assigned_at[name] = stmt.lineno
+        result = self.build(value, name=name)
+        if isinstance(result, Node) and result.id != name:  # a bare name or an earlier node: alias gate
+            result = self.graph.apply("identity", result, name=name, where=self.where(value),
+                                      statement=self.statement, text=self.text(value))
+        elif not isinstance(result, Node):
+            result = self.graph.const(result, name=name, where=self.where(value))
+        self.env[name] = result
+        return result
+
+    def _cycle_hint(self, name: str) -> str:
+        users = [n for n, node in self.env.items() if isinstance(node, Node)
+                 and name in self._input_ancestors(node.id)]
+        return f" (a cycle: {users[0]} uses {name}, and {name} is defined after it)" if users else ""
+
+    def _input_ancestors(self, node_id: str) -> set[str]:
+        import networkx as nx
+
+        return {n for n in nx.ancestors(self.graph.nx, node_id) if self.graph.kind(n) == "input"}
+
+    # ------------------------------------------------------------------ expressions
+    def build(self, node: ast.expr, name: str | None = None) -> Value:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise self.fail(f"the expression is nested too deeply (more than {MAX_DEPTH} levels)", node)
+            return self._build(node, name)
+        finally:
+            self.depth -= 1
+
+    def attrs(self, node: ast.expr) -> dict[str, object]:
+        return {"where": self.where(node), "statement": self.statement, "text": self.text(node)}
+
+    def _build(self, node: ast.expr, name: str | None) -> Value:
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise self.fail(f"{type(v).__name__} values such as {v!r} are not allowed; only numbers", node)
+            if isinstance(v, int) and abs(v) > 10**300:
+                raise self.fail("the number is too large", node)
+            return v
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BinOp):
+            symbol = _BINOPS.get(type(node.op))
+            if symbol is None:
+                return self.binop_other(node, name)
+            a = self.build(node.left)
+            b = self.build(node.right)
+            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+                return fold(symbol, a, b, self.where(node))
+            return self.graph.binary(symbol, a, b, name=name, **self.attrs(node))  # type: ignore[arg-type]
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.UAdd):
+                return self.build(node.operand, name)
+            if isinstance(node.op, ast.USub):
+                a = self.build(node.operand)
+                if isinstance(a, (int, float)):
+                    return fold("neg", a)
+                return self.graph.apply("neg", a, name=name, **self.attrs(node))  # type: ignore[arg-type]
+            raise self.fail(f"the operator '{type(node.op).__name__}' is not allowed; use {ALLOWED}", node)
+        if isinstance(node, ast.Call):
+            return self.call(node, name)
+        message = _REFUSED.get(type(node))
+        if message is None:
+            message = f"'{type(node).__name__}' is not allowed"
+        raise self.fail(f"{message}; a program may use {ALLOWED}", node)
+
+    def binop_other(self, node: ast.BinOp, name: str | None) -> Value:
+        op = type(node.op).__name__
+        hint = " (use ** for powers)" if op == "BitXor" else ""
+        raise self.fail(f"the operator '{_OP_TEXT.get(op, op)}' is not allowed{hint}; use {ALLOWED}", node)
+
+    def name(self, node: ast.Name) -> Value:
+        n = node.id
+        if n in self.env:
+            return self.env[n]
+        if n in FUNCTIONS:
+            raise self.fail(f"'{n}' is a function; call it: {n}(...)", node)
+        check_name(n, self.where(node))
+        self.used_before.setdefault(n, node.lineno)
+        inp = self.graph.input(n, where=self.where(node))
+        self.env[n] = inp
+        return inp
+
+    def call(self, node: ast.Call, name: str | None) -> Value:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            if isinstance(func, ast.Attribute):
+                raise self.fail("attribute access ('.') is not allowed; call a known function by its name", node)
+            raise self.fail("only known functions can be called, by name", node)
+        fname = func.id
+        if fname not in FUNCTIONS:
+            raise self.fail(f"unknown function '{fname}' in '{self.text(node)}'; known functions: {known_functions()}",
+                            node)
+        if node.keywords:
+            raise self.fail(f"{fname}() takes no keyword arguments", node)
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail("'*' unpacking is not allowed", node)
+        op_name = FUNCTIONS[fname]
+        args = [self.build(a) for a in node.args]
+        if op_name in ("max", "min"):
+            if len(args) < 2:
+                raise self.fail(f"{fname}() needs at least two arguments", node)
+            acc = args[0]
+            for j, b in enumerate(args[1:], start=1):
+                last = j == len(args) - 1
+                if isinstance(acc, (int, float)) and isinstance(b, (int, float)):
+                    acc = fold(fname, acc, b, self.where(node))
+                else:
+                    acc = self.graph.apply(op_name, acc, b, name=name if last else None, **self.attrs(node))
+            return acc
+        if len(args) != 1:
+            raise self.fail(f"{fname}() takes exactly one argument, got {len(args)}", node)
+        if isinstance(args[0], (int, float)):
+            return fold(fname, args[0], None, self.where(node))
+        return self.graph.apply(op_name, args[0], name=name, **self.attrs(node))
+
+
+_OP_TEXT = {"BitXor": "^", "BitAnd": "&", "BitOr": "|", "Mod": "%", "FloorDiv": "//", "LShift": "<<",
+            "RShift": ">>", "MatMult": "@"}
+
+
+def parse_program(program: str, *, title: str = "") -> Graph:
+    """Parse a program into a new :class:`Graph` (see the module docstring)."""
+    if not isinstance(program, str):
+        raise ParseError(f"a program is text, got {type(program).__name__}")
+    graph = Graph(title=title)
+    return ProgramParser(program, graph).parse()
+
+
+def parse_name(text: str) -> str:
+    """A single node name, checked (for ``--at name=value`` and graph files)."""
+    check_name(text.strip())
+    return text.strip()
