@@ -10,14 +10,29 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .check import (Blame, GradientReport, InputResult, KinkResult, NodeResult, OutputResult, Tolerances,
+                    gradients)
 from .errors import (EvaluationError, GradlabError, GraphError, GraphFileError, Location, ParseError,
                      ShapeError)
+from .finite_diff import finite_differences
 from .graph import Graph, Node
+from .graphfile import FileReport, GraphFile, check_graph_file, load_graph_file
+from .numeric import Evaluation, evaluate, forward
 from .ops import OPS, SYMPY_NAMESPACE, Op
 from .parse import parse_program
+from .symbolic import SymbolicGradients, symbolic_gradients
+from .torch_backend import torch_function, torch_gradients
 
 __all__ = [
     "__version__",
-    "EvaluationError", "GradlabError", "GraphError", "GraphFileError", "Location", "ParseError", "ShapeError",
+    # graph model
     "Graph", "Node", "OPS", "Op", "SYMPY_NAMESPACE", "parse_program",
+    # gradients
+    "gradients", "GradientReport", "InputResult", "NodeResult", "OutputResult", "KinkResult", "Blame",
+    "Tolerances", "symbolic_gradients", "SymbolicGradients", "evaluate", "forward", "Evaluation",
+    "finite_differences", "torch_gradients", "torch_function",
+    # graph files
+    "load_graph_file", "check_graph_file", "GraphFile", "FileReport",
+    # errors
+    "GradlabError", "ParseError", "GraphError", "GraphFileError", "EvaluationError", "ShapeError", "Location",
 ]

@@ -67,15 +67,28 @@ class ProgramParser:
         self.used_before: dict[str, int] = {}  # input name -> first line used
         self.statement = 0
         self.depth = 0
+        self._ascii = program.isascii()
+        self._line_starts = [0]
+        for line in program.splitlines(keepends=True):
+            self._line_starts.append(self._line_starts[-1] + len(line))
 
     # ------------------------------------------------------------------ helpers
     def where(self, node: ast.AST) -> Location:
         return Location(line=getattr(node, "lineno", None), col=getattr(node, "col_offset", -1) + 1)
 
     def text(self, node: ast.AST) -> str | None:
+        """The source text of a node (``ast.get_source_segment`` is linear in the program: too slow)."""
         try:
-            return ast.get_source_segment(self.program, node)
-        except Exception:  # pragma: no cover - positions are always present for parsed text
+            if self._ascii:
+                start = self._line_starts[node.lineno - 1] + node.col_offset
+                end = self._line_starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
+                return self.program[start:end]
+            start = self._line_starts[node.lineno - 1] + _char_offset(self.program, self._line_starts[node.lineno - 1],
+                                                                      node.col_offset)
+            end = self._line_starts[node.end_lineno - 1] + _char_offset(  # type: ignore[attr-defined]
+                self.program, self._line_starts[node.end_lineno - 1], node.end_col_offset)  # type: ignore[attr-defined]
+            return self.program[start:end]
+        except (AttributeError, IndexError, TypeError):  # pragma: no cover
             return None
 
     def fail(self, message: str, node: ast.AST) -> ParseError:
@@ -260,6 +273,13 @@ class ProgramParser:
         if isinstance(args[0], (int, float)):
             return fold(fname, args[0], None, self.where(node))
         return self.graph.apply(op_name, args[0], name=name, **self.attrs(node))
+
+
+def _char_offset(program: str, line_start: int, byte_offset: int) -> int:
+    """ast column offsets count UTF-8 bytes; convert to characters within the line."""
+    line_end = program.find("\n", line_start)
+    line = program[line_start: len(program) if line_end < 0 else line_end]
+    return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
 
 
 _OP_TEXT = {"BitXor": "^", "BitAnd": "&", "BitOr": "|", "Mod": "%", "FloorDiv": "//", "LShift": "<<",

@@ -1,0 +1,49 @@
+"""``gradlab grad PROGRAM_OR_FILE --at x=1``: every gradient, by every method."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..check import METHODS, gradients
+from ..graphfile import load_graph_file
+from ..report import format_report
+from .common import add_at, add_json, looks_like_file, parse_at, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "grad", help="gradients of a program or graph file, checked by finite differences and torch",
+        description="Every forward value and gradient of a program, as formulas and numbers, each checked by "
+                    "independent methods. Without --at (and with a program), symbolic results only.",
+        epilog='example: gradlab grad "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)" --at w0=2,x0=-1,w1=-3,x1=-2,w2=-3')
+    p.add_argument("program", metavar="PROGRAM_OR_FILE", help="a program ('f = (x+y)*z') or a graph file (.toml)")
+    add_at(p)
+    p.add_argument("--nodes", action="store_true", help="also list every node's value and adjoint")
+    p.add_argument("--methods", default="fd,torch",
+                   help="independent checks to run, comma-separated from fd,torch (default: both; '' for none)")
+    p.add_argument("--no-simplify", action="store_true", help="skip SymPy simplification of the formulas")
+    add_json(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    at = parse_at(args.at)
+    if looks_like_file(args.program):
+        gf = load_graph_file(args.program)
+        graph, at = gf.graph, (at if at is not None else (gf.at or None))
+    else:
+        from ..graph import Graph
+
+        graph = Graph.parse(args.program)
+    methods = ["symbolic"] + [m.strip() for m in args.methods.split(",") if m.strip()]
+    from .common import UsageError
+
+    for m in methods:
+        if m not in METHODS:
+            raise UsageError(f"--methods: unknown method '{m}' (choose from fd, torch)")
+    report = gradients(graph, at, methods=tuple(methods), simplify=not args.no_simplify)
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print(format_report(report, nodes=args.nodes))
+    return 0 if report.ok else 1
