@@ -348,3 +348,61 @@ def test_load_spec_errors(tmp_path):
         load_spec(bad)
     with pytest.raises(ShapeError, match="needs 'input"):
         conv_shapes({"layers": ["dense 3"]})
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """``gradlab.cli.main`` with the subcommand modules that exist in this checkout (the others are
+    written in other branches); ``shapes`` must be among them."""
+    import importlib.util
+
+    import gradlab.cli as cli_mod
+
+    present = [c for c in cli_mod.COMMANDS if importlib.util.find_spec(f"gradlab.cli.{c}") is not None]
+    assert "shapes" in present
+    monkeypatch.setattr(cli_mod, "COMMANDS", present)
+    return cli_mod.main
+
+
+def test_cli_conv_spec(cli, capsys):
+    assert cli(["shapes", "conv", "input 32x32x5 | conv 1@5x5"]) == 0
+    out = capsys.readouterr().out
+    assert "28x28x1" in out and "5*5*5*1 + 1 = 126" in out and "total params: 126" in out
+
+
+def test_cli_conv_preset_json(cli, capsys):
+    assert cli(["shapes", "conv", "--preset", "lenet5", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["name"] == "lenet5" and data["total_params"] == 61706 and data["output_shape"] == [10]
+
+
+def test_cli_conv_toml_file(cli, capsys, tmp_path):
+    f = tmp_path / "tiny.toml"
+    f.write_text('input = [32, 32, 5]\nlayers = ["conv 1@5x5"]\n')
+    assert cli(["shapes", "conv", str(f)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("tiny:") and "28x28x1" in out
+
+
+def test_cli_dense(cli, capsys):
+    assert cli(["shapes", "dense", "8-4-4-4-2", "--latex"]) == 0
+    out = capsys.readouterr().out
+    assert "A1: 4x8" in out and "total params: 86" in out
+    assert "y = A4(A3(A2(A1 x + b1) + b2) + b3) + b4" in out and r"A_{4} A_{3} A_{2} A_{1} x" in out
+    assert cli(["shapes", "dense", "8-4-4-4-2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total_params"] == 86
+
+
+def test_cli_bad_input_one_line_exit_2(cli, capsys):
+    assert cli(["shapes", "conv", "input 4x4 | conv 1@5x5"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("gradlab shapes: error: layer 1 (conv 5x5, stride 1): the input 4x4 is smaller than "
+                   "the kernel 5x5\n")
+    assert cli(["shapes", "dense", "8-zero-2"]) == 2
+    assert "whole numbers" in capsys.readouterr().err
+    assert cli(["shapes", "conv"]) == 2
+    assert "--preset lenet5" in capsys.readouterr().err
+    assert cli(["shapes"]) == 2
