@@ -32,9 +32,9 @@ import json
 import math
 import re
 import textwrap
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence, Union
 
 from .errors import ShapeError
 
@@ -950,7 +950,7 @@ def _to_layers(spec: Any) -> list[Layer]:
         if unknown:
             raise ShapeError(f"unknown top-level key(s) {', '.join(sorted(unknown))}; expected input, layers, name")
         items: list[Any] = [_input(spec["input"], "input")]
-        items += list(spec.get("layers", spec.get("layer", [])))
+        items += list(spec.get("layers", [])) + list(spec.get("layer", []))
         spec = items
     layers: list[Layer] = []
     for i, item in enumerate(spec):
@@ -978,7 +978,7 @@ def load_spec(path: str | Path) -> dict:
 
         name = "tiny"
         input = "32x32x5"
-        layers = ["conv 6@5x5 pad=2", "maxpool 2"]   # strings, or tables:
+        layers = ["conv 6@5x5 pad=2", "maxpool 2"]   # strings, and/or tables after them:
         [[layer]]
         type = "dense"
         units = 10
@@ -992,8 +992,6 @@ def load_spec(path: str | Path) -> dict:
         raise ShapeError(f"cannot read {p}: {e.strerror or e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ShapeError(f"{p}: not valid TOML: {e}") from None
-    if "layers" in data and "layer" in data:
-        data["layers"] = list(data["layers"]) + list(data.pop("layer"))
     return data
 
 
