@@ -406,3 +406,17 @@ def test_cli_bad_input_one_line_exit_2(cli, capsys):
     assert cli(["shapes", "conv"]) == 2
     assert "--preset lenet5" in capsys.readouterr().err
     assert cli(["shapes"]) == 2
+
+
+def test_cli_conv_reads_stdin(cli, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("input 8x8  # grey\nconv 2@3x3 pad=1x0\n"))
+    assert cli(["shapes", "conv", "-", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["output_shape"] == [8, 6, 2] and data["total_params"] == 3 * 3 * 2 + 2
+
+
+def test_pool_rejects_same_padding():
+    with pytest.raises(ShapeError, match="not 'same'"):
+        conv_shapes("input 8x8 | maxpool 2 pad=same")
