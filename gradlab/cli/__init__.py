@@ -15,7 +15,7 @@ from typing import Sequence
 from ..errors import GradlabError
 
 #: Subcommand modules, in the order ``gradlab --help`` lists them.
-COMMANDS = ["grad", "check"]
+COMMANDS = ["grad", "check", "shapes"]
 
 
 class _Parser(argparse.ArgumentParser):
