@@ -93,31 +93,36 @@ class SymbolicGradients:
         return OPS[d["op"]].sym([self._named_expr[a] for a in self.graph.args(node)], _sp_param(d.get("param")))
 
     # adjoints ------------------------------------------------------------------------------
+    def _fill_named(self) -> None:
+        """Adjoints in the inputs and named nodes: stays small when statements name the layers."""
+        if self._named_adj:
+            return
+        self._fill_forward()
+        self._named_adj.update(self._accumulate(self._named_expr))
+
     def _fill_adjoints(self) -> None:
         if self._full_adj:
             return
         self._fill_forward()
+        self._full_adj.update(self._accumulate(self._full_expr))
+
+    def _accumulate(self, exprs: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
         g = self.graph
+        sub = {g.symbol(n): e for n, e in exprs.items() if g.kind(n) == "op"}
+        terms: dict[str, list[sp.Expr]] = {n: [] for n in g.nodes}
+        adj: dict[str, sp.Expr] = {}
         out = g.output
-        named_sub = {g.symbol(n): e for n, e in self._named_expr.items() if g.kind(n) == "op"}
-        full_sub = {g.symbol(n): e for n, e in self._full_expr.items() if g.kind(n) == "op"}
-        for n in g.nodes:
-            self._full_adj[n] = sp.Integer(0)
-            self._named_adj[n] = sp.Integer(0)
-        self._full_adj[out] = sp.Integer(1)
-        self._named_adj[out] = sp.Integer(1)
         for v in reversed(g.nodes):
-            if g.kind(v) != "op":
+            adj[v] = sp.Integer(1) if v == out else sp.Add(*terms[v])
+            if g.kind(v) != "op" or adj[v] == 0:
                 continue
             for k, u in enumerate(g.args(v)):
-                lp = self.partials[(u, v, k)]
-                if self._named_adj[v] != 0:
-                    self._named_adj[u] += self._named_adj[v] * lp.xreplace(named_sub)
-                    self._full_adj[u] += self._full_adj[v] * lp.xreplace(full_sub)
+                terms[u].append(adj[v] * self.partials[(u, v, k)].xreplace(sub))
+        return adj
 
     def named(self, node: str) -> sp.Expr:
         """d output / d node in the inputs and the user's names (``w0*a*(1 - a)``)."""
-        self._fill_adjoints()
+        self._fill_named()
         return self._named_adj[node]
 
     def full(self, node: str) -> sp.Expr:
