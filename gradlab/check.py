@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 
 from .errors import GradlabError
-from .finite_diff import finite_differences, scale_atol
+from .finite_diff import finite_difference_estimates, scale_atol
 from .graph import Graph
 from .numeric import backward, forward, is_close, local_partials, rel_error
 from .ops import OPS
@@ -39,7 +39,9 @@ class Tolerances:
 
     Finite differences have truncation and rounding error (about 1e-10 relative at the
     default step), so they get ``fd_rtol``/``fd_atol`` (``fd_atol`` is scaled by
-    ``max(1, |output|)``); torch computes the same float64 arithmetic in another order.
+    ``max(1, |output|)``, and widened by twice the differences' own error estimate, see
+    :class:`gradlab.finite_diff.FDEstimate`); torch computes the same float64 arithmetic
+    in another order.
     """
 
     fd_rtol: float = 1e-6
@@ -69,6 +71,7 @@ class InputResult:
     fd: float | None = None
     torch: float | None = None
     fd_rel_err: float | None = None
+    fd_error: float | None = None  # estimated error of the finite differences themselves
     torch_rel_err: float | None = None
     ok: bool = True
     status: str = "ok"  # ok | mismatch | kink | near-kink | symbolic-only
@@ -239,7 +242,7 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
     on_kink = {a for k in kinks for a in k.affected if k.exact}
     near_kink = {a for k in kinks for a in k.affected if not k.exact}
 
-    fd = finite_differences(graph, point, one_sided=bool(kinks)) if "fd" in methods else {}
+    fd = finite_difference_estimates(graph, point) if "fd" in methods else {}
     tg = None
     if "torch" in methods:
         from .torch_backend import torch_gradients
@@ -254,13 +257,14 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
         r = InputResult(n, point[n], g, e, nm, lx)
         oks = []
         if n in fd:
-            fv = fd[n]
-            central = fv[0] if isinstance(fv, tuple) else fv
-            r.fd = central
-            r.fd_rel_err = rel_error(g, central)
-            oks.append(is_close(g, central, tol.fd_rtol, fd_atol))
-            if isinstance(fv, tuple):
-                r.conventions.update({"fd_left": fv[1], "fd_right": fv[2]})
+            est = fd[n]
+            r.fd = est.value
+            r.fd_error = est.error
+            r.fd_rel_err = rel_error(g, est.value)
+            # the estimated error of the differences widens the tolerance where they are unreliable
+            oks.append(is_close(g, est.value, tol.fd_rtol, fd_atol + 2 * est.error))
+            if kinks:
+                r.conventions.update({"fd_left": est.left, "fd_right": est.right})
         if tg is not None:
             r.torch = float(tg.adjoints[n])
             r.torch_rel_err = rel_error(g, r.torch)

@@ -29,6 +29,11 @@ import sympy as sp
 # --------------------------------------------------------------------------- SymPy functions
 
 
+def _latex_call(name: str, printer: Any, arg: sp.Expr, exp: Any) -> str:
+    power = "" if exp is None else "^{%s}" % exp
+    return r"%s%s\left(%s\right)" % (name, power, printer._print(arg))
+
+
 class sigmoid(sp.Function):
     """The logistic function 1/(1+exp(-x)); its derivative is sigmoid(x)*(1 - sigmoid(x))."""
 
@@ -50,8 +55,8 @@ class sigmoid(sp.Function):
     def _eval_is_positive(self) -> bool | None:
         return True if self.args[0].is_real else None
 
-    def _latex(self, printer: Any) -> str:
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _latex_call(r"\sigma", printer, self.args[0], exp)
 
 
 class relu(sp.Function):
@@ -77,8 +82,8 @@ class relu(sp.Function):
 
     _eval_rewrite_as_exp = _eval_rewrite_as_Max
 
-    def _latex(self, printer: Any) -> str:
-        return r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _latex_call(r"\operatorname{relu}", printer, self.args[0], exp)
 
 
 class softplus(sp.Function):
@@ -92,8 +97,8 @@ class softplus(sp.Function):
     def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
         return sp.log(1 + sp.exp(x))
 
-    def _latex(self, printer: Any) -> str:
-        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer: Any, exp: Any = None) -> str:
+        return _latex_call(r"\operatorname{softplus}", printer, self.args[0], exp)
 
 
 #: Names to pass to ``sympy.sympify(text, locals=SYMPY_NAMESPACE)`` to read back an ``expr``
@@ -168,6 +173,12 @@ class Op:
 
 
 OPS: dict[str, Op] = {}
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
 
 
 def _register(op: Op) -> Op:
@@ -250,7 +261,7 @@ _register(Op("pow_const", 1, lambda a, p: a[0] ** p, lambda a, o, p: [p * a[0] *
              lambda p: f"^{_fmt(p)}", "x ** c", domain=_pow_const_domain, has_param=True))
 _register(Op("rpow_const", 1, lambda a, p: p ** a[0], lambda a, o, p: [sp.log(p) * o],
              lambda a, p: np.power(float(p), a[0]),
-             lambda a, p: __import__("torch").pow(float(p), a[0]),
+             lambda a, p: _torch().pow(float(p), a[0]),
              lambda p: f"{_fmt(p)}^x", "c ** x (needs c > 0)", has_param=True,
              domain=lambda a, p: None if float(p) > 0 else "a constant base must be positive in c**x"))
 _register(Op("identity", 1, lambda a, p: a[0], lambda a, o, p: [sp.Integer(1)],
@@ -258,12 +269,6 @@ _register(Op("identity", 1, lambda a, p: a[0], lambda a, o, p: [sp.Integer(1)],
              "y = x (a name for a value)"))
 
 # Functions ---------------------------------------------------------------------------------------
-
-
-def _torch() -> Any:
-    import torch
-
-    return torch
 
 
 _register(Op("exp", 1, lambda a, p: sp.exp(a[0]), lambda a, o, p: [o],

@@ -106,7 +106,7 @@ class ProgramParser:
             msg = (e.msg or "invalid syntax").replace("invalid syntax. Perhaps you forgot a comma?", "invalid syntax")
             raise ParseError(f"syntax error: {msg}", Location(line=e.lineno, col=e.offset)) from None
         except (RecursionError, MemoryError, ValueError) as e:
-            raise ParseError(f"the program cannot be read: {type(e).__name__} (too deeply nested?)") from None
+            raise ParseError(f"the program is nested too deeply to read ({type(e).__name__})") from None
         if not tree.body:
             raise ParseError("the program is empty: write at least one statement such as 'f = x*y'")
         self.graph.reserve(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}))
@@ -156,6 +156,8 @@ class ProgramParser:
             chain = self._cycle_hint(name)
             raise ParseError(f"'{name}' is used on line {self.used_before[name]} before it is assigned on line "
                              f"{stmt.lineno}; statements run in order{chain}", where)
+        if any(isinstance(n, ast.Name) and n.id == name and name not in self.env for n in ast.walk(value)):
+            raise ParseError(f"'{name}' is used in its own definition (a cycle)", where)
         self.assigned_at[name] = stmt.lineno
         result = self.build(value, name=name)
         if isinstance(result, Node) and result.id != name:  # a bare name or an earlier node: alias gate

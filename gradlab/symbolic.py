@@ -149,7 +149,7 @@ class SymbolicGradients:
             name = str(s)
             out = self.graph.output
             if name.startswith(f"d{out}_d"):
-                names[s] = r"\frac{\partial %s}{\partial %s}" % (_latex_name(out), _latex_name(name[len(out) + 2:]))
+                names[s] = r"\frac{\partial %s}{\partial %s}" % (_latex_name(out), _latex_name(name[len(out) + 3:]))
         return sp.latex(e, symbol_names=names)
 
     def local_partial(self, u: str, v: str, k: int = 0) -> sp.Expr:
