@@ -7,6 +7,10 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import torch
+
+# two pytest workers on two cores: one torch thread each (more threads fight over the cores)
+torch.set_num_threads(1)
 
 
 def write_idx(path: Path, array: np.ndarray, *, gz: bool = False, truncate: int = 0) -> Path:

@@ -2,6 +2,7 @@ import pytest
 import torch
 from torch import nn
 
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 from gradlab.lenet.models import VARIANTS, ModelError, architecture, build_model
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 from gradlab.lenet.data import embedded_mnist
 from gradlab.lenet.train import (OPTIMIZERS, EpochMetrics, TrainConfig, TrainError, load_checkpoint, make_optimizer,
                                  train, train_run, verdict)
@@ -88,7 +89,7 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
 import sys
 from gradlab.lenet.data import embedded_mnist
 from gradlab.lenet.train import TrainConfig, train
-data = embedded_mnist().subset(2000, 100)
+data = embedded_mnist().subset(1200, 100)
 cfg = TrainConfig(dataset="mnist5k", model="lenet", optimizer="sgd", lr=0.5, epochs=3, batch_size=16, runs=1,
                   eval_shifted=False, threads=1)
 train(cfg, {str(out)!r}, data=data, log=lambda m: print(m, flush=True), resume=True)
@@ -102,7 +103,7 @@ train(cfg, {str(out)!r}, data=data, log=lambda m: print(m, flush=True), resume=T
         for line in proc.stdout:
             lines.append(line)
             if "epoch 1/3" in line:
-                time.sleep(0.1)  # inside epoch 2 (125 batches)
+                time.sleep(0.1)  # inside epoch 2 (75 batches)
                 break
             assert time.time() < deadline, lines
         proc.send_signal(signal.SIGKILL)
@@ -114,7 +115,7 @@ train(cfg, {str(out)!r}, data=data, log=lambda m: print(m, flush=True), resume=T
     assert state["epoch"] in (1, 2)  # killed during epoch 2 (or, on a very fast machine, 3)
     kept = json.loads(state["history"])
     assert not (run / "result.json").exists()
-    data = embedded_mnist().subset(2000, 100)
+    data = embedded_mnist().subset(1200, 100)
     c = TrainConfig(dataset="mnist5k", model="lenet", optimizer="sgd", lr=0.5, epochs=3, batch_size=16, runs=1,
                     eval_shifted=False, threads=1)
     res = train(c, out, data=data, resume=True)

@@ -43,7 +43,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--iterations", type=int, help="train for this many batches instead (the last epoch may be partial)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0, help="seed of the first run; run k uses seed + k - 1")
-    p.add_argument("--threads", type=int, help="torch threads (default: up to 2)")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's own, one per physical core)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--augment", help="none, affine, affine+erase, strong, or degrees=15,translate=0.1,scale=0.9:1.1,"
                    "shear=5,erase=0.5")

@@ -343,8 +343,9 @@ class GradcheckReport:
         w = max(len(c.name) for c in self.layers)
         for c in self.layers:
             lines.append(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:<{w}}  {c.what}" + (f"  [{c.message}]" if c.message else ""))
-        lines.append("tiny layers as gradlab graphs (symbolic gradients vs the torch layer):")
-        w = max(len(c.name) for c in self.graphs)
+        if self.graphs:
+            lines.append("tiny layers as gradlab graphs (symbolic gradients vs the torch layer):")
+        w = max((len(c.name) for c in self.graphs), default=0)
         for c in self.graphs:
             lines.append(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:<{w}}  {c.statements} statements, {c.inputs} inputs, "
                          f"max |gradlab - torch| = {c.max_abs_error:.1e}; gradlab's own check "

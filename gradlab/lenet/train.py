@@ -244,10 +244,10 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 10
 
 
 def set_threads(threads: int | None) -> int:
-    n = threads or min(2, os.cpu_count() or 1)
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-    return n
+    """Use ``threads`` torch threads; ``None`` keeps torch's setting (by default, one per physical core)."""
+    if threads and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
 
 
 def resolve_device(device: str) -> torch.device:
@@ -288,7 +288,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise PersistError(f"{p}: no such checkpoint")
     try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
+        import warnings
+
+        with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many kinds for damaged files
         refuse_unsafe(p, e)
         raise PersistError(f"{p}: not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
