@@ -65,3 +65,13 @@ def test_sweep_report_and_resume(tmp_path):
     assert sum("finished earlier" in m for m in logs) == 2
     assert again.summaries["Adam"]["final_test_acc"] == res.summaries["Adam"]["final_test_acc"]
     assert again.summaries["RMSprop"]["final_test_acc"] == res.summaries["RMSprop"]["final_test_acc"]
+
+
+def test_parallel_jobs_give_the_same_results(tmp_path):
+    spec = SweepSpec.parse('name = "p"\n' + BASE.replace("epochs = 2", "epochs = 1") + "[vary]\nlr = [0.003]\n")
+    one = run_sweep(spec, tmp_path / "one")
+    two = run_sweep(spec, tmp_path / "two", jobs=2)
+    for p in spec.points:
+        assert [r.final["test_acc"] for r in one.points[p.label]] == [r.final["test_acc"] for r in two.points[p.label]]
+        assert [r.history[0].train_loss for r in one.points[p.label]] == \
+               [r.history[0].train_loss for r in two.points[p.label]]

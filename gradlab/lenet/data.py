@@ -85,6 +85,13 @@ class Dataset:
     source: str
     notice: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    _floats: dict[str, torch.Tensor] = field(default_factory=dict, repr=False, compare=False)
+
+    def floats(self, split: str) -> torch.Tensor:
+        """``train`` or ``test`` images as float ``N x 1 x H x W`` in [0, 1], converted once and kept."""
+        if split not in self._floats:
+            self._floats[split] = to_float(self.train_x if split == "train" else self.test_x)
+        return self._floats[split]
 
     def subset(self, train: int | None = None, test: int | None = None) -> "Dataset":
         """The first ``train`` / ``test`` images (for tiny runs and tests); ``None`` keeps all."""

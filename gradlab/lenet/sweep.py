@@ -289,28 +289,29 @@ def _plots(res: SweepResult, out: Path) -> None:
                 title=f"{res.spec.name}: {res.spec.runs} run(s) per point (mean ± std band)",
                 show_runs=res.spec.runs == 1)
     labels = [p.label for p in res.spec.points if res.summaries[p.label]]
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(labels) + 2), 4))
     keys = [k for k in ("final_test_acc", "best_test_acc", "test_acc_shifted")
             if all(k in res.summaries[lab] for lab in labels)]
-    width = 0.8 / max(len(keys), 1)
     names = {"final_test_acc": "final test acc", "best_test_acc": "best test acc",
              "test_acc_shifted": "shifted/rotated test acc"}
+    height = 0.8 / max(len(keys), 1)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.28 * len(keys) * len(labels) + 0.6))
+    lo = min((res.summaries[lab][k]["mean"] for lab in labels for k in keys), default=0.0)
     for i, k in enumerate(keys):
         means = [res.summaries[lab][k]["mean"] for lab in labels]
         stds = [res.summaries[lab][k]["std"] for lab in labels]
-        xs = [j + (i - (len(keys) - 1) / 2) * width for j in range(len(labels))]
-        ax.bar(xs, means, width, yerr=stds, capsize=3, label=names[k])
-        for x, m in zip(xs, means):
-            ax.text(x, m + 0.005, f"{m:.3f}", ha="center", va="bottom", fontsize=7, rotation=90)
-    ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=20 if len(labels) > 3 else 0, ha="right" if len(labels) > 3 else "center",
-                       fontsize=8)
-    ax.set_ylabel("accuracy")
-    lo = min((res.summaries[lab][k]["mean"] for lab in labels for k in keys), default=0.0)
-    ax.set_ylim(max(0.0, lo - 0.1), 1.0)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(f"{res.spec.name}: mean ± std over {res.spec.runs} run(s)", fontsize=10)
+        ys = [j + (i - (len(keys) - 1) / 2) * height for j in range(len(labels))]
+        ax.barh(ys, means, height, xerr=stds, capsize=2, label=names[k])
+        for y, m, sd in zip(ys, means, stds):
+            ax.text(m + sd + 0.004, y, f"{m:.3f}", va="center", fontsize=7)
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("accuracy (mean ± std over the runs)")
+    ax.set_xlim(max(0.0, lo - 0.05), 1.04)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(labels) > 3 else -0.25),
+              ncol=len(keys), frameon=False)
+    ax.set_title(f"{res.spec.name}: {res.spec.runs} run(s) per point", fontsize=10)
     fig.tight_layout()
     with atomic_path(out / "final.png") as tmp:
         fig.savefig(tmp, format="png", dpi=100)

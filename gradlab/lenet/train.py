@@ -30,7 +30,7 @@ from torch import nn
 from ..errors import GradlabError
 from ..fileio import atomic_path, write_atomic
 from .augment import Augment, shifted_test_set
-from .data import Dataset, load_dataset, to_float
+from .data import Dataset, load_dataset
 from .gradcheck import directional_check
 from .models import architecture, build_model
 
@@ -415,8 +415,8 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
         if log:
             log(f"run {run}: resuming after epoch {start_epoch} (step {step})")
 
-    train_x, train_y = to_float(data.train_x).to(device), data.train_y.to(device)
-    test_x, test_y = to_float(data.test_x), data.test_y
+    train_x, train_y = data.floats("train").to(device), data.train_y.to(device)
+    test_x, test_y = data.floats("test"), data.test_y
     n = len(train_y)
     bs = config.batch_size
     steps_per_epoch = math.ceil(n / bs)
@@ -597,6 +597,7 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     panels = [("train_loss", "train loss (mean over the epoch)"), ("train_acc", "train accuracy"),
               ("test_acc", "test accuracy (after each epoch)")]
@@ -614,7 +615,8 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
             if show_runs:
                 for r in runs:
                     ax.plot([h.epoch for h in r.history], [getattr(h, key) for h in r.history], color=color,
-                            lw=0.8, alpha=0.45 if len(runs) > 1 else 1.0, marker="." if len(runs) == 1 else None)
+                            lw=0.8, alpha=0.45 if len(runs) > 1 else 1.0,
+                            marker="." if len(runs) == 1 or len(r.history) <= 12 else None, ms=4)
             if len(runs) > 1:
                 mean, std = vals.mean(0), vals.std(0, ddof=1)
                 ax.plot(epochs, mean, color=color, lw=2.0, label=f"{label} (mean of {len(runs)})" if label else
@@ -624,6 +626,7 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
                 ax.plot([], [], color=color, label=label)
             ax.set_title(name, fontsize=10)
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
     if any(axes[2].get_legend_handles_labels()[1]):
         axes[2].legend(fontsize=8, loc="lower right")
