@@ -75,3 +75,14 @@ def test_parallel_jobs_give_the_same_results(tmp_path):
         assert [r.final["test_acc"] for r in one.points[p.label]] == [r.final["test_acc"] for r in two.points[p.label]]
         assert [r.history[0].train_loss for r in one.points[p.label]] == \
                [r.history[0].train_loss for r in two.points[p.label]]
+
+
+def test_changed_spec_is_not_mixed_with_old_results(tmp_path):
+    spec = SweepSpec.parse('name = "p"\n' + BASE.replace("epochs = 2", "epochs = 1") + "[vary]\nlr = [0.003]\n")
+    run_sweep(spec, tmp_path / "s")
+    changed = SweepSpec.parse('name = "p"\n' + BASE.replace("epochs = 2", "epochs = 1").replace("batch_size = 64",
+                                                                                                "batch_size = 32")
+                              + "[vary]\nlr = [0.003]\n")
+    with pytest.raises(Exception, match="other settings.*batch_size"):
+        run_sweep(changed, tmp_path / "s")
+    assert run_sweep(changed, tmp_path / "s", force=True).summaries

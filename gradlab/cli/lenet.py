@@ -22,9 +22,11 @@ from typing import Any
 from .common import UsageError, print_json
 
 
-def _data_args(p: argparse.ArgumentParser, default: str = "fashion-mnist") -> None:
+def _data_args(p: argparse.ArgumentParser, default: str = "auto") -> None:
     p.add_argument("--dataset", default=default,
-                   help=f"fashion-mnist, mnist, mnist5k (the embedded 5,000 real MNIST digits) or auto (default {default})")
+                   help="fashion-mnist, mnist, mnist5k (the embedded 5,000 real MNIST digits) or auto: Fashion-MNIST "
+                        "where it is installed, else the embedded subset" + (f" (default {default})" if default else
+                                                                            " (default: the model's own)"))
     p.add_argument("--data-dir", help="a folder with the four IDX files (train-images-idx3-ubyte[.gz], ...)")
     p.add_argument("--download", action="store_true", help="download into the cache (checksums verified) if missing")
 
@@ -315,7 +317,7 @@ def run_gradcheck(args: argparse.Namespace) -> int:
         print(rep)
         if args.programs:
             for c in rep.graphs:
-                print(f"\n# {c.name}\n{c.program}")
+                print(f"\n# {c.name}\n{c.program}\n# {c.example}")
     return 0 if rep.ok else 1
 
 

@@ -200,6 +200,7 @@ class GraphCheck:
     engine_ok: bool
     seconds: float
     gradients: dict[str, list[float]] = field(default_factory=dict)
+    example: str = ""  # one symbolic gradient, e.g. dL/dw_0_0 = g_0_0*x_0_0 + ...
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -263,8 +264,10 @@ def _compare(name: str, program: str, at: dict[str, float], torch_grads: dict[st
     worst = max(errs) if errs else 0.0
     grads = {k: [float(report.inputs[k].grad), v] for k, v in torch_grads.items()}
     statements = program.count("\n") + 1
+    first = next(iter(torch_grads))
+    example = f"dL/d{first} = {report.inputs[first].named}"
     return GraphCheck(name, program, statements, len(at), worst, worst <= tol * max(1.0, max(map(abs, torch_grads.values()))),
-                      bool(report.ok), time.perf_counter() - t0, grads)
+                      bool(report.ok), time.perf_counter() - t0, grads, example)
 
 
 def _num(t: torch.Tensor) -> float:
@@ -348,8 +351,8 @@ class GradcheckReport:
         w = max((len(c.name) for c in self.graphs), default=0)
         for c in self.graphs:
             lines.append(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:<{w}}  {c.statements} statements, {c.inputs} inputs, "
-                         f"max |gradlab - torch| = {c.max_abs_error:.1e}; gradlab's own check "
-                         f"(symbolic vs finite differences vs torch) {'ok' if c.engine_ok else 'FAILED'}")
+                         f"max |gradlab - torch| = {c.max_abs_error:.1e}; engine check (symbolic = finite "
+                         f"differences = torch) {'ok' if c.engine_ok else 'FAILED'}")
         if self.directional:
             lines.append("whole-model loss along a random direction (float64 copy, central differences):")
             for name, c in zip(self._dir_names, self.directional):

@@ -215,6 +215,6 @@ def load_any(path: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
                        "epoch": state["epoch"]}
     model, saved = load_model(p)
     cfg = saved.meta.get("train_config") or {}
-    return model, {"dataset": cfg.get("dataset") or saved.meta.get("dataset", {}).get("name"),
+    return model, {"dataset": saved.meta.get("dataset", {}).get("name") or cfg.get("dataset"),
                    "classes": saved.meta.get("classes"), "architecture": saved.meta["architecture"],
                    "train_config": cfg, "source": str(saved.weights), "metrics": saved.meta.get("metrics", {})}

@@ -57,7 +57,7 @@ DEFAULT_LR = {"sgd": 0.9, "adam": 1e-3, "adamw": 1e-3, "adamax": 2e-3, "nadam": 
 class TrainConfig:
     """Everything that defines a training run; the defaults are the reference notebook's recipe."""
 
-    dataset: str = "fashion-mnist"
+    dataset: str = "auto"
     data_dir: str | None = None
     download: bool = False
     model: str = "lenet"
@@ -349,6 +349,14 @@ def verdict(history: list[EpochMetrics]) -> str:
     return "; ".join(parts)
 
 
+def _same_settings(state: dict[str, Any], config: TrainConfig, where: Path) -> None:
+    saved = TrainConfig(**json.loads(state["config"]))
+    if saved.identity() != config.identity():
+        diff = [k for k, v in config.identity().items() if saved.identity().get(k) != v]
+        raise TrainError(f"{where}: the checkpoint was made with other settings ({', '.join(diff)}); "
+                         "use the same settings to resume, or --force to start over")
+
+
 # ----------------------------------------------------------------------------- one run
 class _Progress:
     def __init__(self, enabled: bool, total: int, desc: str):
@@ -385,6 +393,8 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
     result_path = run_dir / "result.json" if run_dir else None
     if result_path is not None and result_path.is_file():
         if resume:
+            if ckpt_path is not None and ckpt_path.is_file():
+                _same_settings(load_checkpoint(ckpt_path), config, ckpt_path)
             return RunResult.from_dict(json.loads(result_path.read_text()))
         raise TrainError(f"{run_dir} already holds a finished run; pass --resume to keep it or --force to start over")
 
@@ -402,11 +412,7 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
             raise TrainError(f"{run_dir} holds a checkpoint of an unfinished run; pass --resume to continue it "
                              "or --force to start over")
         state = load_checkpoint(ckpt_path)
-        saved = TrainConfig(**json.loads(state["config"]))
-        if saved.identity() != config.identity():
-            diff = [k for k, v in config.identity().items() if saved.identity().get(k) != v]
-            raise TrainError(f"{ckpt_path}: the checkpoint was made with other settings ({', '.join(diff)}); "
-                             "use the same settings to resume, or --force to start over")
+        _same_settings(state, config, ckpt_path)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         history = [EpochMetrics(**h) for h in json.loads(state["history"])]
