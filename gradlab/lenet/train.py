@@ -609,8 +609,9 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
               ("test_acc", "test accuracy (after each epoch)")]
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    single = len(groups) == 1  # one setup: each run in its own colour, the mean in black
     for gi, (label, runs) in enumerate(groups.items()):
-        color = colors[gi % len(colors)]
+        color = "black" if single else colors[gi % len(colors)]
         runs = [r for r in runs if r.history]
         if not runs:
             continue
@@ -618,17 +619,21 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
             length = min(len(r.history) for r in runs)
             epochs = np.array([h.epoch for h in runs[0].history[:length]])
             vals = np.array([[getattr(h, key) for h in r.history[:length]] for r in runs], dtype=float)
-            if show_runs:
-                for r in runs:
-                    ax.plot([h.epoch for h in r.history], [getattr(h, key) for h in r.history], color=color,
-                            lw=0.8, alpha=0.45 if len(runs) > 1 else 1.0,
-                            marker="." if len(runs) == 1 or len(r.history) <= 12 else None, ms=4)
+            if show_runs or single:
+                for ri, r in enumerate(runs):
+                    few = len(r.history) <= 12
+                    ax.plot([h.epoch for h in r.history], [getattr(h, key) for h in r.history],
+                            color=colors[ri % len(colors)] if single else color,
+                            lw=1.2 if single else 0.8, alpha=0.9 if single else (0.45 if len(runs) > 1 else 1.0),
+                            marker="." if few else None, ms=5,
+                            label=f"run {r.run} (seed {r.seed})" if single and len(runs) > 1 else None)
             if len(runs) > 1:
                 mean, std = vals.mean(0), vals.std(0, ddof=1)
-                ax.plot(epochs, mean, color=color, lw=2.0, label=f"{label} (mean of {len(runs)})" if label else
-                        f"mean of {len(runs)} runs")
-                ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.18, lw=0)
-            elif label:
+                ax.plot(epochs, mean, color=color, lw=2.0 if not single else 1.6, ls="--" if single else "-",
+                        label=(f"mean ± std of {len(runs)} runs" if single else
+                               (f"{label} (mean of {len(runs)})" if label else f"mean of {len(runs)} runs")))
+                ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.10 if single else 0.18, lw=0)
+            elif label and not single:
                 ax.plot([], [], color=color, label=label)
             ax.set_title(name, fontsize=10)
             ax.set_xlabel("epoch")
@@ -636,10 +641,6 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
             ax.grid(alpha=0.3)
     if any(axes[2].get_legend_handles_labels()[1]):
         axes[2].legend(fontsize=8, loc="lower right")
-    if len(groups) == 1 and any(len(r) > 1 for r in groups.values()):
-        axes[0].plot([], [], color="gray", lw=0.8, alpha=0.6, label="single runs")
-        axes[0].plot([], [], color="gray", lw=2, label="mean +/- std")
-        axes[0].legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     p = Path(path)
