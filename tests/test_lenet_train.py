@@ -182,3 +182,16 @@ def test_verdicts():
     noisy = verdict([em(e, 1 / e, 0.8, t) for e, t in enumerate([0.7, 0.8, 0.76, 0.81, 0.77, 0.80], start=1)])
     assert "noisy: test acc jumps by up to 4.0 points between epochs (0.770 to 0.810" in noisy
     assert "overfitting" in verdict([em(1, 0.2, 0.99, 0.8), em(2, 0.199, 0.995, 0.8)])
+
+
+def test_cosine_schedule_anneals_to_zero_and_resumes(tiny, tmp_path):
+    c = cfg(epochs=2, schedule="cosine")
+    r = train_run(c, tiny, None)
+    assert r.history[0].lr == pytest.approx(c.lr * 0.5 * (1 + math.cos(math.pi * 3 / 8)))  # set before step 4 of 8
+    assert r.history[-1].lr < 0.05 * c.lr
+    with pytest.raises(KeyboardInterrupt):
+        train_run(c, tiny, tmp_path / "cut", stop_after_steps=5)
+    resumed = train_run(c, tiny, tmp_path / "cut", resume=True)
+    assert [h.train_loss for h in resumed.history] == [h.train_loss for h in r.history]
+    with pytest.raises(TrainError, match="unknown schedule"):
+        cfg(schedule="triangle")

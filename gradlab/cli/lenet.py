@@ -41,6 +41,8 @@ def _train_args(p: argparse.ArgumentParser) -> None:
                    "optimizer's usual default)")
     p.add_argument("--momentum", type=float, default=0.0, help="momentum for sgd and rmsprop (default 0)")
     p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--schedule", default="constant", choices=["constant", "cosine"],
+                   help="learning rate: constant, or cosine annealing to 0 over the training (default constant)")
     p.add_argument("--epochs", type=int, default=10, help="passes over the training set (default 10)")
     p.add_argument("--iterations", type=int, help="train for this many batches instead (the last epoch may be partial)")
     p.add_argument("--batch-size", type=int, default=256)
@@ -154,6 +156,7 @@ def _config(args: argparse.Namespace) -> Any:
 
     return TrainConfig(dataset=args.dataset, data_dir=args.data_dir, download=args.download, model=args.model,
                        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+                       schedule=args.schedule,
                        epochs=args.epochs, iterations=args.iterations, batch_size=args.batch_size, seed=args.seed,
                        runs=args.runs, threads=args.threads, device=args.device, augment=args.augment,
                        check_every=args.check_every, train_limit=args.train_limit, test_limit=args.test_limit)

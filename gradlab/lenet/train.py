@@ -53,6 +53,10 @@ DEFAULT_LR = {"sgd": 0.9, "adam": 1e-3, "adamw": 1e-3, "adamax": 2e-3, "nadam": 
               "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0, "adafactor": 1e-2}
 
 
+#: learning-rate schedules: constant, or cosine annealing from lr to 0 over all steps (set every step)
+SCHEDULES = ("constant", "cosine")
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; the defaults are the reference notebook's recipe."""
@@ -65,6 +69,7 @@ class TrainConfig:
     lr: float | None = None
     momentum: float = 0.0
     weight_decay: float = 0.0
+    schedule: str = "constant"
     epochs: int = 10
     iterations: int | None = None
     batch_size: int = 256
@@ -93,6 +98,8 @@ class TrainConfig:
             raise TrainError(f"iterations must be a whole number >= 1, got {self.iterations!r}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise TrainError(f"the learning rate must be a positive number, got {self.lr!r}")
+        if self.schedule not in SCHEDULES:
+            raise TrainError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
         if self.check_every < 0:
             raise TrainError("check_every must be >= 0 (0: no checks)")
         Augment.parse(self.augment)  # validates
@@ -429,6 +436,7 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
     total_steps = config.iterations or config.epochs * steps_per_epoch
     n_epochs = math.ceil(total_steps / steps_per_epoch)
     loss_fn = nn.CrossEntropyLoss()
+    base_lr = float(config.lr)
 
     for epoch in range(start_epoch, n_epochs):
         t0 = time.perf_counter()
@@ -447,6 +455,9 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
             xb, yb = train_x[idx], train_y[idx]
             if aug is not None:
                 xb = aug(xb.cpu(), gen).to(device)
+            if config.schedule == "cosine":  # stateless: a resumed run sets the same rate
+                for group in opt.param_groups:
+                    group["lr"] = base_lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
             out = model(xb)
             loss = loss_fn(out, yb)
             opt.zero_grad(set_to_none=True)
