@@ -146,8 +146,9 @@ def part_speed(args) -> dict:
     epochs, rounds = args.speed_epochs, args.speed_rounds
     images = epochs * len(y)
     times: dict[str, list[float]] = {"plain": [], "gradlab": [], "gradlab_check100": []}
+    kinds = ("plain", "gradlab", "gradlab_check100")
     for r in range(rounds):
-        for kind in ("plain", "gradlab", "gradlab_check100"):
+        for kind in (kinds if r % 2 == 0 else kinds[::-1]):  # alternate the order: drift hits all alike
             torch.manual_seed(r)
             if kind == "plain":
                 t = plain_loop(build_model("lenet", seed=r), x, y, tx, ty, epochs=epochs, batch=256, lr=0.9, seed=r)
@@ -339,7 +340,7 @@ def main() -> int:
     ap.add_argument("--part", action="append", choices=list(PARTS), help="run only this part (repeatable)")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2: this machine has 2 cores)")
     ap.add_argument("--speed-epochs", type=int, default=1)
-    ap.add_argument("--speed-rounds", type=int, default=3)
+    ap.add_argument("--speed-rounds", type=int, default=6)
     ap.add_argument("--sweep", action="append", help="with --part sweeps: only this sweep (file stem), repeatable")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

@@ -195,3 +195,15 @@ def test_cosine_schedule_anneals_to_zero_and_resumes(tiny, tmp_path):
     assert [h.train_loss for h in resumed.history] == [h.train_loss for h in r.history]
     with pytest.raises(TrainError, match="unknown schedule"):
         cfg(schedule="triangle")
+
+
+def test_devices():
+    from gradlab.lenet.train import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(TrainError, match="no CUDA GPU"):
+            resolve_device("cuda")
+    with pytest.raises(TrainError, match="unknown device"):
+        resolve_device("tpu")
