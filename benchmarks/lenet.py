@@ -284,7 +284,10 @@ def markdown(results: dict) -> str:
                   "|---|" + "---|" * len(r["runs"])]
         for e in range(len(r["runs"][0]["history"])):
             lines.append(f"| {e + 1} | " + " | ".join(f"{run['history'][e]['test_acc']:.4f}" for run in r["runs"]) + " |")
-        lines += [""] + [f"- run {run['run']}: {run['verdict']}" for run in r["runs"]]
+        from gradlab.lenet.train import EpochMetrics, verdict
+
+        lines += [""] + [f"- run {run['run']}: {verdict([EpochMetrics(**h) for h in run['history']])}"
+                         for run in r["runs"]]
         lines += ["", f"Targets: {r['targets']}", ""]
     for key, title in (("adam", "ReLU + max pooling + Adam (Fashion-MNIST, lr 1e-3 constant, batch 128, 10 epochs)"),
                        ("adam-cosine", "ReLU + max pooling + Adam (Fashion-MNIST, lr 2e-3 with cosine annealing, "
@@ -330,6 +333,8 @@ def markdown(results: dict) -> str:
     if "sweeps" in results:
         lines += ["## Sweeps (docs/lenet/sweeps/*.toml)", ""]
         for name, r in results["sweeps"].items():
+            if not isinstance(r, dict) or "table" not in r:  # wall_seconds, load_average_after
+                continue
             lines += [f"### {name}", "", r["table"], "", f"![curves](../../docs/images/lenet/sweep-{name}-curves.png)",
                       "", f"![final](../../docs/images/lenet/sweep-{name}-final.png)", ""]
     return "\n".join(lines)

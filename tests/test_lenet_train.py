@@ -180,7 +180,9 @@ def test_verdicts():
     assert verdict([em(1, 1.0, 0.6, 0.6), em(2, 0.5, 0.8, 0.8)]).startswith("still improving")
     assert verdict([em(1, 1.0, 0.6, 0.6), em(2, 0.50, 0.8, 0.8), em(3, 0.499, 0.8, 0.8)]).startswith("converged")
     noisy = verdict([em(e, 1 / e, 0.8, t) for e, t in enumerate([0.7, 0.8, 0.76, 0.81, 0.77, 0.80], start=1)])
-    assert "noisy: test acc jumps by up to 4.0 points between epochs (0.770 to 0.810" in noisy
+    assert "noisy: test acc moves by up to 4.0 points between epochs and falls back by up to 4.0 (0.770 to 0.810" in noisy
+    rising = verdict([em(e, 1 / e, 0.8, t) for e, t in enumerate([0.1, 0.1, 0.2, 0.4, 0.6, 0.7], start=1)])
+    assert "noisy" not in rising  # a take-off is progress, not noise
     assert "overfitting" in verdict([em(1, 0.2, 0.99, 0.8), em(2, 0.199, 0.995, 0.8)])
 
 

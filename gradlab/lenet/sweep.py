@@ -287,7 +287,9 @@ def _plots(res: SweepResult, out: Path) -> None:
 
     plot_curves({p.label: res.points[p.label] for p in res.spec.points}, out / "curves.png",
                 title=f"{res.spec.name}: {res.spec.runs} run(s) per point (mean ± std band)",
-                show_runs=res.spec.runs == 1)
+                show_runs=res.spec.runs == 1,
+                x="step" if any("iterations" in p.overrides for p in res.spec.points) or "iterations" in res.spec.base
+                else "epoch")
     labels = [p.label for p in res.spec.points if res.summaries[p.label]]
     keys = [k for k in ("final_test_acc", "best_test_acc", "test_acc_shifted")
             if all(k in res.summaries[lab] for lab in labels)]

@@ -345,12 +345,15 @@ def verdict(history: list[EpochMetrics]) -> str:
     best = max(history, key=lambda h: h.test_acc)
     parts.append(f"test acc {last.test_acc:.3f} (best {best.test_acc:.3f} in epoch {best.epoch})")
     if len(history) >= 3:
+        # noise, not progress: in the second half the test accuracy moves by 2 points or more between
+        # epochs and also falls back by a point or more at least once
         tail = history[len(history) // 2:]
-        jumps = [abs(b.test_acc - a.test_acc) for a, b in zip(tail, tail[1:])]
-        if jumps and max(jumps) >= 0.02:
+        steps = [b.test_acc - a.test_acc for a, b in zip(tail, tail[1:])]
+        if steps and max(map(abs, steps)) >= 0.02 and min(steps) <= -0.01:
             lo, hi = min(h.test_acc for h in tail), max(h.test_acc for h in tail)
-            parts.append(f"noisy: test acc jumps by up to {100 * max(jumps):.1f} points between epochs "
-                         f"({lo:.3f} to {hi:.3f} in epochs {tail[0].epoch}-{tail[-1].epoch})")
+            parts.append(f"noisy: test acc moves by up to {100 * max(map(abs, steps)):.1f} points between epochs "
+                         f"and falls back by up to {-100 * min(steps):.1f} ({lo:.3f} to {hi:.3f} in epochs "
+                         f"{tail[0].epoch}-{tail[-1].epoch})")
     if last.train_acc - last.test_acc > 0.05:
         parts.append(f"overfitting: train acc {last.train_acc:.3f} vs test {last.test_acc:.3f}")
     return "; ".join(parts)
@@ -402,7 +405,9 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
         if resume:
             if ckpt_path is not None and ckpt_path.is_file():
                 _same_settings(load_checkpoint(ckpt_path), config, ckpt_path)
-            return RunResult.from_dict(json.loads(result_path.read_text()))
+            done = RunResult.from_dict(json.loads(result_path.read_text()))
+            done.verdict = verdict(done.history)  # the current wording
+            return done
         raise TrainError(f"{run_dir} already holds a finished run; pass --resume to keep it or --force to start over")
 
     if run_dir is not None and run_dir.is_dir():  # temp files of a write that was killed halfway
@@ -606,9 +611,10 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
 
 # ----------------------------------------------------------------------------- plots
 def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: str = "",
-                show_runs: bool = True) -> Path:
+                show_runs: bool = True, x: str = "epoch") -> Path:
     """Train loss, train accuracy and test accuracy per epoch: every run as a thin line, and for
-    several runs the mean with a +/- one standard deviation band; one colour per group."""
+    several runs the mean with a +/- one standard deviation band; one colour per group.
+    ``x="step"`` puts the iterations on the x axis (runs of different lengths, partial epochs)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -628,12 +634,12 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
             continue
         for ax, (key, name) in zip(axes, panels):
             length = min(len(r.history) for r in runs)
-            epochs = np.array([h.epoch for h in runs[0].history[:length]])
+            epochs = np.array([getattr(h, x) for h in runs[0].history[:length]])
             vals = np.array([[getattr(h, key) for h in r.history[:length]] for r in runs], dtype=float)
             if show_runs or single:
                 for ri, r in enumerate(runs):
                     few = len(r.history) <= 12
-                    ax.plot([h.epoch for h in r.history], [getattr(h, key) for h in r.history],
+                    ax.plot([getattr(h, x) for h in r.history], [getattr(h, key) for h in r.history],
                             color=colors[ri % len(colors)] if single else color,
                             lw=1.2 if single else 0.8, alpha=0.9 if single else (0.45 if len(runs) > 1 else 1.0),
                             marker="." if few else None, ms=5,
@@ -641,13 +647,14 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
             if len(runs) > 1:
                 mean, std = vals.mean(0), vals.std(0, ddof=1)
                 ax.plot(epochs, mean, color=color, lw=2.0 if not single else 1.6, ls="--" if single else "-",
+                        marker="." if length <= 12 and not single else None, ms=6,
                         label=(f"mean ± std of {len(runs)} runs" if single else
                                (f"{label} (mean of {len(runs)})" if label else f"mean of {len(runs)} runs")))
                 ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.10 if single else 0.18, lw=0)
             elif label and not single:
                 ax.plot([], [], color=color, label=label)
             ax.set_title(name, fontsize=10)
-            ax.set_xlabel("epoch")
+            ax.set_xlabel("iteration (batches)" if x == "step" else "epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
     if any(axes[2].get_legend_handles_labels()[1]):
