@@ -657,10 +657,16 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
             ax.set_xlabel("iteration (batches)" if x == "step" else "epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
-    if any(axes[2].get_legend_handles_labels()[1]):
+    handles, labels = axes[2].get_legend_handles_labels()
+    many = len(labels) > 4
+    if labels and not many:
         axes[2].legend(fontsize=8, loc="lower right")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
+    if many:  # below the panels, where it hides no curve
+        rows = math.ceil(len(labels) / 5)
+        fig.subplots_adjust(bottom=0.14 + 0.055 * rows)
+        fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8, frameon=False)
     p = Path(path)
     with atomic_path(p) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
