@@ -210,10 +210,11 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
     small = sym.small
 
     def expr_texts(n: str) -> tuple[str, str, str]:
+        """The formula (as readable as its size allows), the named form and LaTeX."""
         if not small:  # big graphs: the staged form; LaTeX on request from symbolic_gradients()
             staged = str(sym.staged[n])
             return staged, staged, ""
-        return str(sym.expr(n)), str(sym.named(n)), sym.latex(n, "expr")
+        return str(sym.expr(n)), str(sym.readable_named(n)), sym.latex(n, "expr")
 
     def staged_text(n: str) -> str:
         return str(sym.staged[n]) if small else ""
