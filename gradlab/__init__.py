@@ -14,6 +14,7 @@ from .check import (Blame, GradientReport, InputResult, KinkResult, NodeResult, 
                     gradients)
 from .errors import (EvaluationError, GradlabError, GraphError, GraphFileError, Location, ParseError,
                      ShapeError)
+from .expr import Limits, parse_expression
 from .finite_diff import finite_differences
 from .graph import Graph, Node
 from .graphfile import FileReport, GraphFile, check_graph_file, load_graph_file
@@ -31,6 +32,8 @@ __all__ = [
     "gradients", "GradientReport", "InputResult", "NodeResult", "OutputResult", "KinkResult", "Blame",
     "Tolerances", "symbolic_gradients", "SymbolicGradients", "evaluate", "forward", "Evaluation",
     "finite_differences", "torch_gradients", "torch_function",
+    # formulas typed by people
+    "parse_expression", "Limits",
     # graph files
     "load_graph_file", "check_graph_file", "GraphFile", "FileReport",
     # errors

@@ -33,6 +33,8 @@ class Location:
             parts.append(self.file)
         if self.line is not None:
             parts.append(f"line {self.line}" + (f", col {self.col}" if self.col is not None else ""))
+        elif self.col is not None:
+            parts.append(f"col {self.col}")
         if self.node:
             parts.append(f"node {self.node}")
         return ", ".join(parts)
