@@ -114,8 +114,8 @@ class Node:
     """A handle on one node of a :class:`Graph`, with operators that add gates.
 
     >>> g = Graph(); x = g.input("x")
-    >>> (1 / (1 + (-x).exp())).id
-    't3'
+    >>> (1 / (1 + (-x).exp())).id  # -x is t1, exp t2, +1 t3, 1/x t4
+    't4'
     """
 
     graph: "Graph"
