@@ -23,6 +23,7 @@ from .ops import OPS, SYMPY_NAMESPACE, Op
 from .parse import parse_program
 from .symbolic import SymbolicGradients, symbolic_gradients
 from .torch_backend import torch_function, torch_gradients
+from .verify import Counterexample, EntryDiff, VerifyResult, verify
 
 __all__ = [
     "__version__",
@@ -32,8 +33,8 @@ __all__ = [
     "gradients", "GradientReport", "InputResult", "NodeResult", "OutputResult", "KinkResult", "Blame",
     "Tolerances", "symbolic_gradients", "SymbolicGradients", "evaluate", "forward", "Evaluation",
     "finite_differences", "torch_gradients", "torch_function",
-    # formulas typed by people
-    "parse_expression", "Limits",
+    # formulas typed by people, and claims about gradients
+    "parse_expression", "Limits", "verify", "VerifyResult", "Counterexample", "EntryDiff",
     # graph files
     "load_graph_file", "check_graph_file", "GraphFile", "FileReport",
     # errors

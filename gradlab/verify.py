@@ -1,0 +1,630 @@
+"""Check a claimed gradient formula: ``verify(graph, "da/dx0 = w0*a*(1-a)")``.
+
+A claim is ``d<of>/d<wrt> = <formula>``; the formula may use the graph's inputs and the
+names of its statements (``a``, ``z``), and the functions of :mod:`gradlab.expr`. It is read
+by our own whitelisted parser (never ``eval``). The claim is
+
+* **decided symbolically** when the difference to gradlab's own derivative reduces to 0
+  (in the names of the graph first, then with named nodes replaced by their definitions,
+  down to the inputs);
+* **always tested numerically** at many random points (``trials``) that avoid kinks and
+  poles: at each, the claimed value is compared with the adjoint from the graph's local
+  derivatives. A wrong claim comes with a counterexample (the point, the claimed and the
+  true values) and, when gradlab recognises it, the likely mistake (a sign, a missing
+  factor, a missing activation derivative, a transpose, p where p - y belongs).
+
+>>> r = verify("z = w0*x0 + w1*x1 + w2; a = sigmoid(z)", "da/dx0 = w0*a*(1-a)")
+>>> r.ok, r.decided
+(True, 'symbolic')
+>>> r = verify("z = w0*x0 + w1*x1 + w2; a = sigmoid(z)", "da/dx0", "w0")
+>>> r.ok, r.mistake
+(False, 'missing activation derivative')
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
+
+import networkx as nx
+import numpy as np
+import sympy as sp
+
+from .errors import GradlabError, Location, ParseError
+from .graph import Graph
+
+#: Default number of random points a claim is tested at.
+TRIALS = 25
+#: Unary gates whose local derivative a student may forget; named "activation" in the diagnosis.
+ACTIVATIONS = frozenset({"sigmoid", "tanh", "relu", "softplus", "exp", "log", "sin", "cos", "sqrt", "abs"})
+#: Differing entries listed in a counterexample.
+MAX_ENTRIES = 8
+
+_LHS = re.compile(r"^\s*[d∂]\s*([A-Za-z][A-Za-z0-9_]*)\s*/\s*[d∂]\s*([A-Za-z][A-Za-z0-9_]*)\s*$")
+
+
+# ------------------------------------------------------------------------------- results
+
+
+@dataclass
+class EntryDiff:
+    """One entry where the claim and the true derivative differ (``entry`` names it: ``dL/dB_1_2``)."""
+
+    entry: str
+    index: list[int]
+    claimed: float
+    true: float
+
+
+@dataclass
+class Counterexample:
+    """A point where the claim is wrong: the inputs, the named nodes' values there, the differing entries."""
+
+    point: dict[str, Any]
+    values: dict[str, Any]
+    entries: list[EntryDiff]
+    claimed_shape: list[int] | None = None
+    true_shape: list[int] | None = None
+
+
+@dataclass
+class VerifyResult:
+    """The verdict on one claim; ``to_json()`` keeps these keys stable.
+
+    ``decided`` is ``"symbolic"`` when gradlab proved the claim right (the difference reduces
+    to 0), else ``"numeric"`` (a counterexample proves it wrong; a right claim that could not be
+    proved symbolically holds at every one of ``trials`` random points).
+    """
+
+    ok: bool
+    claim: str
+    lhs: str
+    rhs: str
+    of: str
+    wrt: str
+    shape: list[int]
+    decided: str
+    trials: int
+    counterexample: Counterexample | None
+    mistake: str | None
+    message: str
+    seed: int = 0
+    hint: str = ""
+    truth: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    def __str__(self) -> str:
+        return format_result(self)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, np.generic):
+        return _jsonable(x.item())
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    return x
+
+
+# ------------------------------------------------------------------------------- claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A parsed claim: ``d of / d wrt = rhs``."""
+
+    of: str
+    wrt: str
+    rhs: str
+    text: str
+
+    @property
+    def lhs(self) -> str:
+        return f"d{self.of}/d{self.wrt}"
+
+
+def parse_claim(claim: str, rhs: str | None = None) -> Claim:
+    """``"dL/dB = (p - y) @ v.T / 2"`` (or the two sides apart) -> :class:`Claim`.
+
+    >>> parse_claim("da/dx0 = w0*a*(1-a)")
+    Claim(of='a', wrt='x0', rhs='w0*a*(1-a)', text='da/dx0 = w0*a*(1-a)')
+    """
+    if not isinstance(claim, str) or (rhs is not None and not isinstance(rhs, str)):
+        raise ParseError("a claim is text: 'dL/dB = formula' (or the two sides as two strings)")
+    if rhs is None:
+        if "=" not in claim:
+            raise ParseError(f"write the claim as 'da/dx = formula' (no '=' in {claim!r})")
+        lhs, rhs = claim.split("=", 1)
+        if rhs.startswith("="):
+            rhs = rhs[1:]
+        text = claim.strip()
+    else:
+        lhs = claim
+        text = f"{claim.strip()} = {rhs.strip()}"
+    m = _LHS.match(lhs)
+    if not m:
+        raise ParseError(f"the left side '{lhs.strip()}' must read d<output>/d<variable>, e.g. 'da/dx0' or 'dL/dB'")
+    if not rhs.strip():
+        raise ParseError("the claimed formula (right of '=') is empty")
+    return Claim(m.group(1), m.group(2), rhs.strip(), text)
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
+    if isinstance(graph_or_program, Graph):
+        graph_or_program.validate()
+        return graph_or_program
+    if isinstance(graph_or_program, str):
+        from .parse import parse_program
+
+        return parse_program(graph_or_program)
+    raise GradlabError(f"expected a Graph or a program text, got {type(graph_or_program).__name__}")
+
+
+def subgraph_to(graph: Graph, node: str) -> Graph:
+    """The part of ``graph`` that ``node`` depends on, with ``node`` as its output (order kept)."""
+    keep = nx.ancestors(graph.nx, node) | {node}
+    g = graph.copy()
+    g.nx.remove_nodes_from([n for n in graph.nodes if n not in keep])
+    g.nx.graph["output"] = node
+    return g
+
+
+def claim_names(graph: Graph) -> list[str]:
+    """The names a claim may use: inputs and the user's named nodes, in graph order."""
+    return [n for n in graph.nodes if graph.kind(n) == "input" or graph.attrs(n).get("named")]
+
+
+def nice_number(x: float) -> str:
+    """``0.5`` -> ``1/2``, ``-2.0`` -> ``-2``, ``0.3183...`` -> ``0.318310``."""
+    frac = Fraction(x).limit_denominator(64)
+    if abs(float(frac) - x) <= 1e-9 * max(1.0, abs(x)):
+        return str(frac.numerator) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
+    return f"{x:.6g}"
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float, axes: tuple[int, ...]) -> np.ndarray:
+    """Entrywise closeness, the tolerance scaled by the size of the values at each point."""
+    scale = np.maximum(np.abs(a), np.abs(b))
+    point_scale = scale.max(axis=axes, keepdims=True) if axes else scale
+    return np.abs(a - b) <= atol * np.maximum(1.0, point_scale) + rtol * np.maximum(scale, point_scale)
+
+
+# ------------------------------------------------------------------------------- symbolic decision
+
+#: Expressions larger than this (SymPy operation count) are not simplified, only expanded.
+SIMPLIFY_OPS = 150
+
+
+def is_zero(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is identically 0, by bounded algebra (a False means: not shown, not disproved)."""
+    expr = sp.sympify(expr)
+    if expr == 0:
+        return True
+    try:
+        e = sp.expand(expr)
+        if e == 0:
+            return True
+        if sp.cancel(sp.together(e)) == 0:
+            return True
+        if sp.count_ops(e) <= SIMPLIFY_OPS:
+            r = e.rewrite(sp.exp)
+            if sp.simplify(r) == 0:
+                return True
+    except (TypeError, ValueError, NotImplementedError, RecursionError, ZeroDivisionError):  # pragma: no cover
+        return False
+    return False
+
+
+def prove_equal(diff: sp.Expr, definitions: Mapping[sp.Symbol, sp.Expr],
+                constraints: Mapping[sp.Symbol, sp.Expr] | None = None, *, max_levels: int = 50) -> bool:
+    """Show ``diff == 0``: as it stands, then with named nodes replaced by their ``definitions``
+    one level at a time (down to the inputs), under ``constraints`` (a label's entries summing to 1)."""
+    constraints = constraints or {}
+    d = sp.sympify(diff)
+    for _ in range(max_levels):
+        if constraints:
+            d = d.xreplace(constraints)
+        if is_zero(d):
+            return True
+        if not (d.free_symbols & set(definitions)):
+            return False
+        d = d.xreplace(definitions)
+    return False
+
+
+# ------------------------------------------------------------------------------- the scalar problem
+
+
+class _ScalarProblem:
+    """A claim about a graph of scalars, on the core engine (symbolic named forms, batched numbers)."""
+
+    def __init__(self, graph: Graph, claim: Claim, lenient: bool) -> None:
+        self.graph = graph
+        self.claim = claim
+        names = claim_names(graph)
+        for role, n in (("output", claim.of), ("variable", claim.wrt)):
+            if n not in graph:
+                raise GradlabError(f"'{n}' in '{claim.lhs}' is not a node of the graph; its names: {', '.join(names)}")
+            if n not in names:
+                raise GradlabError(f"'{n}' is an anonymous gate; name it in the program to use it in a claim")
+        self.sub = subgraph_to(graph, claim.of)
+        from .expr import parse_expression
+
+        self.symbols = {n: graph.symbol(n) for n in names}
+        self.expr = sp.sympify(parse_expression(claim.rhs, self.symbols, lenient=lenient, unknown_names=False))
+        self.shape: tuple[int, ...] = ()
+
+    # symbolic ------------------------------------------------------------------------------
+    def truth_symbolic(self) -> sp.Expr:
+        from .symbolic import symbolic_gradients
+
+        if self.claim.wrt not in self.sub:
+            return sp.Integer(0)
+        self.sg = symbolic_gradients(self.sub)
+        return self.sg.named(self.claim.wrt)
+
+    def definitions(self) -> dict[sp.Symbol, sp.Expr]:
+        from .symbolic import symbolic_gradients
+
+        sg = symbolic_gradients(self.graph)
+        return {self.graph.symbol(n): sg.named_value_expr(n) for n in self.graph.op_nodes
+                if self.graph.attrs(n).get("named")}
+
+    def decide(self) -> bool:
+        truth = self.truth_symbolic()
+        self.truth_text = str(truth)
+        return prove_equal(self.expr - truth, self.definitions())
+
+    # numeric -------------------------------------------------------------------------------
+    def sample(self, trials: int, rng: np.random.Generator, at: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+        from .numeric import point_values
+
+        g = self.graph
+        wanted = trials
+        fixed = point_values(g, at) if at is not None else None
+        found: dict[str, list[np.ndarray]] = {n: [] for n in g.nodes}
+        count = 0
+        if fixed is not None:
+            vals = _forward_tolerant(g, {n: np.atleast_1d(v) for n, v in fixed.items()})
+            ok = _valid(g, vals)
+            if not ok[0]:
+                raise GradlabError("the point given by 'at' is not valid for a check (a value is not finite, or "
+                                   "a gate sits on its kink)")
+            for n in g.nodes:
+                found[n].append(vals[n])
+            count = 1
+        for attempt in range(8):
+            if count >= wanted + (fixed is not None) or wanted == 0:
+                break
+            n_cand = 4 * wanted
+            pts = {n: _random_values(rng, n_cand, positive=attempt >= 4) for n in g.inputs}
+            vals = _forward_tolerant(g, pts)
+            ok = _valid(g, vals)
+            take = np.flatnonzero(ok)[: wanted + (fixed is not None) - count]
+            for n in g.nodes:
+                found[n].append(vals[n][take])
+            count += len(take)
+        if count == 0:
+            raise GradlabError("no valid random point found: every try hit a pole, a domain error or a kink")
+        return {n: np.concatenate(v) for n, v in found.items()}
+
+    def truth_numeric(self, values: Mapping[str, np.ndarray], overrides: Mapping[Any, float] | None = None
+                      ) -> np.ndarray:
+        from .numeric import backward
+
+        if self.claim.wrt not in self.sub:
+            return np.zeros_like(values[self.claim.of])
+        vals = {n: values[n] for n in self.sub.nodes}
+        return backward(self.sub, vals, overrides=overrides).adjoints[self.claim.wrt]
+
+    def claim_numeric(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        from .ops import NUMPY_NAMESPACE
+
+        syms = sorted(self.expr.free_symbols, key=str)
+        f = sp.lambdify(syms, self.expr, modules=[NUMPY_NAMESPACE, "numpy"])
+        batch = values[self.claim.of].shape
+        with np.errstate(all="ignore"):
+            out = np.asarray(f(*[values[str(s)] for s in syms]), dtype=np.float64)
+        return np.broadcast_to(out, batch).copy()
+
+    def mutants(self, values: Mapping[str, np.ndarray]) -> list[tuple[str, str, np.ndarray]]:
+        """Common mistakes, as the derivative they would give: (short name, explanation, values)."""
+        out = []
+        for edges, node, label in _derivative_chains(self.sub, self.claim.wrt):
+            m = self.truth_numeric(values, overrides={e: 1.0 for e in edges})
+            kind = "missing activation derivative" if any(
+                self.sub.attrs(v).get("op") in ACTIVATIONS for _, v, _ in edges) else "missing local derivative"
+            out.append((kind, f"the derivative of {label} is left out", m))
+        # the derivative with respect to another variable (x0 for w0: the factors swapped)
+        from .numeric import backward
+
+        vals = {n: values[n] for n in self.sub.nodes}
+        adj = backward(self.sub, vals).adjoints
+        for n in claim_names(self.sub):
+            if n not in (self.claim.wrt, self.claim.of):
+                out.append(("wrong variable", f"it is d{self.claim.of}/d{n}, not {self.claim.lhs}", adj[n]))
+        return out
+
+    def entry_name(self, index: tuple[int, ...]) -> str:
+        return self.claim.lhs
+
+    def point_of(self, values: Mapping[str, np.ndarray], i: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        g = self.graph
+        point = {n: float(values[n][i]) for n in g.inputs}
+        named = {n: float(values[n][i]) for n in g.op_nodes if g.attrs(n).get("named")}
+        return point, named
+
+
+def _random_values(rng: np.random.Generator, n: int, positive: bool = False) -> np.ndarray:
+    """Magnitudes log-uniform in [0.25, 2] (no zeros, no saturation), random signs."""
+    mag = np.exp(rng.uniform(np.log(0.25), np.log(2.0), size=n))
+    if positive:
+        return mag
+    return mag * rng.choice([-1.0, 1.0], size=n)
+
+
+def _forward_tolerant(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every node's value at a batch of points; non-finite results are kept (marked invalid later)."""
+    from .ops import OPS
+
+    values: dict[str, np.ndarray] = {}
+    shape = np.broadcast_shapes(*(np.shape(v) for v in inputs.values())) if inputs else (1,)
+    with np.errstate(all="ignore"):
+        for n in graph.nodes:
+            d = graph.attrs(n)
+            if d["kind"] == "input":
+                values[n] = np.broadcast_to(np.asarray(inputs[n], dtype=np.float64), shape).copy()
+            elif d["kind"] == "const":
+                values[n] = np.full(shape, float(d["value"]))
+            else:
+                r = np.asarray(OPS[d["op"]].np_fn([values[a] for a in graph.args(n)], d.get("param")), dtype=float)
+                values[n] = np.broadcast_to(r, shape).copy()
+    return values
+
+
+def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
+    """Points (along the batch axis) where every value and every local derivative is finite, away from kinks."""
+    from .numeric import local_partials
+    from .ops import OPS
+
+    first = next(iter(values.values()))
+    ok = np.ones(first.shape[0], dtype=bool)
+    for n in graph.nodes:
+        v = values[n]
+        ok &= np.isfinite(v).reshape(v.shape[0], -1).all(axis=1)
+    for n in graph.op_nodes:
+        d = graph.attrs(n)
+        op = OPS[d["op"]]
+        args = [values[a] for a in graph.args(n)]
+        if op.kink_distance is not None:
+            with np.errstate(all="ignore"):
+                dist = np.asarray(op.kink_distance(args, d.get("param")))
+                scale = 1.0 + np.max(np.abs(np.stack(args)), axis=0)
+            ok &= (dist > kink_margin * scale).reshape(ok.shape[0], -1).all(axis=1)
+    safe = {n: np.where(ok.reshape((-1,) + (1,) * (v.ndim - 1)), v, 1.0) for n, v in values.items()}
+    for n in graph.op_nodes:
+        for lp in local_partials(graph, n, safe):
+            ok &= np.isfinite(lp).reshape(ok.shape[0], -1).all(axis=1)
+    return ok
+
+
+def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str, int]], str, str]]:
+    """Candidates for a forgotten derivative: each one-argument gate between ``wrt`` and the output,
+    and each chain of one-argument gates between two named nodes (``a = 1/(1+exp(-z))``)."""
+    from .ops import OPS
+
+    on_path = (nx.descendants(graph.nx, wrt) if wrt in graph else set())
+    found: list[tuple[list[tuple[str, str, int]], str, str]] = []
+    seen: set[frozenset[tuple[str, str, int]]] = set()
+
+    def unary(n: str) -> bool:
+        d = graph.attrs(n)
+        return d["kind"] == "op" and n in on_path and OPS[d["op"]].arity == 1 and d["op"] not in (
+            "identity", "neg", "add_const", "mul_const", "div_const")
+
+    def label(n: str) -> str:
+        d = graph.attrs(n)
+        text = d.get("text")
+        return f"{n} = {text}" if d.get("named") and text else f"the gate {d['label']} ({graph.describe(n)})"
+
+    for n in graph.op_nodes:
+        if not unary(n):
+            continue
+        e = (graph.args(n)[0], n, 0)
+        found.append(([e], n, label(n)))
+        seen.add(frozenset([e]))
+    # chains of one-argument gates ending at a named node: the whole activation of a neuron
+    for n in graph.op_nodes:
+        if n not in on_path or not graph.attrs(n).get("named"):
+            continue
+        chain: list[tuple[str, str, int]] = []
+        cur = n
+        while graph.kind(cur) == "op" and OPS[graph.attrs(cur)["op"]].arity == 1 and cur in on_path:
+            arg = graph.args(cur)[0]
+            chain.append((arg, cur, 0))
+            cur = arg
+            if graph.attrs(cur).get("named") or graph.kind(cur) != "op":
+                break
+        key = frozenset(chain)
+        if len(chain) > 1 and key not in seen and any(graph.attrs(v).get("op") in ACTIVATIONS for _, v, _ in chain):
+            seen.add(key)
+            found.append((chain, n, label(n)))
+    return found[:60]
+
+
+# ------------------------------------------------------------------------------- diagnosis
+
+
+def _fit_factor(claimed: np.ndarray, base: np.ndarray) -> float | None:
+    """The constant k with claimed ~ k * base over every point and entry, or None."""
+    denom = float(np.sum(base * base))
+    if denom == 0 or not np.isfinite(denom):
+        return None
+    k = float(np.sum(claimed * base)) / denom
+    if not np.isfinite(k) or k == 0:
+        return None
+    return k
+
+
+def diagnose(claimed: np.ndarray, truth: np.ndarray, mutants: Sequence[tuple[str, str, np.ndarray]], *,
+             rtol: float, atol: float, transposable: bool = False) -> tuple[str, str] | None:
+    """The likely mistake: which simple change of the true derivative gives the claimed values.
+
+    Tried in order: a constant factor (``sign`` when -1, ``missing factor 1/2`` when the claim is
+    twice the truth), a transpose (with or without a factor), then each mutant (a forgotten
+    local derivative, a dropped label), each with or without a factor.
+    """
+    axes = tuple(range(1, truth.ndim))
+
+    def matches(base: np.ndarray) -> tuple[bool, float | None]:
+        if base.shape != claimed.shape:
+            return False, None
+        if _close(claimed, base, rtol, atol, axes).all():
+            return True, 1.0
+        k = _fit_factor(claimed, base)
+        if k is not None and _close(claimed, k * base, rtol, atol, axes).all():
+            return True, k
+        return False, None
+
+    def factor_text(k: float) -> tuple[str, str]:
+        if abs(k + 1) < 1e-9:
+            return "sign", "the claim has the wrong sign"
+        inv = nice_number(1 / k)
+        if abs(k) > 1:
+            return f"missing factor {inv}", f"the claim is {nice_number(k)} times the true derivative: a factor {inv} is missing"
+        return f"extra factor {nice_number(k)}", f"the claim is {nice_number(k)} times the true derivative"
+
+    ok, k = matches(truth)
+    if ok and k is not None and k != 1.0:
+        return factor_text(k)
+    if transposable:
+        tt = np.swapaxes(truth, -1, -2)
+        ok, k = matches(tt)
+        if ok and k is not None:
+            if k == 1.0:
+                return "transposed", "the claim is the transpose of the true derivative"
+            name, text = factor_text(k)
+            return f"transposed, {name}", f"the claim is the transpose of the true derivative, and {text[10:]}"
+    for name, text, base in mutants:
+        ok, k = matches(base)
+        if ok and k is not None:
+            if k == 1.0:
+                return name, text
+            fname, ftext = factor_text(k)
+            return f"{name}, {fname}", f"{text}, and {ftext[10:]}"
+    return None
+
+
+# ------------------------------------------------------------------------------- verify
+
+
+def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
+           at: Mapping[str, Any] | None = None, trials: int = TRIALS, seed: int = 0, rtol: float = 1e-7,
+           atol: float = 1e-9, lenient: bool = False, symbolic: bool = True) -> VerifyResult:
+    """Check a claimed derivative ``"dL/dB = (p - y) @ v.T / 2"`` (or ``claim="da/dx0", rhs="w0*a*(1-a)"``).
+
+    ``at`` adds a point of the user's to the ``trials`` random ones; ``seed`` makes the random
+    points reproducible; ``lenient`` accepts student syntax (``^``, ``σ``, implicit products);
+    ``symbolic=False`` skips the symbolic decision.
+    """
+    if trials < 0 or (trials == 0 and at is None):
+        raise GradlabError("trials must be at least 1 (or give a point with 'at')")
+    c = parse_claim(claim, rhs)
+    graph = _as_graph(graph_or_program, at)
+    problem = _ScalarProblem(graph, c, lenient)
+    notes: list[str] = []
+    proved = False
+    truth_text = None
+    if symbolic:
+        proved = problem.decide()
+        truth_text = getattr(problem, "truth_text", None)
+    rng = np.random.default_rng(seed)
+    values = problem.sample(trials, rng, at)
+    truth = problem.truth_numeric(values)
+    claimed = problem.claim_numeric(values)
+    n_points = truth.shape[0]
+    axes = tuple(range(1, truth.ndim))
+    close = _close(claimed, truth, rtol, atol, axes)
+    bad_points = np.flatnonzero(~close.reshape(n_points, -1).all(axis=1))
+    shape = list(problem.shape)
+    rhs_text = str(problem.expr)
+    if len(bad_points) == 0:
+        how = "proved symbolically" if proved else "no symbolic proof found"
+        message = f"{c.lhs} = {c.rhs} holds ({how}; true at {n_points} random point{'s' * (n_points != 1)})"
+        return VerifyResult(True, c.text, c.lhs, rhs_text, c.of, c.wrt, shape, "symbolic" if proved else "numeric",
+                            n_points, None, None, message, seed, "", truth_text, notes)
+    if proved:
+        notes.append("the symbolic proof and the numeric test disagree; the numbers win (please report this)")
+    i = int(bad_points[0])
+    point, named = problem.point_of(values, i)
+    diffs = []
+    flat_c, flat_t, flat_ok = claimed[i].reshape(-1), truth[i].reshape(-1), close[i].reshape(-1)
+    for j in np.flatnonzero(~flat_ok)[:MAX_ENTRIES]:
+        idx = tuple(int(k) for k in np.unravel_index(j, truth[i].shape)) if truth[i].ndim else ()
+        diffs.append(EntryDiff(problem.entry_name(idx), list(idx), float(flat_c[j]), float(flat_t[j])))
+    found = diagnose(claimed, truth, problem.mutants(values), rtol=rtol, atol=atol)
+    mistake, why = found if found else (None, "")
+    message = (f"{c.lhs} = {c.rhs} is wrong: at {len(bad_points)} of {n_points} random points it differs from "
+               f"the true derivative" + (f"; likely mistake: {mistake} ({why})" if mistake else ""))
+    return VerifyResult(False, c.text, c.lhs, rhs_text, c.of, c.wrt, shape, "numeric", n_points,
+                        Counterexample(point, named, diffs), mistake, message, seed, why, truth_text, notes)
+
+
+# ------------------------------------------------------------------------------- text
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return np.array2string(np.asarray(v, dtype=float), precision=6, suppress_small=False, separator=", ")
+    return f"{v:.6g}"
+
+
+def format_result(r: VerifyResult) -> str:
+    """The verdict as the CLI prints it."""
+    lines = [f"claim:    {r.claim}"]
+    if r.ok:
+        how = ("proved symbolically, and true at" if r.decided == "symbolic"
+               else "no symbolic proof found; true at")
+        lines.append(f"verdict:  TRUE ({how} {r.trials} random point{'s' * (r.trials != 1)})")
+    else:
+        lines.append(f"verdict:  FALSE (wrong at a random point; {r.trials} points tested)")
+        if r.mistake:
+            lines.append(f"likely mistake: {r.mistake}" + (f" ({r.hint})" if r.hint else ""))
+        ce = r.counterexample
+        if ce is not None:
+            lines.append("counterexample:")
+            for n, v in ce.point.items():
+                lines.append(f"  {n} = {_fmt(v)}")
+            if ce.values:
+                lines.append("  where " + ", ".join(f"{n} = {_fmt(v)}" for n, v in ce.values.items()))
+            if ce.claimed_shape is not None:
+                lines.append(f"  the claim has shape {tuple(ce.claimed_shape)}, {r.lhs} has shape {tuple(ce.true_shape or [])}")
+            from .report import table
+
+            rows = [[e.entry, f"{e.claimed:.6g}", f"{e.true:.6g}"] for e in ce.entries]
+            if rows:
+                lines.append("  " + table(["entry", "claimed", "true"], rows).replace("\n", "\n  "))
+    for note in r.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+__all__ = ["verify", "VerifyResult", "Counterexample", "EntryDiff", "Claim", "parse_claim", "prove_equal", "is_zero"]
