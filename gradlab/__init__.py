@@ -21,6 +21,8 @@ from .graphfile import FileReport, GraphFile, check_graph_file, load_graph_file
 from .numeric import Evaluation, evaluate, forward
 from .ops import OPS, SYMPY_NAMESPACE, Op
 from .parse import parse_program
+from . import tensor_ops  # noqa: F401  (registers the tensor gates in OPS)
+from .tensor_parse import parse_tensor_program
 from .symbolic import SymbolicGradients, symbolic_gradients
 from .torch_backend import torch_function, torch_gradients
 from .verify import Counterexample, EntryDiff, VerifyResult, verify

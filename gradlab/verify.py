@@ -69,6 +69,8 @@ class Counterexample:
     entries: list[EntryDiff]
     claimed_shape: list[int] | None = None
     true_shape: list[int] | None = None
+    claimed_value: Any = None
+    true_value: Any = None
 
 
 @dataclass
@@ -213,8 +215,12 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float, axes: tuple[i
 SIMPLIFY_OPS = 150
 
 
-def is_zero(expr: sp.Expr) -> bool:
-    """Whether ``expr`` is identically 0, by bounded algebra (a False means: not shown, not disproved)."""
+def is_zero(expr: sp.Expr, *, thorough: bool = True) -> bool:
+    """Whether ``expr`` is identically 0, by bounded algebra (a False means: not shown, not disproved).
+
+    Cheap steps first (expand, then cancel when there are fractions); ``thorough`` adds SymPy's
+    ``simplify`` on the exponential form, for expressions small enough.
+    """
     expr = sp.sympify(expr)
     if expr == 0:
         return True
@@ -222,11 +228,11 @@ def is_zero(expr: sp.Expr) -> bool:
         e = sp.expand(expr)
         if e == 0:
             return True
-        if sp.cancel(sp.together(e)) == 0:
+        if any(p.is_Pow and p.exp.is_negative for p in e.atoms(sp.Pow)) and sp.cancel(sp.together(e)) == 0:
             return True
-        if sp.count_ops(e) <= SIMPLIFY_OPS:
+        if thorough and sp.count_ops(e) <= SIMPLIFY_OPS:
             r = e.rewrite(sp.exp)
-            if sp.simplify(r) == 0:
+            if sp.expand(r) == 0 or sp.simplify(r) == 0:
                 return True
     except (TypeError, ValueError, NotImplementedError, RecursionError, ZeroDivisionError):  # pragma: no cover
         return False
@@ -234,20 +240,31 @@ def is_zero(expr: sp.Expr) -> bool:
 
 
 def prove_equal(diff: sp.Expr, definitions: Mapping[sp.Symbol, sp.Expr],
-                constraints: Mapping[sp.Symbol, sp.Expr] | None = None, *, max_levels: int = 50) -> bool:
+                constraints: Mapping[sp.Symbol, sp.Expr] | None = None, *, max_levels: int = 50,
+                keep: set[sp.Symbol] | frozenset[sp.Symbol] = frozenset()) -> bool:
     """Show ``diff == 0``: as it stands, then with named nodes replaced by their ``definitions``
-    one level at a time (down to the inputs), under ``constraints`` (a label's entries summing to 1)."""
+    (first those in ``keep``'s complement: the names one side uses and the other does not), one
+    level at a time down to the inputs, under ``constraints`` (a label's entries summing to 1)."""
     constraints = constraints or {}
-    d = sp.sympify(diff)
-    for _ in range(max_levels):
-        if constraints:
-            d = d.xreplace(constraints)
-        if is_zero(d):
+
+    def settle(d: sp.Expr, defs: Mapping[sp.Symbol, sp.Expr]) -> bool:
+        for _ in range(max_levels):
+            if constraints:
+                d = d.xreplace(constraints)
+            last = not (d.free_symbols & set(defs))
+            if is_zero(d, thorough=last and not (d.free_symbols & set(definitions))):
+                return True
+            if last:
+                return False
+            d = d.xreplace(defs)
+        return False
+
+    d0 = sp.sympify(diff)
+    if keep:
+        partial = {k: v for k, v in definitions.items() if k not in keep}
+        if partial and settle(d0, partial):
             return True
-        if not (d.free_symbols & set(definitions)):
-            return False
-        d = d.xreplace(definitions)
-    return False
+    return settle(d0, definitions)
 
 
 # ------------------------------------------------------------------------------- the scalar problem
@@ -288,10 +305,15 @@ class _ScalarProblem:
         return {self.graph.symbol(n): sg.named_value_expr(n) for n in self.graph.op_nodes
                 if self.graph.attrs(n).get("named")}
 
+    notes: list[str]
+
+    def truth_formula(self) -> str:
+        return str(self.truth_symbolic())
+
     def decide(self) -> bool:
         truth = self.truth_symbolic()
         self.truth_text = str(truth)
-        return prove_equal(self.expr - truth, self.definitions())
+        return prove_equal(self.expr - truth, self.definitions(), keep=self.expr.free_symbols)
 
     # numeric -------------------------------------------------------------------------------
     def sample(self, trials: int, rng: np.random.Generator, at: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
@@ -383,7 +405,7 @@ def _random_values(rng: np.random.Generator, n: int, positive: bool = False) -> 
 
 def _forward_tolerant(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every node's value at a batch of points; non-finite results are kept (marked invalid later)."""
-    from .ops import OPS
+    from .ops import op_for
 
     values: dict[str, np.ndarray] = {}
     shape = np.broadcast_shapes(*(np.shape(v) for v in inputs.values())) if inputs else (1,)
@@ -395,7 +417,7 @@ def _forward_tolerant(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[st
             elif d["kind"] == "const":
                 values[n] = np.full(shape, float(d["value"]))
             else:
-                r = np.asarray(OPS[d["op"]].np_fn([values[a] for a in graph.args(n)], d.get("param")), dtype=float)
+                r = np.asarray(op_for(d["op"]).np_fn([values[a] for a in graph.args(n)], d.get("param")), dtype=float)
                 values[n] = np.broadcast_to(r, shape).copy()
     return values
 
@@ -403,7 +425,7 @@ def _forward_tolerant(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[st
 def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
     """Points (along the batch axis) where every value and every local derivative is finite, away from kinks."""
     from .numeric import local_partials
-    from .ops import OPS
+    from .ops import op_for
 
     first = next(iter(values.values()))
     ok = np.ones(first.shape[0], dtype=bool)
@@ -412,7 +434,7 @@ def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 
         ok &= np.isfinite(v).reshape(v.shape[0], -1).all(axis=1)
     for n in graph.op_nodes:
         d = graph.attrs(n)
-        op = OPS[d["op"]]
+        op = op_for(d["op"])
         args = [values[a] for a in graph.args(n)]
         if op.kink_distance is not None:
             with np.errstate(all="ignore"):
@@ -429,7 +451,7 @@ def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 
 def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str, int]], str, str]]:
     """Candidates for a forgotten derivative: each one-argument gate between ``wrt`` and the output,
     and each chain of one-argument gates between two named nodes (``a = 1/(1+exp(-z))``)."""
-    from .ops import OPS
+    from .ops import op_for
 
     on_path = (nx.descendants(graph.nx, wrt) if wrt in graph else set())
     found: list[tuple[list[tuple[str, str, int]], str, str]] = []
@@ -437,7 +459,7 @@ def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str
 
     def unary(n: str) -> bool:
         d = graph.attrs(n)
-        return d["kind"] == "op" and n in on_path and OPS[d["op"]].arity == 1 and d["op"] not in (
+        return d["kind"] == "op" and n in on_path and op_for(d["op"]).arity == 1 and d["op"] not in (
             "identity", "neg", "add_const", "mul_const", "div_const")
 
     def label(n: str) -> str:
@@ -457,7 +479,7 @@ def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str
             continue
         chain: list[tuple[str, str, int]] = []
         cur = n
-        while graph.kind(cur) == "op" and OPS[graph.attrs(cur)["op"]].arity == 1 and cur in on_path:
+        while graph.kind(cur) == "op" and op_for(graph.attrs(cur)["op"]).arity == 1 and cur in on_path:
             arg = graph.args(cur)[0]
             chain.append((arg, cur, 0))
             cur = arg
@@ -468,6 +490,373 @@ def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str
             seen.add(key)
             found.append((chain, n, label(n)))
     return found[:60]
+
+
+# ------------------------------------------------------------------------------- the tensor problem
+
+#: Gradients with at most this many entries are decided symbolically entry by entry; bigger ones
+#: are tested at random points only.
+SYMBOLIC_ENTRIES = 64
+
+
+class _EntryNames(Mapping[str, Any]):
+    """Names such as ``p_1`` or ``B_1_2`` resolved on demand to one entry (1-based) of a tensor."""
+
+    def __init__(self, graph: Graph, source: Mapping[str, np.ndarray], names: Sequence[str], batch: bool) -> None:
+        self.graph, self.source, self.names, self.batch = graph, source, set(names), batch
+
+    def _index(self, key: str) -> tuple[str, tuple[int, ...]] | None:
+        from .tensor_expr import ENTRY_RE
+
+        m = ENTRY_RE.match(key)
+        if not m or m.group(1) not in self.names:
+            return None
+        n = m.group(1)
+        shape = self.graph.shape(n)
+        nums = [int(g) - 1 for g in m.groups()[1:] if g is not None]
+        if len(shape) == 1 and len(nums) == 1 and 0 <= nums[0] < shape[0]:
+            return n, (nums[0],)
+        if len(shape) == 2 and shape[0] == 1 and len(nums) == 1 and 0 <= nums[0] < shape[1]:
+            return n, (0, nums[0])
+        if len(shape) == 2 and len(nums) == 2 and 0 <= nums[0] < shape[0] and 0 <= nums[1] < shape[1]:
+            return n, (nums[0], nums[1])
+        return None
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._index(key) is not None
+
+    def __getitem__(self, key: str) -> Any:
+        found = self._index(key)
+        if found is None:
+            raise KeyError(key)
+        n, idx = found
+        a = self.source[n]
+        return a[(Ellipsis,) + idx] if self.batch else a[idx]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _local_derivative_text(graph: Graph, node: str) -> str:
+    """A one-argument gate's local derivative in the names of the graph: ``1 - v**2`` for ``v = tanh(u)``."""
+    from .ops import op_for
+
+    d = graph.attrs(node)
+    arg = graph.args(node)[0]
+    a_text = arg if graph.attrs(arg).get("named") or graph.kind(arg) != "op" else f"({graph.attrs(arg).get('text') or arg})"
+    o_text = node if d.get("named") else f"({d.get('text') or node})"
+    from .tensor_ops import _sym_param
+
+    part = op_for(d["op"]).partials([sp.Symbol(a_text)], sp.Symbol(o_text), _sym_param(d.get("param")))[0]
+    return str(part)
+
+
+class _TensorProblem:
+    """A claim about a graph with vectors and matrices, on the tensor engine."""
+
+    notes: list[str]
+
+    def __init__(self, graph: Graph, claim: Claim, lenient: bool) -> None:
+        from .tensor_expr import ENTRY_RE
+        from .tensor_ops import shape_text
+
+        self.graph, self.claim, self.lenient = graph, claim, lenient
+        self.names = claim_names(graph)
+        of, wrt = claim.of, claim.wrt
+        if of not in graph:
+            raise GradlabError(f"'{of}' in '{claim.lhs}' is not a node of the graph; its names: {', '.join(self.names)}")
+        if of not in self.names:
+            raise GradlabError(f"'{of}' is an anonymous gate; name it in the program to use it in a claim")
+        if graph.shape(of) != ():
+            raise GradlabError(f"'{of}' is {shape_text(graph.shape(of))}: d{of}/d{wrt} would be a Jacobian; claims "
+                               f"are about the gradient of a number (a loss such as L = sum({of}))")
+        self.entry: tuple[int, ...] | None = None
+        if wrt in graph:
+            if wrt not in self.names:
+                raise GradlabError(f"'{wrt}' is an anonymous gate; name it in the program to use it in a claim")
+            self.wrt = wrt
+            self.shape = graph.shape(wrt)
+        else:
+            entries = _EntryNames(graph, {}, self.names, False)
+            found = entries._index(wrt)
+            if found is None:
+                m = ENTRY_RE.match(wrt)
+                hint = (f" ({m.group(1)} is {shape_text(graph.shape(m.group(1)))}; entries count from 1)"
+                        if m and m.group(1) in graph else "")
+                raise GradlabError(f"'{wrt}' in '{claim.lhs}' is not a node of the graph{hint}; its names: "
+                                   f"{', '.join(self.names)}")
+            self.wrt, self.entry = found
+            self.shape = ()
+        self.sub = subgraph_to(graph, of)
+        # read the claim once with zeros, to report syntax and shape errors before any work
+        probe = {n: _zeros(graph.shape(n)) for n in self.names}
+        t = self._parse(probe, batch=True)
+        self.claimed_shape = t.shape
+        self.uses_entries = bool(getattr(t, "uses_entries", False))
+
+    def _parse(self, values: Mapping[str, np.ndarray], batch: bool) -> Any:
+        from .tensor_expr import Tensor, parse_matrix_expression
+
+        names = {n: Tensor(values[n], self.graph.shape(n)) for n in self.names}
+        entries = _EntryNames(self.graph, values, self.names, batch)
+        with np.errstate(all="ignore"):
+            return parse_matrix_expression(self.claim.rhs, names, symbolic=not batch, lenient=self.lenient,
+                                           entries=entries)
+
+    # symbolic ------------------------------------------------------------------------------
+    def decide(self) -> bool:
+        from .tensor_ops import size
+        from .tensor_symbolic import named_definitions, node_symbols, simplex_constraints, tensor_symbolic
+
+        if self.claimed_shape not in (self.shape, ()):
+            return False
+        n_entries = size(self.shape)
+        if n_entries > SYMBOLIC_ENTRIES:
+            self.notes.append(f"{self.claim.lhs} has {n_entries} entries, more than the {SYMBOLIC_ENTRIES} decided "
+                              "symbolically one by one: decided at random points")
+            return False
+        ts = tensor_symbolic(self.sub)
+        self.truth_text = self._truth_text(ts)
+        symbols = {n: node_symbols(self.graph, n) for n in self.names}
+        claim = self._parse(symbols, batch=False)
+        defs = named_definitions(self.graph)
+        constraints = simplex_constraints(self.graph)
+        idxs = [self.entry] if self.entry is not None else list(np.ndindex(*self.shape))
+        for idx in idxs:
+            c = sp.sympify(claim.data[()] if claim.shape == () else claim.data[idx if self.entry is None else ()])
+            t = ts.entry(self.wrt, idx)
+            if not prove_equal(c - t, defs, constraints, keep=c.free_symbols):
+                return False
+        return True
+
+    def truth_formula(self) -> str | None:
+        from .tensor_ops import size
+        from .tensor_symbolic import tensor_symbolic
+
+        if self.wrt not in self.sub or size(self.shape) > 4 * SYMBOLIC_ENTRIES:
+            return None
+        return self._truth_text(tensor_symbolic(self.sub))
+
+    def _truth_text(self, ts: Any) -> str:
+        if self.entry is not None:
+            return str(ts.entry(self.wrt, self.entry))
+        try:
+            from .tensor_forms import matrix_form
+
+            form = matrix_form(self.sub, self.wrt, ts)
+            if form:
+                return form
+        except ImportError:  # pragma: no cover - the module arrives with the matrix forms
+            pass
+        idx, e = ts.representative(self.wrt)
+        from .tensor_symbolic import entry_name
+
+        return f"(entry {entry_name(self.wrt, idx, self.shape)}) {e}"
+
+    # numeric -------------------------------------------------------------------------------
+    def sample(self, trials: int, rng: np.random.Generator, at: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+        from .tensor_numeric import forward, point_values
+
+        g = self.graph
+        parts: list[dict[str, np.ndarray]] = []
+        count = 0
+        if at is not None:
+            pts = {n: v[None] for n, v in point_values(g, at).items()}
+            vals = forward(g, inputs=pts, check=False)
+            if not self._valid(vals)[0]:
+                raise GradlabError("the point given by 'at' is not valid for a check (a value or a derivative is "
+                                   "not finite, or a gate sits on its kink)")
+            parts.append(vals)
+            count = 1
+        want = trials + count
+        for attempt in range(8):
+            if count >= want:
+                break
+            n_cand = max(8, 2 * (want - count))
+            pts = {n: _random_input(rng, n_cand, g.shape(n), g.attrs(n).get("domain"), positive=attempt >= 4)
+                   for n in g.inputs}
+            vals = forward(g, inputs=pts, check=False)
+            ok = self._valid(vals)
+            take = np.flatnonzero(ok)[: want - count]
+            if len(take):
+                parts.append({n: v[take] for n, v in vals.items()})
+                count += len(take)
+        if count == 0:
+            raise GradlabError("no valid random point found: every try hit a pole, a domain error or a kink")
+        return {n: np.concatenate([p[n] for p in parts]) for n in g.nodes}
+
+    def _valid(self, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
+        from .ops import op_for
+        from .tensor_numeric import backward
+        from .tensor_ops import TensorOp, expand
+
+        g = self.graph
+        nb = next(iter(values.values())).shape[0]
+        ok = np.ones(nb, dtype=bool)
+        for n in g.nodes:
+            ok &= np.isfinite(values[n]).reshape(nb, -1).all(axis=1)
+        for n in g.op_nodes:
+            d = g.attrs(n)
+            op = op_for(d["op"])
+            if op.kink_distance is None or isinstance(op, TensorOp):
+                continue
+            args = [expand(values[a], g.shape(a), g.shape(n)) for a in g.args(n)]
+            with np.errstate(all="ignore"):
+                dist = np.asarray(op.kink_distance(args, d.get("param")))
+                scale = 1.0 + np.max(np.abs(np.stack(np.broadcast_arrays(*args))), axis=0)
+            ok &= (dist > kink_margin * scale).reshape(nb, -1).all(axis=1)
+        safe = {n: np.where(ok.reshape((-1,) + (1,) * (v.ndim - 1)), v, values[n][np.argmax(ok)] if ok.any() else 1.0)
+                for n, v in values.items()}
+        with np.errstate(all="ignore"):
+            adj = backward(self.sub, {n: safe[n] for n in self.sub.nodes}, check=False).adjoints
+        for n in self.sub.nodes:
+            ok &= np.isfinite(adj[n]).reshape(nb, -1).all(axis=1)
+        return ok
+
+    def _adjoints(self, values: Mapping[str, np.ndarray], **kw: Any) -> dict[str, np.ndarray]:
+        from .tensor_numeric import backward
+
+        with np.errstate(all="ignore"):
+            return backward(self.sub, {n: values[n] for n in self.sub.nodes}, check=False, **kw).adjoints
+
+    def _pick(self, adj: np.ndarray) -> np.ndarray:
+        return adj if self.entry is None else adj[(slice(None),) + self.entry]
+
+    def truth_numeric(self, values: Mapping[str, np.ndarray], **kw: Any) -> np.ndarray:
+        if self.wrt not in self.sub:
+            return np.zeros((next(iter(values.values())).shape[0],) + self.shape)
+        return self._pick(self._adjoints(values, **kw)[self.wrt])
+
+    def claim_numeric(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        t = self._parse(values, batch=True)
+        nb = next(iter(values.values())).shape[0]
+        data = np.asarray(t.data, dtype=np.float64)
+        if t.shape == () and self.shape != ():
+            data = np.broadcast_to(data.reshape(data.shape + (1,) * len(self.shape)), (nb,) + self.shape)
+        return np.broadcast_to(data, (nb,) + t.shape if t.shape != () or self.shape == () else data.shape).copy()
+
+    def mutants(self, values: Mapping[str, np.ndarray]) -> list[tuple[str, str, np.ndarray]]:
+        from .ops import op_for
+        from .tensor_ops import TensorOp
+
+        g, sub = self.graph, self.sub
+        out: list[tuple[str, str, np.ndarray]] = []
+        if self.wrt not in sub:
+            return out
+        below = nx.descendants(sub.nx, self.wrt)
+        # a forgotten local derivative of a one-argument gate (an activation)
+        for n in sub.op_nodes:
+            d = sub.attrs(n)
+            op = op_for(d["op"])
+            if n not in below or isinstance(op, TensorOp) or op.arity != 1 or d["op"] in (
+                    "identity", "neg", "add_const", "mul_const", "div_const"):
+                continue
+            kind = "missing activation derivative" if d["op"] in ACTIVATIONS else "missing local derivative"
+            what = f"{n} = {d.get('text')}" if d.get("named") and d.get("text") else f"the gate {d['label']}"
+            out.append((kind, f"the derivative of {what}, {_local_derivative_text(sub, n)}, is left out",
+                        self.truth_numeric(values, identity={n})))
+        # the label left out where softmax meets the cross-entropy: p instead of p - y
+        adj = self._adjoints(values)
+        for n in sub.op_nodes:
+            d = sub.attrs(n)
+            if n not in below and n != self.wrt or d["op"] not in ("softmax", "log_softmax", "cross_entropy"):
+                continue
+            z = sub.args(n)[0]
+            if z not in below and z != self.wrt:
+                continue
+            p_name, y_name = self._softmax_names(n)
+            if d["op"] == "softmax":
+                direct = values[n] * adj[n]
+            elif d["op"] == "log_softmax":
+                direct = adj[n]
+            else:
+                yv = values[sub.args(n)[1]]
+                direct = -adj[n].reshape(adj[n].shape + (1,) * (yv.ndim - 1)) * yv
+            if z == self.wrt:
+                m = adj[z] - direct
+            else:
+                m = adj[self.wrt] + self._adjoints(values, seeds={z: -direct})[self.wrt]
+            out.append((f"{p_name} instead of {p_name} - {y_name}",
+                        f"the label {y_name} is left out of the softmax-cross-entropy derivative {p_name} - {y_name}",
+                        self._pick(m)))
+        # the derivative with respect to another variable of the same shape
+        for n in claim_names(sub):
+            if n not in (self.wrt, self.claim.of) and sub.shape(n) == sub.shape(self.wrt) and self.entry is None:
+                out.append(("wrong variable", f"it is d{self.claim.of}/d{n}, not {self.claim.lhs}", adj[n]))
+        return out
+
+    def _softmax_names(self, node: str) -> tuple[str, str]:
+        g = self.sub
+        d = g.attrs(node)
+        if d["op"] == "cross_entropy":
+            z, y = g.args(node)
+            return f"softmax({z})", y
+        p = node if d.get("named") else (f"softmax({g.args(node)[0]})" if d["op"] == "softmax"
+                                         else f"softmax({g.args(node)[0]})")
+        y = "y"
+        frontier = [node]
+        for _ in range(3):  # softmax -> log -> * y: find the label multiplied in
+            nxt = []
+            for n in frontier:
+                for v, k in g.consumers(n):
+                    if g.attrs(v).get("op") == "mul":
+                        other = g.args(v)[1 - k]
+                        if g.kind(other) == "input" or g.attrs(other).get("named"):
+                            return p, other
+                    nxt.append(v)
+            frontier = nxt
+        return p, y
+
+    def entry_name(self, index: tuple[int, ...]) -> str:
+        from .tensor_symbolic import entry_name
+
+        if self.entry is not None:
+            return self.claim.lhs
+        return f"d{self.claim.of}/d{entry_name(self.wrt, index, self.shape)}"
+
+    def point_of(self, values: Mapping[str, np.ndarray], i: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        g = self.graph
+        point = {n: _plain(values[n][i]) for n in g.inputs}
+        named = {n: _plain(values[n][i]) for n in g.op_nodes if g.attrs(n).get("named")}
+        return point, named
+
+
+def _plain(a: np.ndarray) -> Any:
+    a = np.asarray(a)
+    return float(a) if a.ndim == 0 else a.tolist()
+
+
+def _zeros(shape: tuple[int, ...]) -> np.ndarray:
+    return np.zeros((1,) + shape)
+
+
+def _random_input(rng: np.random.Generator, n: int, shape: tuple[int, ...], domain: str | None, *,
+                  positive: bool = False) -> np.ndarray:
+    """Random values of one input for ``n`` points: labels one-hot (or on the simplex), others with
+    magnitudes in [0.25, 2] and random signs, a matrix scaled by 1/sqrt(columns) (no saturation)."""
+    from .tensor_ops import softmax_axis, to2d
+
+    r, c = to2d(shape)
+    if domain in ("onehot", "probs"):
+        axis = softmax_axis(shape)
+        k = r if axis == -2 else c
+        other = c if axis == -2 else r
+        if domain == "onehot":
+            hot = np.eye(k)[rng.integers(0, k, size=(n, other))]   # n, other, k
+        else:
+            hot = rng.dirichlet(np.ones(k), size=(n, other))
+        arr = np.swapaxes(hot, -1, -2) if axis == -2 else hot      # n, r, c
+        return arr.reshape((n,) + shape)
+    mag = np.exp(rng.uniform(np.log(0.25), np.log(2.0), size=(n,) + shape))
+    if domain == "positive" or positive:
+        return mag
+    vals = mag * rng.choice([-1.0, 1.0], size=(n,) + shape)
+    if len(shape) == 2 and shape[1] > 1:
+        vals = vals / np.sqrt(shape[1])
+    return vals
 
 
 # ------------------------------------------------------------------------------- diagnosis
@@ -484,19 +873,28 @@ def _fit_factor(claimed: np.ndarray, base: np.ndarray) -> float | None:
     return k
 
 
+def _transposed(a: np.ndarray) -> np.ndarray | None:
+    """A batch of gradients (points first) transposed: a column vector becomes a row (1, n), a matrix its transpose."""
+    if a.ndim == 2:  # column vectors
+        return a[:, None, :]
+    if a.ndim == 3:
+        t = np.swapaxes(a, -1, -2)
+        return t[:, :, 0] if t.shape[-1] == 1 else t
+    return None
+
+
 def diagnose(claimed: np.ndarray, truth: np.ndarray, mutants: Sequence[tuple[str, str, np.ndarray]], *,
-             rtol: float, atol: float, transposable: bool = False) -> tuple[str, str] | None:
+             rtol: float, atol: float) -> tuple[str, str] | None:
     """The likely mistake: which simple change of the true derivative gives the claimed values.
 
     Tried in order: a constant factor (``sign`` when -1, ``missing factor 1/2`` when the claim is
     twice the truth), a transpose (with or without a factor), then each mutant (a forgotten
     local derivative, a dropped label), each with or without a factor.
     """
-    axes = tuple(range(1, truth.ndim))
-
     def matches(base: np.ndarray) -> tuple[bool, float | None]:
         if base.shape != claimed.shape:
             return False, None
+        axes = tuple(range(1, base.ndim))
         if _close(claimed, base, rtol, atol, axes).all():
             return True, 1.0
         k = _fit_factor(claimed, base)
@@ -515,8 +913,8 @@ def diagnose(claimed: np.ndarray, truth: np.ndarray, mutants: Sequence[tuple[str
     ok, k = matches(truth)
     if ok and k is not None and k != 1.0:
         return factor_text(k)
-    if transposable:
-        tt = np.swapaxes(truth, -1, -2)
+    tt = _transposed(truth)
+    if tt is not None and (tt.shape != truth.shape or not np.allclose(tt, truth)):
         ok, k = matches(tt)
         if ok and k is not None:
             if k == 1.0:
@@ -549,43 +947,62 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
         raise GradlabError("trials must be at least 1 (or give a point with 'at')")
     c = parse_claim(claim, rhs)
     graph = _as_graph(graph_or_program, at)
-    problem = _ScalarProblem(graph, c, lenient)
-    notes: list[str] = []
-    proved = False
-    truth_text = None
-    if symbolic:
-        proved = problem.decide()
-        truth_text = getattr(problem, "truth_text", None)
+    problem: Any = _TensorProblem(graph, c, lenient) if graph.is_tensor else _ScalarProblem(graph, c, lenient)
+    problem.notes = []
     rng = np.random.default_rng(seed)
     values = problem.sample(trials, rng, at)
     truth = problem.truth_numeric(values)
     claimed = problem.claim_numeric(values)
     n_points = truth.shape[0]
-    axes = tuple(range(1, truth.ndim))
-    close = _close(claimed, truth, rtol, atol, axes)
-    bad_points = np.flatnonzero(~close.reshape(n_points, -1).all(axis=1))
     shape = list(problem.shape)
-    rhs_text = str(problem.expr)
+    rhs_text = c.rhs if graph.is_tensor else str(problem.expr)
+    notes = problem.notes
+    same_shape = claimed.shape == truth.shape
+    if same_shape:
+        axes = tuple(range(1, truth.ndim))
+        close = _close(claimed, truth, rtol, atol, axes)
+        bad_points = np.flatnonzero(~close.reshape(n_points, -1).all(axis=1))
+    else:
+        close = None
+        bad_points = np.arange(n_points)
     if len(bad_points) == 0:
+        # right at every point: try to prove it (a proof of a wrong claim cannot succeed, so only now)
+        proved = problem.decide() if symbolic else False
+        truth_text = getattr(problem, "truth_text", None)
         how = "proved symbolically" if proved else "no symbolic proof found"
         message = f"{c.lhs} = {c.rhs} holds ({how}; true at {n_points} random point{'s' * (n_points != 1)})"
         return VerifyResult(True, c.text, c.lhs, rhs_text, c.of, c.wrt, shape, "symbolic" if proved else "numeric",
                             n_points, None, None, message, seed, "", truth_text, notes)
-    if proved:
-        notes.append("the symbolic proof and the numeric test disagree; the numbers win (please report this)")
+    truth_text = problem.truth_formula() if symbolic else None
     i = int(bad_points[0])
     point, named = problem.point_of(values, i)
     diffs = []
-    flat_c, flat_t, flat_ok = claimed[i].reshape(-1), truth[i].reshape(-1), close[i].reshape(-1)
-    for j in np.flatnonzero(~flat_ok)[:MAX_ENTRIES]:
-        idx = tuple(int(k) for k in np.unravel_index(j, truth[i].shape)) if truth[i].ndim else ()
-        diffs.append(EntryDiff(problem.entry_name(idx), list(idx), float(flat_c[j]), float(flat_t[j])))
+    ce = Counterexample(point, named, diffs)
+    if close is not None:
+        flat_c, flat_t, flat_ok = claimed[i].reshape(-1), truth[i].reshape(-1), close[i].reshape(-1)
+        for j in np.flatnonzero(~flat_ok)[:MAX_ENTRIES]:
+            idx = tuple(int(k) for k in np.unravel_index(j, truth[i].shape)) if truth[i].ndim else ()
+            diffs.append(EntryDiff(problem.entry_name(idx), list(idx), float(flat_c[j]), float(flat_t[j])))
+    else:
+        ce.claimed_shape, ce.true_shape = list(claimed.shape[1:]), list(truth.shape[1:])
+    if truth[i].ndim and truth[i].size <= 100:
+        ce.claimed_value, ce.true_value = claimed[i].tolist(), truth[i].tolist()
     found = diagnose(claimed, truth, problem.mutants(values), rtol=rtol, atol=atol)
+    if found is None and not same_shape:
+        found = ("wrong shape", f"the claim is {_shape_words(claimed.shape[1:])}, {c.lhs} has the shape of "
+                                f"{c.wrt}: {_shape_words(truth.shape[1:])}")
     mistake, why = found if found else (None, "")
-    message = (f"{c.lhs} = {c.rhs} is wrong: at {len(bad_points)} of {n_points} random points it differs from "
-               f"the true derivative" + (f"; likely mistake: {mistake} ({why})" if mistake else ""))
+    where = (f"at {len(bad_points)} of {n_points} random points it differs from the true derivative" if same_shape
+             else f"it has shape {tuple(claimed.shape[1:])}, the gradient {tuple(truth.shape[1:])}")
+    message = f"{c.lhs} = {c.rhs} is wrong: {where}" + (f"; likely mistake: {mistake} ({why})" if mistake else "")
     return VerifyResult(False, c.text, c.lhs, rhs_text, c.of, c.wrt, shape, "numeric", n_points,
-                        Counterexample(point, named, diffs), mistake, message, seed, why, truth_text, notes)
+                        ce, mistake, message, seed, why, truth_text, notes)
+
+
+def _shape_words(shape: tuple[int, ...]) -> str:
+    from .tensor_ops import shape_text
+
+    return shape_text(tuple(shape))
 
 
 # ------------------------------------------------------------------------------- text
