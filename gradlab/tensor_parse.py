@@ -22,7 +22,7 @@ import ast
 import re
 from typing import Any, Mapping
 
-from .errors import GradlabError, Location, ParseError, ShapeError
+from .errors import GradlabError, ParseError, ShapeError
 from .graph import DOMAINS, Graph, Node, check_name
 from .parse import ProgramParser, Value, _OP_TEXT
 from .tensor_ops import TENSOR_FUNCTIONS, normalise_shape, shape_text
@@ -250,9 +250,24 @@ def parse_tensor_program(program: str, *, title: str = "", shapes: Mapping[str, 
 _TENSOR_HINTS = re.compile(r"[:@]|\.\s*T\b|\b(%s)\s*\(" % "|".join(TENSOR_FUNCTIONS))
 
 
+def shapes_of(values: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The shapes of the array values among ``values`` (numbers are left out): ``{"A": (2, 3)}``."""
+    import numpy as np
+
+    out = {}
+    for k, v in values.items():
+        try:
+            shape = np.shape(v)
+        except (TypeError, ValueError):
+            continue
+        if shape:
+            out[k] = normalise_shape(shape)
+    return out
+
+
 def looks_like_tensor_program(program: str) -> bool:
     """A cheap test before parsing: could the program use shapes, ``@``, ``.T`` or tensor functions?"""
     return bool(_TENSOR_HINTS.search(program))
 
 
-__all__ = ["TensorProgramParser", "parse_tensor_program", "looks_like_tensor_program", "Location"]
+__all__ = ["TensorProgramParser", "parse_tensor_program", "looks_like_tensor_program", "shapes_of"]

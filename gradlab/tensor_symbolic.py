@@ -27,6 +27,7 @@ dL_dt1_2*x_3
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -195,8 +196,8 @@ def tidy(expr: sp.Expr, groups: Sequence[tuple[sp.Symbol, ...]] = ()) -> sp.Expr
         return sp.factor_terms(e)
     e = collapse_sums(e, groups)
     ex = sp.expand(e)
-    candidates = [e, sp.factor_terms(e), ex, sp.factor_terms(ex)]
-    return min(candidates, key=lambda c: (sp.count_ops(c), len(str(c))))
+    candidates = [sp.factor_terms(ex), sp.factor_terms(e), e, ex]  # on a tie the factored form wins
+    return min(candidates, key=sp.count_ops)
 
 
 def tree_size(e: sp.Basic, cap: int) -> int:
@@ -318,12 +319,33 @@ def _map(fn: Any, arr: np.ndarray) -> np.ndarray:
     return out
 
 
+_CACHE: "OrderedDict[tuple[str, bool], TensorSymbolic]" = OrderedDict()
+CACHE_SIZE = 16
+
+
 def tensor_symbolic(graph: Graph, *, simplify: bool = True, identity: Iterable[str] = ()) -> TensorSymbolic:
     """Entry symbols, named-form values and adjoints of every node of a tensor graph.
 
     ``identity`` names one-argument gates whose local derivative is taken as 1 (to model a
-    forgotten activation derivative).
+    forgotten activation derivative). Results are cached by the graph's content (a check
+    and its claims reuse them).
     """
+    identity = tuple(sorted(identity))
+    key = None
+    if not identity:
+        key = (graph.to_json(sort_keys=True), simplify)
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    ts = _tensor_symbolic(graph, simplify, identity)
+    if key is not None:
+        _CACHE[key] = ts
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return ts
+
+
+def _tensor_symbolic(graph: Graph, simplify: bool, identity: Iterable[str]) -> TensorSymbolic:
     g = graph
     out = g.output
     identity = set(identity)
