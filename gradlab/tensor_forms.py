@@ -610,8 +610,6 @@ def matrix_forms(graph: Graph, ts: Any = None, *, nodes: Sequence[str] | None = 
                  seed: int = 12345) -> dict[str, str]:
     """The adjoint of each node (default: inputs and named nodes) as a matrix formula, only where
     the formula holds at random points (the same test as :func:`gradlab.verify`)."""
-    from .tensor_ops import size as _sz
-
     g = graph
     raw = raw_matrix_forms(g, ts)
     wanted = list(nodes) if nodes is not None else [n for n in g.nodes if g.kind(n) == "input"
@@ -619,17 +617,14 @@ def matrix_forms(graph: Graph, ts: Any = None, *, nodes: Sequence[str] | None = 
     candidates = {n: show(raw[n]) for n in wanted if raw.get(n) is not None}  # type: ignore[arg-type]
     if not candidates:
         return {}
-    return {n: f for n, f in candidates.items() if _holds(g, n, f, trials, seed) and _sz(g.shape(n)) >= 0}
-
-
-def _holds(graph: Graph, node: str, form: str, trials: int, seed: int) -> bool:
     from .errors import GradlabError
-    from .verify import verify
+    from .verify import check_formulas
 
     try:
-        return verify(graph, f"d{graph.output}/d{node}", form, trials=trials, seed=seed, symbolic=False).ok
-    except GradlabError:
-        return False
+        holds = check_formulas(g, candidates, trials=trials, seed=seed)
+    except GradlabError:  # no valid random point (a graph full of poles): show nothing unchecked
+        return {}
+    return {n: f for n, f in candidates.items() if holds.get(n)}
 
 
 def matrix_form(graph: Graph, node: str, ts: Any = None) -> str | None:

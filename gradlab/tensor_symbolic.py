@@ -280,13 +280,14 @@ class TensorSymbolic:
         for v, k in g.consumers(node):
             if v not in self.raw_adjoints:
                 continue
+            acc = _obj(acc, g.shape(node))
             d = g.attrs(v)
             gv = _obj(sp.Integer(1), ()) if v == out else entry_symbols(adjoint_name(out, v), g.shape(v))
             args = g.args(v)
             shares = vjp_values(d["op"], gv, [self.values[a] for a in args], self.values[v],
                                 [g.shape(a) for a in args], d.get("param"), g.shape(v))
-            acc = acc + np.asarray(shares[k], dtype=object)
-        self._staged[node] = acc
+            acc = _obj(acc + np.asarray(shares[k], dtype=object), g.shape(node))
+        self._staged[node] = _obj(acc, g.shape(node))
         return acc
 
     def full(self, node: str) -> np.ndarray:
@@ -373,7 +374,7 @@ def _tensor_symbolic(graph: Graph, simplify: bool, identity: Iterable[str]) -> T
             share = np.asarray(share, dtype=object)
             if share.shape != g.shape(u):
                 share = np.broadcast_to(share, g.shape(u))
-            adj[u] = adj[u] + share if u in adj else np.array(share, dtype=object)
+            adj[u] = _obj(adj[u] + share, g.shape(u)) if u in adj else _obj(share, g.shape(u))
     for n in g.nodes:
         if n not in adj:
             adj[n] = _obj(sp.Integer(0), g.shape(n))

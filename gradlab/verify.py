@@ -999,6 +999,40 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
                         ce, mistake, message, seed, why, truth_text, notes)
 
 
+def check_formulas(graph: Graph, formulas: Mapping[str, str], *, trials: int = 6, seed: int = 12345,
+                   rtol: float = 1e-7, atol: float = 1e-9) -> dict[str, bool]:
+    """Which of several formulas ``{node: "d output/d node formula"}`` hold at shared random points
+    (one sample, one backward pass; for checking many matrix forms of one graph at once)."""
+    from .tensor_expr import Tensor, parse_matrix_expression
+
+    if not formulas:
+        return {}
+    out_name = graph.output
+    first = next(iter(formulas))
+    problem = _TensorProblem(graph, Claim(out_name, first, formulas[first], ""), False)
+    problem.notes = []
+    values = problem.sample(trials, np.random.default_rng(seed), None)
+    adj = problem._adjoints(values)
+    names = {n: Tensor(values[n], graph.shape(n)) for n in claim_names(graph)}
+    result = {}
+    for node, form in formulas.items():
+        try:
+            with np.errstate(all="ignore"):
+                t = parse_matrix_expression(form, names, symbolic=False)
+        except GradlabError:
+            result[node] = False
+            continue
+        truth = adj[node]
+        claimed = np.asarray(t.data, dtype=np.float64)
+        if t.shape != graph.shape(node):
+            if t.shape != ():
+                result[node] = False
+                continue
+            claimed = np.broadcast_to(claimed.reshape(claimed.shape + (1,) * len(graph.shape(node))), truth.shape)
+        result[node] = bool(_close(claimed, truth, rtol, atol, tuple(range(1, truth.ndim))).all())
+    return result
+
+
 def _shape_words(shape: tuple[int, ...]) -> str:
     from .tensor_ops import shape_text
 
