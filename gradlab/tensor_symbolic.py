@@ -38,7 +38,7 @@ from .graph import Graph
 from .tensor_ops import Shape, forward_values, softmax_axis, to2d, vjp_values
 
 #: Entries of a node beyond which its adjoint is not simplified eagerly (only on request).
-EAGER_TIDY_ENTRIES = 256
+EAGER_TIDY_ENTRIES = 64
 #: Expressions with at most this many tree nodes are simplified (expanded and factored) when tidied.
 TIDY_SIZE = 80
 #: Up to this size common factors are still pulled out (``(B_1_1*(p_1 - y_1) + ...)/2``).
@@ -189,15 +189,28 @@ def tidy(expr: sp.Expr, groups: Sequence[tuple[sp.Symbol, ...]] = ()) -> sp.Expr
     e = sp.sympify(expr)
     if e.is_Atom:
         return e
+    key = (e, tuple(groups))
+    if key in _TIDY_MEMO:  # a gate that passes its adjoint on (+, identity) gives the same entries again
+        return _TIDY_MEMO[key]
     n = tree_size(e, FACTOR_SIZE)
     if n > FACTOR_SIZE:
-        return e  # big entries are built from tidied parts already; simplifying them costs more than it gives
-    if n > TIDY_SIZE:
-        return sp.factor_terms(e)
-    e = collapse_sums(e, groups)
-    ex = sp.expand(e)
-    candidates = [sp.factor_terms(ex), sp.factor_terms(e), e, ex]  # on a tie the factored form wins
-    return min(candidates, key=sp.count_ops)
+        out = e  # big entries are built from tidied parts already; simplifying them costs more than it gives
+    elif n > TIDY_SIZE:
+        out = sp.factor_terms(e)
+    else:
+        e2 = collapse_sums(e, groups)
+        candidates = [sp.factor_terms(e2), e2]
+        if e2 is not e or any(p.exp.is_negative for p in e2.atoms(sp.Pow)):  # something may cancel: expand
+            ex = sp.expand(e2)
+            candidates = [sp.factor_terms(ex)] + candidates + [ex]
+        out = min(candidates, key=sp.count_ops)  # on a tie the factored form wins
+    if len(_TIDY_MEMO) > 20_000:
+        _TIDY_MEMO.clear()
+    _TIDY_MEMO[key] = out
+    return out
+
+
+_TIDY_MEMO: dict[Any, sp.Expr] = {}
 
 
 def tree_size(e: sp.Basic, cap: int) -> int:

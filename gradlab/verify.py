@@ -614,23 +614,47 @@ class _TensorProblem:
         if self.claimed_shape not in (self.shape, ()):
             return False
         n_entries = size(self.shape)
-        if n_entries > SYMBOLIC_ENTRIES:
-            self.notes.append(f"{self.claim.lhs} has {n_entries} entries, more than the {SYMBOLIC_ENTRIES} decided "
-                              "symbolically one by one: decided at random points")
-            return False
+        idxs = [self.entry] if self.entry is not None else list(np.ndindex(*self.shape))
+        if n_entries > SYMBOLIC_ENTRIES and self.entry is None:
+            reps = self._representatives()
+            if reps is None:
+                self.notes.append(f"{self.claim.lhs} has {n_entries} entries, more than the {SYMBOLIC_ENTRIES} "
+                                  "decided symbolically one by one: decided at random points")
+                return False
+            idxs = reps
+            self.notes.append(f"decided symbolically at {len(reps)} of {n_entries} entries; by the index symmetry "
+                              "of the graph and the claim these stand for all (see docs/verify.md)")
         ts = tensor_symbolic(self.sub)
         self.truth_text = self._truth_text(ts)
         symbols = {n: node_symbols(self.graph, n) for n in self.names}
         claim = self._parse(symbols, batch=False)
         defs = named_definitions(self.graph)
         constraints = simplex_constraints(self.graph)
-        idxs = [self.entry] if self.entry is not None else list(np.ndindex(*self.shape))
         for idx in idxs:
             c = sp.sympify(claim.data[()] if claim.shape == () else claim.data[idx if self.entry is None else ()])
             t = ts.entry(self.wrt, idx)
             if not prove_equal(c - t, defs, constraints, keep=c.free_symbols):
                 return False
         return True
+
+    def _representatives(self) -> list[tuple[int, ...]] | None:
+        """One entry per orbit of the index permutations that leave graph and claim alike, or None."""
+        from .tensor_symmetry import axis_classes, claim_graph, representatives
+
+        if self.uses_entries or self.lenient:
+            return None
+        cg = claim_graph(self.claim.rhs, self.graph, self.names)
+        if cg is None:
+            return None
+        classes = axis_classes(self.graph, [cg])
+        if classes is None:
+            return None
+        claim_out = cg[1][cg[0].output]
+        dims = self.shape if len(self.shape) == 2 else (self.shape + (1,) if self.shape else (1, 1))
+        for i in (0, 1):
+            if dims[i] > 1 and cg[0].shape(cg[0].output) == self.shape:
+                classes.union((claim_out, i), (self.wrt, i))
+        return representatives(self.graph, self.wrt, classes)
 
     def truth_formula(self) -> str | None:
         from .tensor_ops import size
