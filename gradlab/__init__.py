@@ -21,8 +21,13 @@ from .graphfile import FileReport, GraphFile, check_graph_file, load_graph_file
 from .numeric import Evaluation, evaluate, forward
 from .ops import OPS, SYMPY_NAMESPACE, Op
 from .parse import parse_program
-from . import tensor_ops  # noqa: F401  (registers the tensor gates in OPS)
+from . import tensor_ops  # noqa: F401  (registers the tensor gates)
+from .shapes import DenseNetwork, ShapeTable, conv_shapes, dense_network, lenet5
+from .tensor_check import TensorGradientReport
+from .tensor_expr import parse_matrix_expression
+from .tensor_forms import matrix_forms, staged_forms
 from .tensor_parse import parse_tensor_program
+from .tensor_symbolic import TensorSymbolic, tensor_symbolic
 from .symbolic import SymbolicGradients, symbolic_gradients
 from .torch_backend import torch_function, torch_gradients
 from .verify import Counterexample, EntryDiff, VerifyResult, verify
@@ -35,6 +40,11 @@ __all__ = [
     "gradients", "GradientReport", "InputResult", "NodeResult", "OutputResult", "KinkResult", "Blame",
     "Tolerances", "symbolic_gradients", "SymbolicGradients", "evaluate", "forward", "Evaluation",
     "finite_differences", "torch_gradients", "torch_function",
+    # vectors and matrices
+    "parse_tensor_program", "tensor_symbolic", "TensorSymbolic", "matrix_forms", "staged_forms",
+    "TensorGradientReport", "parse_matrix_expression",
+    # network shapes and parameter counts
+    "dense_network", "conv_shapes", "lenet5", "DenseNetwork", "ShapeTable",
     # formulas typed by people, and claims about gradients
     "parse_expression", "Limits", "verify", "VerifyResult", "Counterexample", "EntryDiff",
     # graph files

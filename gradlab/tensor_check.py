@@ -321,6 +321,12 @@ def format_tensor_report(r: TensorGradientReport, *, nodes: bool = False) -> str
         else:
             n_entries = int(np.prod(i.shape))  # type: ignore[attr-defined]
             lines.append(f"  d{out}/d{i.representative} = {i.named}   (one of {n_entries} entries)")  # type: ignore[attr-defined]
+    if nodes:
+        chain = [(n.id, n.staged) for n in r.nodes if n.staged and n.id != out and (n.kind == "input" or n.named)]
+        if chain:
+            lines.append("")
+            lines.append("the chain rule, one gate at a time (each adjoint from its consumers' adjoints):")
+            lines += [f"  d{out}/d{n} = {s}" for n, s in chain]
     if nodes and r.at is not None:
         lines.append("")
         lines.append(f"every node (value, adjoint d{out}/d node by gradlab's VJPs, and the check against torch):")

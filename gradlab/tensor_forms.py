@@ -461,15 +461,18 @@ def _elementwise_template(graph: Graph, node: str, entries: np.ndarray, value: M
         except Exception:
             continue
 
+    from .tensor_symbolic import node_symbols
+
+    symbols = {n: node_symbols(graph, n) for n in compatible}
+
     def at(n: str, idx: tuple[int, ...]) -> sp.Symbol:
+        """The entry of ``n`` that broadcasting puts at entry ``idx`` of the node."""
         s = shapes[n]
-        (r, c), (ro, co) = to2d(s), to2d(shape)
+        r, c = to2d(s)
         i, j = (idx + (0,))[:2] if len(shape) == 1 else ((0, 0) if shape == () else idx)
         ii, jj = (i if r > 1 else 0), (j if c > 1 else 0)
         loc: tuple[int, ...] = () if s == () else ((ii,) if len(s) == 1 else (ii, jj))
-        from .tensor_symbolic import node_symbols
-
-        return node_symbols(graph, n)[loc]
+        return symbols[n][loc]
 
     idx0 = (0,) * len(shape)
     e0 = sp.sympify(entries[idx0])

@@ -490,7 +490,7 @@ def _make_reduce(mean: bool) -> tuple[Callable[..., np.ndarray], Callable[..., l
 
     def vjp(g: np.ndarray, args: Sequence[np.ndarray], value: np.ndarray, shapes: Sequence[Shape],
             param: Any) -> list[np.ndarray]:
-        (a,), (sa,) = args, shapes
+        (sa,) = shapes
         out = reduce_shape(sa, param)
         b = batch_of(g, out)
         r = expand(g, out, sa, b) if out != () or sa == () else np.broadcast_to(

@@ -83,7 +83,7 @@ def link_axes(graph: Graph, classes: _Classes, rename: dict[str, str] | None = N
         name = d["op"]
         if name == "matmul":
             a, b = args
-            (ra, ca), (rb, cb) = _dims(graph, a), _dims(graph, b)
+            (ra, ca), (_, cb) = _dims(graph, a), _dims(graph, b)
             if ca > 1:
                 classes.union(key(a, 1), key(b, 0))
             if ra > 1:

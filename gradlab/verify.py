@@ -34,7 +34,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .errors import GradlabError, Location, ParseError
+from .errors import GradlabError, ParseError
 from .graph import Graph
 
 #: Default number of random points a claim is tested at.
@@ -766,7 +766,7 @@ class _TensorProblem:
         from .ops import op_for
         from .tensor_ops import TensorOp
 
-        g, sub = self.graph, self.sub
+        sub = self.sub
         out: list[tuple[str, str, np.ndarray]] = []
         if self.wrt not in sub:
             return out
@@ -811,6 +811,36 @@ class _TensorProblem:
             if n not in (self.wrt, self.claim.of) and sub.shape(n) == sub.shape(self.wrt) and self.entry is None:
                 out.append(("wrong variable", f"it is d{self.claim.of}/d{n}, not {self.claim.lhs}", adj[n]))
         return out
+
+    def label_hint(self, seed: int, rtol: float, atol: float) -> tuple[str, str] | None:
+        """A claim that fails only because a label is not declared: right when it is one-hot."""
+        sub = self.sub
+        labels = set()
+        for n in sub.op_nodes:
+            if sub.attrs(n)["op"] in ("softmax", "log_softmax", "cross_entropy"):
+                _, y = self._softmax_names(n)
+                if y in sub and sub.kind(y) == "input" and not sub.attrs(y).get("domain") and sub.shape(y):
+                    labels.add(y)
+        if not labels:
+            return None
+        g = self.graph.copy()
+        g.nx = self.graph.nx.copy()
+        for y in labels:
+            g.nx.nodes[y]["domain"] = "onehot"
+        other = _TensorProblem(g, self.claim, self.lenient)
+        other.notes = []
+        try:
+            values = other.sample(TRIALS, np.random.default_rng(seed), None)
+        except GradlabError:
+            return None
+        truth, claimed = other.truth_numeric(values), other.claim_numeric(values)
+        if claimed.shape == truth.shape and _close(claimed, truth, rtol, atol, tuple(range(1, truth.ndim))).all():
+            names = ", ".join(sorted(labels))
+            decl = "; ".join(f"{y}: onehot{tuple(sub.shape(y)) if len(sub.shape(y)) > 1 else '(' + str(sub.shape(y)[0]) + ')'}"
+                             for y in sorted(labels))
+            return ("assumes a one-hot label",
+                    f"the claim holds when {names} is one-hot (sums to 1), not for any vector; declare it: {decl}")
+        return None
 
     def _softmax_names(self, node: str) -> tuple[str, str]:
         g = self.sub
@@ -927,31 +957,33 @@ def diagnose(claimed: np.ndarray, truth: np.ndarray, mutants: Sequence[tuple[str
         return False, None
 
     def factor_text(k: float) -> tuple[str, str]:
+        """(name, what the claim is): ``2`` -> ("missing factor 1/2", "2 times the true derivative: ...")."""
         if abs(k + 1) < 1e-9:
-            return "sign", "the claim has the wrong sign"
+            return "sign", "the true derivative with the wrong sign"
         inv = nice_number(1 / k)
         if abs(k) > 1:
-            return f"missing factor {inv}", f"the claim is {nice_number(k)} times the true derivative: a factor {inv} is missing"
-        return f"extra factor {nice_number(k)}", f"the claim is {nice_number(k)} times the true derivative"
+            return f"missing factor {inv}", f"{nice_number(k)} times the true derivative: a factor {inv} is missing"
+        return f"extra factor {nice_number(k)}", f"{nice_number(k)} times the true derivative"
 
     ok, k = matches(truth)
     if ok and k is not None and k != 1.0:
-        return factor_text(k)
+        name, what = factor_text(k)
+        return name, f"the claim is {what}"
     tt = _transposed(truth)
     if tt is not None and (tt.shape != truth.shape or not np.allclose(tt, truth)):
         ok, k = matches(tt)
         if ok and k is not None:
             if k == 1.0:
                 return "transposed", "the claim is the transpose of the true derivative"
-            name, text = factor_text(k)
-            return f"transposed, {name}", f"the claim is the transpose of the true derivative, and {text[10:]}"
+            name, what = factor_text(k)
+            return f"transposed, {name}", f"the claim transposed is {what}"
     for name, text, base in mutants:
         ok, k = matches(base)
         if ok and k is not None:
             if k == 1.0:
                 return name, text
-            fname, ftext = factor_text(k)
-            return f"{name}, {fname}", f"{text}, and {ftext[10:]}"
+            fname, what = factor_text(k)
+            return f"{name}, {fname}", f"{text}; with it, the claim is {what}"
     return None
 
 
@@ -1012,6 +1044,8 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
     if truth[i].ndim and truth[i].size <= 100:
         ce.claimed_value, ce.true_value = claimed[i].tolist(), truth[i].tolist()
     found = diagnose(claimed, truth, problem.mutants(values), rtol=rtol, atol=atol)
+    if found is None and same_shape and isinstance(problem, _TensorProblem):
+        found = problem.label_hint(seed, rtol, atol)
     if found is None and not same_shape:
         found = ("wrong shape", f"the claim is {_shape_words(claimed.shape[1:])}, {c.lhs} has the shape of "
                                 f"{c.wrt}: {_shape_words(truth.shape[1:])}")
@@ -1068,7 +1102,8 @@ def _shape_words(shape: tuple[int, ...]) -> str:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, (list, tuple, np.ndarray)):
-        return np.array2string(np.asarray(v, dtype=float), precision=6, suppress_small=False, separator=", ")
+        return np.array2string(np.asarray(v, dtype=float), precision=6, suppress_small=False, separator=", ",
+                               max_line_width=10_000).replace("\n", "")
     return f"{v:.6g}"
 
 
@@ -1085,11 +1120,11 @@ def format_result(r: VerifyResult) -> str:
             lines.append(f"likely mistake: {r.mistake}" + (f" ({r.hint})" if r.hint else ""))
         ce = r.counterexample
         if ce is not None:
-            lines.append("counterexample:")
+            lines.append("counterexample (a random point):")
             for n, v in ce.point.items():
                 lines.append(f"  {n} = {_fmt(v)}")
             if ce.values:
-                lines.append("  where " + ", ".join(f"{n} = {_fmt(v)}" for n, v in ce.values.items()))
+                lines.append("  so " + ", ".join(f"{n} = {_fmt(v)}" for n, v in ce.values.items()))
             if ce.claimed_shape is not None:
                 lines.append(f"  the claim has shape {tuple(ce.claimed_shape)}, {r.lhs} has shape {tuple(ce.true_shape or [])}")
             from .report import table

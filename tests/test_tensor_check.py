@@ -11,7 +11,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradlab import GradlabError, ShapeError, evaluate, forward, gradients, parse_program
+from gradlab import GradlabError, evaluate, forward, gradients, parse_program
 from gradlab.tensor_check import TensorGradientReport
 from gradlab.tensor_numeric import finite_differences
 from gradlab.tensor_torch import torch_gradients

@@ -123,7 +123,7 @@ def test_cli_exit_codes_and_json(capsys):
 def test_cli_prints_the_counterexample(capsys):
     assert main(["verify", NEURON, "da/dx0 = -w0*a*(1-a)", "--seed", "3", "--trials", "5"]) == 1
     out = capsys.readouterr().out
-    assert "FALSE" in out and "likely mistake: sign" in out and "counterexample:" in out and "da/dx0" in out
+    assert "FALSE" in out and "likely mistake: sign" in out and "counterexample" in out and "da/dx0" in out
 
 
 # ---------------------------------------------------------------------------------------- matrices
