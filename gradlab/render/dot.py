@@ -174,22 +174,20 @@ def figure_to_dot(fig: Figure) -> str:
                        f"color={_q(s.cluster)}; fontcolor={_q(s.muted)}; fontsize={fs * 0.8:g}; margin=10;")
         content.extend("  " + line for line in by_statement[stmt])
         content.append("  }")
+    ranks = ["  {rank=max; out;}"]
     if inputs_left and inputs:
-        content.append("  {rank=min; " + "; ".join(inputs) + ";}")
+        ranks.append("  {rank=min; " + "; ".join(inputs) + ";}")
         if len(inputs) > 1:  # keep the program's order, top to bottom
-            content.append("  " + " -> ".join(inputs) + " [style=invis];")
-    content.append("  {rank=max; out;}")
-    if fig.title:
-        out.append("  subgraph cluster_title {")
-        out.append(f"    label={_caption([(fig.title, s.text)], fs + 2, bold_first=True)}; labelloc=t; "
-                   "labeljust=l; penwidth=0; margin=4;")
-        out.extend("  " + line for line in content)
-        out.append("  }")
-    else:
-        out.extend(content)
+            ranks.append("  " + " -> ".join(inputs) + " [style=invis];")
+    out.extend(content)
+    out.extend(ranks)
     out.extend(edges)
-    if fig.caption:
-        colors = {"text": s.text, "highlight": s.highlight}
-        out.append(f"  label={_caption([(t, colors[c]) for t, c in fig.caption], fs)}; labelloc=b;")
+    # the title (bold) and the caption share the graph's label: at the top with a title, else below
+    # (a title in a cluster of its own would change the order of the inputs)
+    colors = {"text": s.text, "highlight": s.highlight}
+    lines = ([(fig.title, s.text)] if fig.title else []) + [(t, colors[c]) for t, c in fig.caption]
+    if lines:
+        out.append(f"  label={_caption(lines, fs, bold_first=bool(fig.title))}; "
+                   f"labelloc={'t' if fig.title else 'b'};")
     out.append("}")
     return "\n".join(out) + "\n"
