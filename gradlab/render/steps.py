@@ -146,9 +146,9 @@ def backward_steps(graph: Graph | str, at: Any, folder: str | Path, opts: Render
     g = _graph(graph)
     if at is None:
         raise RenderError("the backward pass needs the input values: give at={...} (or --at x=1 ...)")
-    if "names" not in kwargs and (opts is None or opts.names == "auto"):
-        kwargs["names"] = "all"
     o = options(opts, **kwargs)
+    if o.names == "auto":  # the captions name every gate
+        o = replace(o, names="all")
     if o.blanks or o.highlight or o.symbolic == "local":
         raise RenderError("backward steps fill in the gradients themselves: leave out blanks, highlight and "
                           "symbolic='local'")
@@ -187,14 +187,15 @@ def backward_steps(graph: Graph | str, at: Any, folder: str | Path, opts: Render
     if html_page and fmt != "dot":
         page = folder / "index.html"
         write_atomic(page, steps_html(images, fmt, captions, title=g.title or f"Backward pass of {g.output}",
-                                      theme=o.theme))
+                                      theme=o.theme, palette=o.palette))
     return Steps(folder, frames, page, captions)
 
 
-def steps_html(images: list[bytes], fmt: str, captions: list[list[str]], *, title: str, theme: str = "light") -> str:
+def steps_html(images: list[bytes], fmt: str, captions: list[list[str]], *, title: str, theme: str = "light",
+               palette: str = "classic") -> str:
     """A self-contained page that steps through the pictures (buttons, arrow keys, slider)."""
     mime = "image/svg+xml" if fmt == "svg" else "image/png"
-    s = st.style(theme)
+    s = st.style(theme, palette)
     frames = []
     for i, (data, cap) in enumerate(zip(images, captions)):
         src = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
@@ -226,17 +227,19 @@ def steps_html(images: list[bytes], fmt: str, captions: list[list[str]], *, titl
 <body>
 <h1>{html.escape(title)}</h1>
 <nav aria-label="steps">
-  <button id="first" title="first step (Home)">&#x23EE;</button>
+  <button id="first" title="first step (Home)">&#171; first</button>
   <button id="prev" title="previous step (&#8592;)">&#9664; back</button>
   <span id="count" aria-live="polite"></span>
   <button id="next" title="next step (&#8594;)">next &#9654;</button>
-  <button id="last" title="last step (End)">&#x23ED;</button>
+  <button id="last" title="last step (End)">last &#187;</button>
   <button id="play" title="play (space)">play</button>
   <input id="slider" type="range" min="0" max="{n - 1}" value="0" aria-label="step">
 </nav>
 {chr(10).join(frames)}
-<p class="hint">Keys: &#8592; &#8594; step, Home / End, space plays. Green: forward values; red: gradients;
-blue: what this step computes.</p>
+<p class="hint">Keys: &#8592; &#8594; step, Home / End, space plays.
+<span style="color:{s.value}">&#9632;</span> forward values (above the wires),
+<span style="color:{s.gradient}">&#9632;</span> gradients (below),
+<span style="color:{s.new}">&#9632;</span> what this step computes.</p>
 <script>
 (function () {{
   var n = {n}, i = 0, timer = null;
