@@ -4,6 +4,7 @@ whole folders; bad input and a missing Graphviz give one line and exit 2, and le
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -108,3 +109,28 @@ def test_missing_graphviz_is_one_line_with_the_fix_and_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
     p = run("render", NEURON, "-o", str(tmp_path / "neuron.dot"), env=env)  # DOT needs no Graphviz
     assert p.returncode == 0 and (tmp_path / "neuron.dot").read_text().startswith("digraph")
+
+
+def test_every_picture_in_the_rendering_docs_comes_from_a_command_on_the_page(tmp_path, monkeypatch, capsys):
+    import shlex
+
+    page = (ROOT / "docs" / "rendering.md").read_text(encoding="utf-8")
+    images = set(re.findall(r"!\[[^\]]*\]\((images/[^)]+)\)", page))
+    commands = [shlex.split(line.strip()[2:]) for line in page.splitlines() if line.strip().startswith("$ gradlab render ")]
+    made: dict[str, list[str]] = {}
+    for argv in commands:
+        for flag in ("-o", "--steps"):
+            if flag in argv:
+                made[argv[argv.index(flag) + 1].removeprefix("docs/")] = argv
+    missing = [i for i in images if i not in made and str(Path(i).parent) not in made]
+    assert images and not missing, f"pictures without a command: {missing}"
+    for image in images:
+        assert (ROOT / "docs" / image).is_file(), image
+    monkeypatch.chdir(ROOT)
+    for argv in made.values():  # each command runs as written (into a temporary folder)
+        for flag in ("-o", "--steps"):
+            if flag in argv:
+                i = argv.index(flag) + 1
+                argv = argv[:i] + [str(tmp_path / Path(argv[i]).name)] + argv[i + 1:]
+        assert main(argv[1:]) == 0, argv
+    capsys.readouterr()
