@@ -165,7 +165,8 @@ def test_blank_map_is_the_worksheet_api_and_matches_the_drawing():
 
 
 def test_a_fork_total_is_hidden_when_its_gradients_are_blank():
-    assert "Σ" in to_dot("f = x*x", {"x": 3}) and "Σ" not in to_dot("f = x*x", {"x": 3}, blanks=True)
+    sheet = to_dot("f = x*x", {"x": 3}, blanks=True)
+    assert "Σ 6.00" in to_dot("f = x*x", {"x": 3}) and "Σ 6.00" not in sheet and "<B>Σ ?</B>" in sheet
 
 
 def test_symbolic_local_and_full_labels():
@@ -268,12 +269,15 @@ def test_real_svg_png_pdf_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["n.dot", "n.pdf", "n.png", "n.svg"]
 
 
-def test_solution_and_worksheet_have_the_same_layout():
+@pytest.mark.parametrize("name", ["neuron", "mlp_3_4_2"])
+def test_solution_and_worksheet_have_the_same_layout(name):
     needs_dot()
+    gf = load_graph_file(ROOT / "graphs" / f"{name}.toml")
     plain = [subprocess.run([find_dot(), "-Tplain"], input=d.encode(), capture_output=True, check=True).stdout.decode()
-             for d in (to_dot(NEURON.graph, NEURON.at), to_dot(NEURON.graph, NEURON.at, blanks="all", numbered=True))]
-    positions = [[line.split()[:4] for line in p.splitlines() if line.startswith("node")] for p in plain]
+             for d in (to_dot(gf.graph, gf.at), to_dot(gf.graph, gf.at, blanks="all", numbered=True))]
+    positions = [[line.split()[:4] for line in p.splitlines() if line.startswith(("graph", "node"))] for p in plain]
     assert positions[0] == positions[1]
+    assert ("Σ" in plain[0]) == (name == "mlp_3_4_2") and "Σ ?" in plain[1] if name == "mlp_3_4_2" else True
 
 
 def test_missing_dot_gives_the_install_hint_and_leaves_no_file(tmp_path, monkeypatch):
@@ -337,6 +341,14 @@ def test_backward_steps_write_frames_of_one_size_and_a_self_contained_page(tmp_p
     assert page.count('src="data:image/svg+xml;base64,') == 9
     assert "ArrowRight" in page and "ArrowLeft" in page and 'id="next"' in page
     assert not re.search(r'(src|href)="(https?:)?//', page) and "<link" not in page
+
+
+def test_steps_keep_the_size_where_gradients_add_up_at_a_fork(tmp_path):
+    needs_dot()
+    steps = backward_steps("f = x*x + x*y", {"x": 3, "y": -2}, tmp_path)
+    sizes = {re.search(r'<svg width="(\d+)pt" height="(\d+)pt"', p.read_text()).groups() for p in steps.frames}
+    assert len(steps.frames) == 4 and len(sizes) == 1
+    assert "Σ 4.00" in html.unescape(steps.frames[-1].read_text()) and "Σ" not in steps.frames[0].read_text()
 
 
 def test_steps_html_with_png_frames():

@@ -32,8 +32,8 @@ from ..graph import Graph
 from .dot import figure_to_dot
 from .engine import (FORMATS, INSTALL_HINT, GraphvizNotFound, dot_available, find_dot, format_of, run_dot,
                      write_picture)
-from .figure import (Blank, Figure, RenderOptions, Wire, build_figure, graph_wires, options, resolve_blanks,
-                     wire_text)
+from .figure import (Blank, Figure, RenderOptions, Wire, _no_gc, build_figure, graph_wires, options,
+                     resolve_blanks, wire_text)
 from .steps import Steps, backward_steps
 from .style import PALETTES, THEMES
 
@@ -144,7 +144,9 @@ def draw(graph: Graph | str, at: Any = None, opts: RenderOptions | None = None, 
     """
     g = _graph(graph)
     fig = figure(g, at, opts, **kwargs)
-    return Drawing(g, figure_to_dot(fig), fig.blanks, fig.options, fig.mode, [t for t, _ in fig.caption])
+    with _no_gc():
+        source = figure_to_dot(fig)
+    return Drawing(g, source, fig.blanks, fig.options, fig.mode, [t for t, _ in fig.caption])
 
 
 def to_dot(graph: Graph | str, at: Any = None, opts: RenderOptions | None = None, **kwargs: Any) -> str:

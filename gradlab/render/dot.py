@@ -96,18 +96,23 @@ def _node_line(dot_id: str, nv: NodeView, s: Style, fontsize: float) -> str:
         attrs += ["shape=circle", f"label={_q(label)}", f"fontsize={size:g}", "width=0.46", "height=0.46",
                   "margin=0.02", "style=filled", f"fillcolor={_q(fill)}", f"color={_q(border)}",
                   f"penwidth={pen:g}", f"fontcolor={_q(s.text)}"]
-        extra = []
-        if nv.total:
-            extra.append(_font(nv.total, s.gradient, fontsize * 0.8))
-        if extra:
-            attrs.append("xlabel=<" + "<BR/>".join(extra) + ">")
+        if nv.total is not None:
+            attrs.append(f"xlabel=<{_total(nv, s, fontsize)}>")
     else:
         color = s.muted if nv.kind == "const" else s.text
-        parts = [_font(nv.label, color, fontsize + 2 if nv.kind != "const" else fontsize, bold=nv.kind == "output")]
-        if nv.total:
-            parts.append(_font(nv.total, s.gradient, fontsize * 0.8))
-        attrs += ["shape=plaintext", "margin=0.04", "label=<" + "<BR/>".join(parts) + ">"]
+        name = _font(nv.label, color, fontsize + 2 if nv.kind != "const" else fontsize, bold=nv.kind == "output")
+        if nv.total is not None:
+            name = (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR><TD>{name}</TD></TR>'
+                    f"<TR><TD>{_total(nv, s, fontsize)}</TD></TR></TABLE>")
+        attrs += ["shape=plaintext", "margin=0.04", f"label=<{name}>"]
     return f"  {dot_id} [{', '.join(attrs)}];"
+
+
+def _total(nv: NodeView, s: Style, fontsize: float) -> str:
+    """The sum of the gradients at a fork, in a cell of fixed width (``Σ ?`` on a worksheet)."""
+    text = _font(nv.total or "", s.gradient, fontsize * 0.8, bold=nv.total == "Σ ?")
+    return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0"><TR>'
+            f'<TD WIDTH="{nv.total_width}">{text}</TD></TR></TABLE>')
 
 
 def _caption(lines: Iterable[tuple[str, str]], fontsize: float, bold_first: bool = False) -> str:

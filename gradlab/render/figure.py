@@ -10,8 +10,10 @@ a node feeds several wires, its own gradient is their sum (drawn as ``Σ`` besid
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import numpy as np
 
@@ -155,11 +157,13 @@ def wire_text(w: Wire, graph: Graph | None = None) -> str:
 def graph_wires(graph: Graph) -> list[Wire]:
     """Every wire of the picture in drawing order: the graph's wires by source node, then the output wire."""
     out = graph.output
-    pos = {n: i for i, n in enumerate(graph.nodes)}
+    nodes = graph.nodes
+    pos = {n: i for i, n in enumerate(nodes)}
+    succ = graph.nx.succ  # the adjacency dicts: much faster than edge views on big graphs
     wires: list[Wire] = []
-    for u in graph.nodes:
-        for _, v, k in sorted(graph.nx.out_edges(u, keys=True), key=lambda e: (pos[e[1]], e[2])):
-            wires.append((u, v, k))
+    for u in nodes:
+        wires.extend(sorted(((u, v, k) for v, keys in succ[u].items() for k in keys),
+                            key=lambda e: (pos[e[1]], e[2])))
         if u == out:
             wires.append((u, None, 0))
     return wires
@@ -298,6 +302,7 @@ class NodeView:
     name: Optional[str] = None
     tooltip: str = ""
     total: Optional[str] = None  # Σ of the gradients on the node's wires, at a fork
+    total_width: int = 0  # points reserved for it
     statement: Optional[int] = None
     current: bool = False
     highlighted: bool = False
@@ -481,6 +486,23 @@ def build_figure(graph: Graph, evaluation: Any, opts: RenderOptions, *,
                  current: str | None = None, caption: list[str] | None = None) -> Figure:
     """The picture as data. ``known`` (backward steps) limits the gradients shown to those wires;
     ``new`` marks the gradients found in this step and ``current`` the gate being worked on."""
+    with _no_gc():  # many small objects and no cycles: the collector would only slow big graphs down
+        return _build_figure(graph, evaluation, opts, known, new, current, caption)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build_figure(graph: Graph, evaluation: Any, opts: RenderOptions, known: set[Wire] | None, new: set[Wire],
+                  current: str | None, caption: list[str] | None) -> Figure:
     graph.validate()
     mode = opts.mode
     has_values = evaluation is not None
@@ -592,15 +614,22 @@ def build_figure(graph: Graph, evaluation: Any, opts: RenderOptions, *,
             a = vals.value(n)
             tooltip += " = " + ("\n".join(st.tensor_lines(a, shape, opts.precision)) if shape
                                 else st.number(a, opts.precision))
-        total = None
+        total, total_width = None, 0
         mine = wires_of.get(n, [])
-        if (vals is not None and show_grads and len(mine) > 1 and not shape
-                and not any(("gradient", w) in blank_of for w in mine)
-                and (known is None or all(w in known for w in mine))):
-            total = "Σ " + st.number(vals.adjoint(n), opts.precision)
+        if vals is not None and show_grads and len(mine) > 1 and not shape:
+            # at a fork: the sum of the wires' gradients; "Σ ?" where they are blanks, empty until
+            # the backward steps have them all. The same width in every case: the layout stays put.
+            number = "Σ " + st.number(vals.adjoint(n), opts.precision)
+            total_width = st.width_points(number, 0.8 * fs)
+            if any(("gradient", w) in blank_of for w in mine):
+                total = "Σ ?"
+            elif known is not None and not all(w in known for w in mine):
+                total = ""
+            else:
+                total = number
         nodes.append(NodeView(
             id=n, kind=kind, label=str(d.get("label", n)), name=n if n in names and n != out else None,
-            tooltip=tooltip + (f" ({st.shape_text(shape)})" if shape else ""), total=total,
+            tooltip=tooltip + (f" ({st.shape_text(shape)})" if shape else ""), total=total, total_width=total_width,
             statement=home.get(n),
             current=n == current, highlighted=n in path_nodes))
     nodes.append(NodeView(id=out, kind="output", label=out, tooltip=f"the output {out}"))
@@ -662,7 +691,7 @@ def _statement_homes(graph: Graph) -> dict[str, int]:
             if d.get("statement") is not None:
                 home[n] = d["statement"]
             continue
-        users = {graph.attrs(v).get("statement") for _, v in graph.nx.out_edges(n)}
+        users = {graph.attrs(v).get("statement") for v in graph.nx.succ[n]}
         if len(users) == 1 and None not in users:
             home[n] = users.pop()
     return home

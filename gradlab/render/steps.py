@@ -170,7 +170,7 @@ def backward_steps(graph: Graph | str, at: Any, folder: str | Path, opts: Render
         padded = caption + [""] * (height - len(caption))
         fig = build_figure(g, ev, o, known=known, new=new, current=current, caption=padded)
         sources.append(figure_to_dot(fig))
-    width = max(max(st.width_points(line, o.fontsize) for line in c) for *_, c in plan)
+    width = int(1.08 * max(max(st.width_points(line, o.fontsize) for line in c) for *_, c in plan)) + 8
     sources = [s.replace('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">',
                          f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" WIDTH="{width}">')
                for s in sources]
