@@ -599,10 +599,10 @@ class Graph:
 
     def _repr_svg_(self) -> str | None:
         try:
-            from .render import dot_available, to_dot, run_dot
+            from .render import mimebundle
         except ImportError:  # pragma: no cover
             return None
-        return run_dot(to_dot(self), "svg").decode("utf-8") if dot_available() else None
+        return mimebundle(self).get("image/svg+xml")
 
     # Jupyter shows the graph as its picture once rendering is available.
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:

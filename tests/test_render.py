@@ -164,6 +164,13 @@ def test_blank_map_is_the_worksheet_api_and_matches_the_drawing():
     assert found["t5-t6-0"][0] == ["(1)"] and found["x0-t1-1"][1] == ["(3)"] and found["w0-t1-0"][1] == ["-0.20"]
 
 
+def test_blank_numbers_can_continue_from_an_earlier_picture():
+    bm = blank_map(NEURON.graph, NEURON.at, blanks="inputs", numbered=True, first_blank=14)
+    assert [b.marker for b in bm] == ["(14)", "(15)", "(16)", "(17)", "(18)"]
+    with pytest.raises(RenderError, match="first_blank"):
+        blank_map(NEURON.graph, NEURON.at, blanks=True, first_blank=-1)
+
+
 def test_a_fork_total_is_hidden_when_its_gradients_are_blank():
     sheet = to_dot("f = x*x", {"x": 3}, blanks=True)
     assert "Σ 6.00" in to_dot("f = x*x", {"x": 3}) and "Σ 6.00" not in sheet and "<B>Σ ?</B>" in sheet
@@ -374,6 +381,8 @@ def test_jupyter_display_of_graph_and_drawing():
     d = g.draw({"x": -2, "y": 5, "z": -4})
     assert isinstance(d, Drawing) and "-12.00" in html.unescape(d._repr_mimebundle_()["image/svg+xml"])
     assert "<svg" in d.svg() and "blanks" in repr(d)
+    big = Graph.parse("f = " + " + ".join(f"x{i}*y{i}" for i in range(300)))
+    assert big._repr_svg_() is None and "too many to draw inline" in big._repr_mimebundle_()["text/plain"]
 
 
 # ------------------------------------------------------------------ numbers and formulas

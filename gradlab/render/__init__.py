@@ -101,10 +101,10 @@ class Drawing:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return _bundle(self.dot, repr(self))
+        return _bundle(self.dot, repr(self), len(self.graph.op_nodes))
 
     def _repr_svg_(self) -> str | None:
-        return self.svg() if dot_available() else None
+        return self._repr_mimebundle_().get("image/svg+xml")
 
     def __repr__(self) -> str:
         return (f"<Drawing of {self.graph.output}: mode={self.mode}, {len(self.blanks)} blanks, "
@@ -119,7 +119,14 @@ def _options_dict(o: RenderOptions) -> dict[str, Any]:
     return d
 
 
-def _bundle(dot_source: str, text: str) -> dict[str, Any]:
+#: Graphs with more gates than this are not drawn inline in Jupyter (Graphviz would take minutes).
+INLINE_MAX_GATES = 400
+
+
+def _bundle(dot_source: str, text: str, gates: int = 0) -> dict[str, Any]:
+    if gates > INLINE_MAX_GATES:
+        return {"text/plain": text + f"\n({gates} gates: too many to draw inline; write a file with "
+                                     "graph.render('graph.svg') or the DOT source with graph.to_dot())"}
     if not dot_available():
         return {"text/plain": text + "\n(install Graphviz to see the picture: " + INSTALL_HINT + ")"}
     return {"image/svg+xml": run_dot(dot_source, "svg").decode("utf-8"), "text/plain": text}
@@ -176,4 +183,6 @@ def mimebundle(obj: Any, include: Any = None, exclude: Any = None, **kwargs: Any
     """Jupyter's rich display of a graph (its structure) or a :class:`Drawing`."""
     if isinstance(obj, Drawing):
         return obj._repr_mimebundle_(include, exclude)
-    return _bundle(to_dot(obj, None, **kwargs), repr(obj))
+    g = _graph(obj)
+    gates = len(g.op_nodes)
+    return _bundle(to_dot(g, None, **kwargs) if gates <= INLINE_MAX_GATES else "", repr(g), gates)

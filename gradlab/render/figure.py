@@ -43,6 +43,7 @@ class RenderOptions:
                 gradients on its wires), ``"value:z"`` / ``"grad:z"``, a wire ``"x0->t1"`` /
                 ``"x0->t1#0"`` or a tuple ``(u, v, k)``; see :func:`resolve_blanks`
     numbered:   draw blanks as ``(1)``, ``(2)``, ... (their numbers in the blank map) instead of ``?``
+    first_blank: the number of the first blank (a sheet with several pictures numbers on)
     symbolic:   ``None``; ``"local"`` (each wire's local derivative d v/d u as a formula) or
                 ``"full"`` (d output / d wire as a formula) in the gradient slot
     highlight:  a node name: the chain-rule path(s) from the output back to it, with the product
@@ -70,6 +71,7 @@ class RenderOptions:
     names: str = "auto"
     title: Any = False
     inputs_left: Optional[bool] = None
+    first_blank: int = 1
     fontsize: float = 13.0
     max_formula: int = 90
     formula_width: int = 18
@@ -90,6 +92,8 @@ class RenderOptions:
             raise bad("names setting", self.names, NAMES)
         if isinstance(self.precision, bool) or not isinstance(self.precision, int) or not 0 <= self.precision <= 12:
             raise RenderError(f"precision must be a whole number from 0 to 12, got {self.precision!r}")
+        if isinstance(self.first_blank, bool) or not isinstance(self.first_blank, int) or self.first_blank < 0:
+            raise RenderError(f"first_blank must be a whole number >= 0, got {self.first_blank!r}")
         if isinstance(self.blanks, str) and self.blanks not in BLANK_KEYWORDS and not _looks_like_target(self.blanks):
             raise bad("blanks keyword", self.blanks, BLANK_KEYWORDS)
 
@@ -556,7 +560,7 @@ def _build_figure(graph: Graph, evaluation: Any, opts: RenderOptions, known: set
 
     blanks: list[Blank] = []
     blank_of: dict[tuple[str, Wire], Blank] = {}
-    for i, (kind, w) in enumerate(blank_order(graph, blank_slots), start=1):
+    for i, (kind, w) in enumerate(blank_order(graph, blank_slots), start=opts.first_blank):
         c = content[(kind, w)]
         b = Blank(number=i, marker=f"({i})" if opts.numbered else "?", kind=kind, wire=w, node=w[0],
                   answer=c.answer, text=c.text(), formula=c.formula)
