@@ -73,7 +73,9 @@ def test_gates_are_circles_with_their_symbols_inputs_left_output_right():
     assert gates == ["*", "*", "+", "+", "*-1", "exp", "+1", "1/x"]
     assert "{rank=min; n0; n1; n3; n4; n7;}" in dot  # w0 x0 w1 x1 w2 at the left
     assert "{rank=max; out;}" in dot and 'id="node-a"' in dot
-    assert re.search(r'out \[id="node-a", tooltip="the output a", shape=plaintext.*<B>a</B>', dot)
+    assert re.search(r'out \[id="output-a", tooltip="the output a", shape=plaintext.*<B>a</B>', dot)
+    ids = re.findall(r'\[id="([^"]+)"', dot)
+    assert len(ids) == len(set(ids)) == 13 + 13 + 1  # nodes, wires, the output's name: SVG ids are unique
 
 
 def test_x_times_x_has_two_arrows():

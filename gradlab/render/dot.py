@@ -7,7 +7,7 @@ pictures. Every wire of the graph is drawn, so ``x*x`` has two arrows into its g
 
 DOT ids are short and safe (``n3`` for the fourth node, ``w7`` for the eighth wire label,
 ``out`` for the output's name); the SVG ids say what a shape is: ``node-x0``,
-``wire-x0-t1-0``, ``wire-a-output-0``.
+``wire-x0-t1-0``, ``wire-a-output-0``, ``output-a``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from typing import Iterable
 from .figure import Figure, NodeView, Slot, WireView
 from .style import FONT, Style
 
-#: Bump when the DOT layout changes in a way that changes pictures.
-LAYOUT_VERSION = 1
 
 
 def _q(text: str) -> str:
@@ -54,7 +52,7 @@ def _matrix(rows: list[list[str]], color: str, bold: bool) -> str:
     return '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="0">' + "".join(out) + "</TABLE>"
 
 
-def _slot_cell(slot: Slot, color: str, s: Style, width: int, fontsize: float) -> str:
+def _slot_cell(slot: Slot, color: str, s: Style, width: int) -> str:
     bold = slot.blank is not None or slot.emphasis
     fg = s.new if (slot.emphasis and slot.blank is None) else color
     if slot.matrix is not None and slot.blank is None:
@@ -69,9 +67,9 @@ def wire_label(w: WireView, s: Style, fontsize: float, wire_color: str, thicknes
     header = "  ".join(t for t in (w.name, w.shape) if t)
     if header:
         rows.append(f'<TR><TD CELLPADDING="0"><I>{_font(header, s.muted, fontsize * 0.8)}</I></TD></TR>')
-    rows.append(_slot_cell(w.value, s.value, s, w.width, fontsize))
+    rows.append(_slot_cell(w.value, s.value, s, w.width))
     rows.append(f'<TR><TD PORT="p" HEIGHT="{thickness}" CELLPADDING="0" BGCOLOR="{wire_color}"></TD></TR>')
-    rows.append(_slot_cell(w.gradient, s.gradient, s, w.width, fontsize))
+    rows.append(_slot_cell(w.gradient, s.gradient, s, w.width))
     if w.local:
         rows.append(f'<TR><TD CELLPADDING="0">{_font(w.local, s.highlight, fontsize * 0.8)}</TD></TR>')
     return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">' + "".join(rows) + "</TABLE>>"
@@ -86,7 +84,8 @@ def _svg_id(*parts: object) -> str:
 
 
 def _node_line(dot_id: str, nv: NodeView, s: Style, fontsize: float) -> str:
-    attrs = [f"id={_q(_svg_id('node', nv.id))}", f"tooltip={_q(nv.tooltip)}"]
+    svg_id = _svg_id("output" if nv.kind == "output" else "node", nv.id)
+    attrs = [f"id={_q(svg_id)}", f"tooltip={_q(nv.tooltip)}"]
     if nv.kind == "op":
         label = nv.label
         size = fontsize + 3 if len(label) <= 1 else (fontsize + 1 if len(label) <= 3 else fontsize)
@@ -115,12 +114,13 @@ def _total(nv: NodeView, s: Style, fontsize: float) -> str:
             f'<TD WIDTH="{nv.total_width}">{text}</TD></TR></TABLE>')
 
 
-def _caption(lines: Iterable[tuple[str, str]], fontsize: float, bold_first: bool = False) -> str:
+def _caption(lines: Iterable[tuple[str, str]], fontsize: float, bold_first: bool = False, width: int = 0) -> str:
     rows = []
     for i, (line, color) in enumerate(lines):
         rows.append(f'<TR><TD ALIGN="LEFT" HEIGHT="{round(fontsize * 1.5)}">'
                     f'{_font(line, color, fontsize, bold=bold_first and i == 0)}</TD></TR>')
-    return '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">' + "".join(rows) + "</TABLE>>"
+    width_attr = f' WIDTH="{width}"' if width else ""
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2"{width_attr}>' + "".join(rows) + "</TABLE>>"
 
 
 def figure_to_dot(fig: Figure) -> str:
@@ -192,7 +192,7 @@ def figure_to_dot(fig: Figure) -> str:
     colors = {"text": s.text, "highlight": s.highlight}
     lines = ([(fig.title, s.text)] if fig.title else []) + [(t, colors[c]) for t, c in fig.caption]
     if lines:
-        out.append(f"  label={_caption(lines, fs, bold_first=bool(fig.title))}; "
+        out.append(f"  label={_caption(lines, fs, bold_first=bool(fig.title), width=fig.caption_width)}; "
                    f"labelloc={'t' if fig.title else 'b'};")
     out.append("}")
     return "\n".join(out) + "\n"

@@ -303,7 +303,6 @@ class NodeView:
     id: str
     kind: str  # input, const, op, output
     label: str
-    name: Optional[str] = None
     tooltip: str = ""
     total: Optional[str] = None  # Σ of the gradients on the node's wires, at a fork
     total_width: int = 0  # points reserved for it
@@ -323,6 +322,7 @@ class Figure:
     caption: list[tuple[str, str]]  # (line, "text" or "highlight")
     title: str
     mode: str
+    caption_width: int = 0  # points reserved for the caption (backward steps: the widest step's)
 
 
 class _Values:
@@ -581,17 +581,17 @@ def _build_figure(graph: Graph, evaluation: Any, opts: RenderOptions, known: set
     views: list[WireView] = []
     for w in wires:
         u, v, k = w
-        vc, gc = content[("value", w)], content[("gradient", w)]
+        vcon, gcon = content[("value", w)], content[("gradient", w)]
         grad_known = known is None or w in known
-        value = Slot("value", list(vc.lines), vc.matrix) if show_values else Slot("value")
-        grad = (Slot("gradient", list(gc.lines), gc.matrix, emphasis=w in new) if show_grads and grad_known
+        value = Slot("value", list(vcon.lines), vcon.matrix) if show_values else Slot("value")
+        grad = (Slot("gradient", list(gcon.lines), gcon.matrix, emphasis=w in new) if show_grads and grad_known
                 else Slot("gradient"))
         for kind in KINDS:
             b = blank_of.get((kind, w))
             if b is not None and (kind == "value" or grad_known):
                 slot = Slot(kind, [b.marker], None, b, emphasis=kind == "gradient" and w in new)
                 value, grad = (slot, grad) if kind == "value" else (value, slot)
-        texts = vc.lines + gc.lines + [b.marker for kind in KINDS if (b := blank_of.get((kind, w)))]
+        texts = vcon.lines + gcon.lines + [b.marker for kind in KINDS if (b := blank_of.get((kind, w)))]
         width = max([st.width_points(t, fs, bold=True) for t in texts] + [int(2.4 * fs)])  # bold: steps, blanks
         shape = tuple(graph.attrs(u).get("shape") or ())
         local = None
@@ -632,7 +632,7 @@ def _build_figure(graph: Graph, evaluation: Any, opts: RenderOptions, known: set
             else:
                 total = number
         nodes.append(NodeView(
-            id=n, kind=kind, label=str(d.get("label", n)), name=n if n in names and n != out else None,
+            id=n, kind=kind, label=str(d.get("label", n)),
             tooltip=tooltip + (f" ({st.shape_text(shape)})" if shape else ""), total=total, total_width=total_width,
             statement=home.get(n),
             current=n == current, highlighted=n in path_nodes))

@@ -44,6 +44,9 @@ class Steps:
         return {"folder": str(self.folder), "frames": [str(p) for p in self.frames],
                 "html": None if self.html is None else str(self.html), "captions": self.captions}
 
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
 
 def _order(graph: Graph) -> list[str]:
     """Gates in the order the backward pass visits them (those that reach the output)."""
@@ -165,15 +168,13 @@ def backward_steps(graph: Graph | str, at: Any, folder: str | Path, opts: Render
                           f"{max_steps} (pass max_steps=... to draw more)")
     # every caption gets the same number of lines and width, so every picture has the same size
     height = max(len(c) for *_, c in plan)
+    width = int(1.08 * max(max(st.width_points(line, o.fontsize) for line in c) for *_, c in plan)) + 8
     sources: list[str] = []
     for known, new, current, caption in plan:
         padded = caption + [""] * (height - len(caption))
         fig = build_figure(g, ev, o, known=known, new=new, current=current, caption=padded)
+        fig.caption_width = width
         sources.append(figure_to_dot(fig))
-    width = int(1.08 * max(max(st.width_points(line, o.fontsize) for line in c) for *_, c in plan)) + 8
-    sources = [s.replace('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">',
-                         f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" WIDTH="{width}">')
-               for s in sources]
     images = [s.encode("utf-8") if fmt == "dot" else run_dot(s, fmt, dpi=dpi, timeout=timeout) for s in sources]
     folder = Path(folder)
     digits = max(2, len(str(len(plan) - 1)))
