@@ -57,7 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="formulas below the wires: each gate's local derivative, or the full partial d out/d wire")
     p.add_argument("--highlight", metavar="NAME", help="highlight the chain-rule path(s) from the output to NAME")
     p.add_argument("--precision", type=int, default=2, metavar="N", help="decimals of the numbers (default 2)")
-    p.add_argument("--theme", choices=["light", "dark"], default="light")
+    p.add_argument("--theme", choices=["light", "dark"], default="light", help="white (default) or dark background")
     p.add_argument("--palette", choices=["classic", "colorblind"], default="classic",
                    help="classic: green values, red gradients; colorblind: blue and vermillion (Okabe-Ito)")
     p.add_argument("--group", action=argparse.BooleanOptionalAction, default=None,
