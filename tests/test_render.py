@@ -316,6 +316,16 @@ def test_a_failing_dot_leaves_no_partial_file(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+def test_a_slow_dot_is_stopped_cleanly(tmp_path, monkeypatch):
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\nexec sleep 10\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("GRADLAB_DOT", str(fake))
+    with pytest.raises(RenderError, match="longer than 0.3 s"):
+        render(NEURON.graph, tmp_path / "n.svg", NEURON.at, timeout=0.3)
+    assert not (tmp_path / "n.svg").exists()
+
+
 def test_formats_come_from_the_suffix():
     assert [format_of(p) for p in ("a.svg", "b.PNG", "c.pdf", "d.dot", "e.gv")] == ["svg", "png", "pdf", "dot", "dot"]
     with pytest.raises(RenderError, match="use one of"):
