@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 from .check import (Blame, GradientReport, InputResult, KinkResult, NodeResult, OutputResult, Tolerances,
                     gradients)
 from .errors import (EvaluationError, GradlabError, GraphError, GraphFileError, Location, ParseError,
-                     ShapeError)
+                     RenderError, ShapeError)
 from .expr import Limits, parse_expression
 from .finite_diff import finite_differences
 from .graph import Graph, Node
@@ -21,6 +21,7 @@ from .graphfile import FileReport, GraphFile, check_graph_file, load_graph_file
 from .numeric import Evaluation, evaluate, forward
 from .ops import OPS, SYMPY_NAMESPACE, Op
 from .parse import parse_program
+from .render import Blank, Drawing, RenderOptions, Steps, backward_steps, blank_map, draw, to_dot
 from .symbolic import SymbolicGradients, symbolic_gradients
 from .torch_backend import torch_function, torch_gradients
 
@@ -34,8 +35,11 @@ __all__ = [
     "finite_differences", "torch_gradients", "torch_function",
     # formulas typed by people
     "parse_expression", "Limits",
+    # pictures
+    "draw", "to_dot", "blank_map", "backward_steps", "Drawing", "Blank", "Steps", "RenderOptions",
     # graph files
     "load_graph_file", "check_graph_file", "GraphFile", "FileReport",
     # errors
-    "GradlabError", "ParseError", "GraphError", "GraphFileError", "EvaluationError", "ShapeError", "Location",
+    "GradlabError", "ParseError", "GraphError", "GraphFileError", "EvaluationError", "ShapeError", "RenderError",
+    "Location",
 ]
