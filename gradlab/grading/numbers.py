@@ -85,7 +85,8 @@ def grade_number(text: str, answer: Answer, grading: Grading) -> Verdict:
                                                                          grading.sigfigs > 1 else None))
     if number_matches(x, key, **loose):
         return _named("rounding", MISTAKES["rounding"], grading, shown, "tolerance")
-    return Verdict("wrong", 0.0, "not correct", method="tolerance", read_as=shown)
+    right = answer.text or f"{key:.6g}"
+    return Verdict("wrong", 0.0, f"not correct (the answer is {right})", method="tolerance", read_as=shown)
 
 
 def _named(mistake: str, message: str, grading: Grading, read_as: str, method: str) -> Verdict:
