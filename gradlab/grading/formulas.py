@@ -126,7 +126,7 @@ def evaluate_points(expr: sp.Expr, symbols: list[sp.Symbol], points: np.ndarray)
             try:
                 c = complex(expr.xreplace({s: sp.Float(v) for s, v in zip(symbols, row)}).evalf(15))
                 out[j] = c.real if abs(c.imag) < 1e-12 else np.nan
-            except (TypeError, ValueError, ZeroDivisionError):
+            except (TypeError, ValueError, ArithmeticError):
                 out[j] = np.nan
         return out
 
@@ -198,7 +198,7 @@ def _agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     both_nan = np.isnan(a) & np.isnan(b)
     with np.errstate(all="ignore"):
         close = np.abs(a - b) <= PROBE_ATOL + PROBE_RTOL * np.maximum(np.abs(a), np.abs(b))
-    return both_nan | close
+    return both_nan | (np.isfinite(a) & np.isfinite(b) & close)
 
 
 def prove_zero(diff: sp.Expr, deadline: float) -> bool | None:
@@ -217,7 +217,7 @@ def prove_zero(diff: sp.Expr, deadline: float) -> bool | None:
                 return True
         except Deadline:
             return None
-        except (TypeError, ValueError, RecursionError, ZeroDivisionError, NotImplementedError, AttributeError):
+        except (TypeError, ValueError, ArithmeticError, RecursionError, NotImplementedError, AttributeError):
             continue
     return None
 

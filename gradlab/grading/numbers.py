@@ -45,7 +45,10 @@ def read_number(text: str) -> float:
     expr = parse_expression(text, {}, lenient=True, unknown_names=False, limits=NUMBER_LIMITS)
     if not getattr(expr, "is_number", False):
         raise ParseError("a number is expected here, not a formula")
-    value = complex(expr.evalf(30))
+    try:
+        value = complex(expr.evalf(30))
+    except (ArithmeticError, ValueError, TypeError, RecursionError):
+        raise ParseError("the number is too large to evaluate") from None
     if abs(value.imag) > 1e-12 * max(1.0, abs(value.real)):
         raise ParseError("the number is not real")
     if not math.isfinite(value.real):

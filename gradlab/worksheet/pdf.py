@@ -53,8 +53,7 @@ def _run(args: list[str], out: Path, timeout: float) -> None:
     with tempfile.TemporaryDirectory(prefix="gradlab-chromium-") as profile:
         cmd = [binary, *FLAGS, f"--user-data-dir={profile}", *args]
         try:
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
-                                  env={**os.environ, "HOME": profile})
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise PrintError(f"Chromium did not finish within {timeout:g} s") from None
         except OSError as e:
@@ -96,5 +95,5 @@ def dump_dom(html_file: str | Path, *, timeout: float = 120) -> str:
     with tempfile.TemporaryDirectory(prefix="gradlab-chromium-") as profile:
         proc = subprocess.run([binary, *FLAGS, f"--user-data-dir={profile}", "--dump-dom",
                                Path(html_file).resolve().as_uri()], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout, env={**os.environ, "HOME": profile})
+                              timeout=timeout)
     return proc.stdout.decode("utf-8", "replace")
