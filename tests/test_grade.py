@@ -106,6 +106,7 @@ def test_number_answers_name_sign_rounding_and_forward_mistakes(key):
     wrong = grade_number("123", ans, g)
     assert wrong.status == "wrong" and "the answer is" in wrong.feedback
     assert grade_number("abc", ans, g).status == "rejected"
+    assert grade_number("1e999", ans, g).status == "rejected"
 
 
 # ----------------------------------------------------------------------------- the class

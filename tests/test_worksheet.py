@@ -136,6 +136,7 @@ def test_why_not_names_the_problem():
     assert "kink" in why_not(part, {"x": 0.0, "w": 2.0})
     assert "pole" in why_not(spec_from_program("f = 1/(x - y)").parts[0], {"x": 1.0, "y": 1.0})
     assert "zero" in why_not(spec_from_program("f = relu(x) * y").parts[0], {"x": -1.0, "y": 2.0})
+    assert "saturated" in why_not(spec_from_program("a = sigmoid(x*w)").parts[0], {"x": 3.0, "w": 2.0})
 
 
 def test_impossible_ranges_give_a_clear_error(tmp_path):

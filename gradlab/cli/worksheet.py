@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
               f"{result.total_points:g} points, in {result.seconds:.1f} s")
         for q in result.questions:
             print(f"  question {q['id']}: {q['type']:<9} {len(q['items']):>2} answer box"
-                  f"{'es' * (len(q['items']) != 1)}, {q['points']:g} points")
+                  f"{'es' * (len(q['items']) != 1)}, {q['points']:g} point{'s' * (q['points'] != 1)}")
         print(f"wrote {len(result.files)} files to {result.folder}/ (open {result.folder}/index.html; "
               f"grade with: gradlab grade RESPONSES.csv --key {result.folder}/key.json -o report/)")
     for note in result.notes:

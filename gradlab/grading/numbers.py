@@ -41,7 +41,10 @@ def read_number(text: str) -> float:
     if _PLAIN.match(s) and len(s) < 60:
         if s.count(",") == 1 and "." not in s:
             s = s.replace(",", ".")
-        return float(s)
+        x = float(s)
+        if not math.isfinite(x):
+            raise ParseError("the number is not finite")
+        return x
     expr = parse_expression(text, {}, lenient=True, unknown_names=False, limits=NUMBER_LIMITS)
     if not getattr(expr, "is_number", False):
         raise ParseError("a number is expected here, not a formula")

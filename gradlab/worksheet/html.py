@@ -94,7 +94,7 @@ def sheet_section(ws: Worksheet, v: VariantView, *, key: bool) -> str:
         elif any(q.type in ("forward", "backward") for q in questions):
             out.append('<p class="missing">(The picture needs gradlab\'s renderer; the blanks are listed below.)</p>')
         for q in questions:
-            out.append(f"<h3>Question {esc(q.id)} ({q.points:g} points). {esc(q.title)}</h3>")
+            out.append(f"<h3>Question {esc(q.id)} ({q.points:g} point{'s' * (q.points != 1)}). {esc(q.title)}</h3>")
             if q.type in ("forward", "backward"):
                 out.append(f"<table><tr><th>blank</th><th>where</th><th>{'answer' if key else 'your answer'}</th></tr>")
                 for it in q.items:

@@ -56,7 +56,7 @@ def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
         elif any(q.type in ("forward", "backward") for q in questions):
             out += ["*(The picture needs gradlab's renderer; the blanks are listed below.)*", ""]
         for q in questions:
-            out += [f"### Question {q.id} ({q.points:g} points). {q.title}", ""]
+            out += [f"### Question {q.id} ({q.points:g} point{'s' * (q.points != 1)}). {q.title}", ""]
             if q.type in ("forward", "backward"):
                 out += ["| blank | where | " + ("answer |" if key else "your answer |"), "|---|---|---|"]
                 for it in q.items:

@@ -7,7 +7,8 @@ same whether 10 or 100 variants are made. A draw is kept only when it makes a go
   zero, no log of almost zero, no huge local derivative);
 * no kink: relu, abs, max and min are evaluated away from the point where they switch (by at
   least half a step of the value grid), so every gradient has one right answer;
-* not all gradients of the inputs are zero, and no asked number would print as 0 when it is not.
+* no σ or tanh is saturated (|argument| > 3), not all gradients of the inputs are zero, and no asked
+  number would print as 0 when it is not.
 
 >>> from gradlab import Graph
 >>> from gradlab.worksheet.spec import spec_from_program
@@ -32,6 +33,8 @@ from .spec import Part, ValueRange, WorksheetError
 MAX_TRIES = 3000
 MAX_MAGNITUDE = 1e4
 MAX_LOCAL = 1e3
+#: sigmoid and tanh arguments beyond this make gradients too small to read (σ'(3) = 0.045)
+SATURATED = 3.0
 
 
 def variant_point(part: Part, seed: int, variant: int, part_index: int = 0, *, decimals: int = 2) -> dict[str, float]:
@@ -79,6 +82,8 @@ def why_not(part: Part, at: dict[str, float], *, margin: float = 0.5, decimals: 
             return f"a kink of {d['label']} is too close"
         if d["op"] in ("div", "rdiv_const", "log", "sqrt", "pow_const", "pow") and _near_pole(d["op"], args, d, margin):
             return "too close to a pole"
+        if d["op"] in ("sigmoid", "tanh") and abs(float(args[0])) > SATURATED:
+            return f"{d['label']} is saturated (its gradient is almost zero)"
     for e, lp in ev.local.items():
         if abs(float(lp)) > MAX_LOCAL:
             return "a local derivative is too large"
