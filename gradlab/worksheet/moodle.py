@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import math
 import xml.etree.ElementTree as ET
-from typing import Any
 
 from .mathtext import esc, latex, partial_latex, value_text
 from .questions import QuestionView, VariantView, Worksheet
