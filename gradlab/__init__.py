@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 from .check import (Blame, GradientReport, InputResult, KinkResult, NodeResult, OutputResult, Tolerances,
                     gradients)
 from .errors import (EvaluationError, GradlabError, GraphError, GraphFileError, Location, ParseError,
-                     ShapeError)
+                     RenderError, ShapeError)
 from .expr import Limits, parse_expression
 from .finite_diff import finite_differences
 from .graph import Graph, Node
@@ -22,6 +22,7 @@ from .numeric import Evaluation, evaluate, forward
 from .ops import OPS, SYMPY_NAMESPACE, Op
 from .parse import parse_program
 from . import tensor_ops  # noqa: F401  (registers the tensor gates)
+from .render import Blank, Drawing, RenderOptions, Steps, backward_steps, blank_map, draw, to_dot
 from .shapes import DenseNetwork, ShapeTable, conv_shapes, dense_network, lenet5
 from .tensor_check import TensorGradientReport
 from .tensor_expr import parse_matrix_expression
@@ -47,8 +48,11 @@ __all__ = [
     "dense_network", "conv_shapes", "lenet5", "DenseNetwork", "ShapeTable",
     # formulas typed by people, and claims about gradients
     "parse_expression", "Limits", "verify", "VerifyResult", "Counterexample", "EntryDiff",
+    # pictures
+    "draw", "to_dot", "blank_map", "backward_steps", "Drawing", "Blank", "Steps", "RenderOptions",
     # graph files
     "load_graph_file", "check_graph_file", "GraphFile", "FileReport",
     # errors
-    "GradlabError", "ParseError", "GraphError", "GraphFileError", "EvaluationError", "ShapeError", "Location",
+    "GradlabError", "ParseError", "GraphError", "GraphFileError", "EvaluationError", "ShapeError", "RenderError",
+    "Location",
 ]

@@ -640,6 +640,33 @@ class Graph:
     def __iter__(self) -> Iterator[str]:
         return iter(self.nx.nodes)
 
+    # ------------------------------------------------------------------ pictures (gradlab.render)
+    def draw(self, at: Any = None, **options: Any) -> Any:
+        """The annotated picture at the point ``at``: a :class:`gradlab.render.Drawing` (``.save(path)``,
+        ``.blanks``, ``.dot``); options as :func:`gradlab.render.draw`."""
+        from .render import draw
+
+        return draw(self, at, **options)
+
+    def to_dot(self, at: Any = None, **options: Any) -> str:
+        """Graphviz DOT source of the picture: values above each wire, gradients below (with ``at``)."""
+        from .render import to_dot
+
+        return to_dot(self, at, **options)
+
+    def render(self, path: str | Path, at: Any = None, **options: Any) -> Path:
+        """Write the picture to ``path`` (``.svg``, ``.png``, ``.pdf``, ``.dot``): ``g.render("f.png", {"x": 1})``."""
+        from .render import render
+
+        return render(self, path, at, **options)
+
+    def _repr_svg_(self) -> str | None:
+        try:
+            from .render import mimebundle
+        except ImportError:  # pragma: no cover
+            return None
+        return mimebundle(self).get("image/svg+xml")
+
     # Jupyter shows the graph as its picture once rendering is available.
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
         try:

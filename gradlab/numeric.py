@@ -215,9 +215,14 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *,
                     lp = np.full(shape, float(overrides[e]))
                 local[e] = lp
                 if not np.all(np.isfinite(lp)):
+                    op = OPS[d["op"]]
+                    arg_vals = [values[a] for a in graph.args(v)]
+                    reason = op.domain(arg_vals, d.get("param")) if op.domain else None
+                    at_text = "; ".join(f"{a} = {_fmt_bad(x)}" for a, x in zip(graph.args(v), arg_vals))
                     raise EvaluationError(
-                        f"the local derivative of {graph.describe(v)} with respect to its argument {u} is not "
-                        f"finite ({_fmt_bad(lp)}) at {u} = {_fmt_bad(values[u])}", graph.where(v))
+                        (f"{reason}: " if reason else "")
+                        + f"the local derivative of {graph.describe(v)} with respect to its argument {u} is not "
+                        f"finite ({_fmt_bad(lp)}) where {at_text}", graph.where(v))
                 contribution = adjoints[v] * lp
                 edge_adj[e] = contribution
                 adjoints[u] = adjoints[u] + contribution
