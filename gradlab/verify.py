@@ -1,7 +1,9 @@
 """Check a claimed gradient formula: ``verify(graph, "da/dx0 = w0*a*(1-a)")``.
 
 A claim is ``d<of>/d<wrt> = <formula>``; the formula may use the graph's inputs and the
-names of its statements (``a``, ``z``), and the functions of :mod:`gradlab.expr`. It is read
+names of its statements (``a``, ``z``), the functions of :mod:`gradlab.expr` and, for vectors
+and matrices, ``@``, ``.T`` and the functions of :mod:`gradlab.tensor_expr`
+(``dL/dB = (p - y) @ v.T / 2``, or one entry: ``dL/dB_1_2 = (p_1 - y_1)*v_2/2``). It is read
 by our own whitelisted parser (never ``eval``). The claim is
 
 * **decided symbolically** when the difference to gradlab's own derivative reduces to 0
@@ -170,14 +172,10 @@ def parse_claim(claim: str, rhs: str | None = None) -> Claim:
 
 
 def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
-    if isinstance(graph_or_program, Graph):
-        graph_or_program.validate()
-        return graph_or_program
-    if isinstance(graph_or_program, str):
-        from .parse import parse_program
+    """A graph from a program (shapes of undeclared inputs from array values in ``at``) or a Graph."""
+    from .check import _as_graph as as_graph
 
-        return parse_program(graph_or_program)
-    raise GradlabError(f"expected a Graph or a program text, got {type(graph_or_program).__name__}")
+    return as_graph(graph_or_program, at)
 
 
 def subgraph_to(graph: Graph, node: str) -> Graph:
