@@ -21,9 +21,17 @@ from .graphfile import FileReport, GraphFile, check_graph_file, load_graph_file
 from .numeric import Evaluation, evaluate, forward
 from .ops import OPS, SYMPY_NAMESPACE, Op
 from .parse import parse_program
+from . import tensor_ops  # noqa: F401  (registers the tensor gates)
 from .render import Blank, Drawing, RenderOptions, Steps, backward_steps, blank_map, draw, to_dot
+from .shapes import DenseNetwork, ShapeTable, conv_shapes, dense_network, lenet5
+from .tensor_check import TensorGradientReport
+from .tensor_expr import parse_matrix_expression
+from .tensor_forms import matrix_forms, staged_forms
+from .tensor_parse import parse_tensor_program
+from .tensor_symbolic import TensorSymbolic, tensor_symbolic
 from .symbolic import SymbolicGradients, symbolic_gradients
 from .torch_backend import torch_function, torch_gradients
+from .verify import Counterexample, EntryDiff, VerifyResult, verify
 
 __all__ = [
     "__version__",
@@ -33,8 +41,13 @@ __all__ = [
     "gradients", "GradientReport", "InputResult", "NodeResult", "OutputResult", "KinkResult", "Blame",
     "Tolerances", "symbolic_gradients", "SymbolicGradients", "evaluate", "forward", "Evaluation",
     "finite_differences", "torch_gradients", "torch_function",
-    # formulas typed by people
-    "parse_expression", "Limits",
+    # vectors and matrices
+    "parse_tensor_program", "tensor_symbolic", "TensorSymbolic", "matrix_forms", "staged_forms",
+    "TensorGradientReport", "parse_matrix_expression",
+    # network shapes and parameter counts
+    "dense_network", "conv_shapes", "lenet5", "DenseNetwork", "ShapeTable",
+    # formulas typed by people, and claims about gradients
+    "parse_expression", "Limits", "verify", "VerifyResult", "Counterexample", "EntryDiff",
     # pictures
     "draw", "to_dot", "blank_map", "backward_steps", "Drawing", "Blank", "Steps", "RenderOptions",
     # graph files
