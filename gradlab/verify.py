@@ -201,10 +201,13 @@ def nice_number(x: float) -> str:
 
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float, axes: tuple[int, ...]) -> np.ndarray:
-    """Entrywise closeness, the tolerance scaled by the size of the values at each point."""
-    scale = np.maximum(np.abs(a), np.abs(b))
-    point_scale = scale.max(axis=axes, keepdims=True) if axes else scale
-    return np.abs(a - b) <= atol * np.maximum(1.0, point_scale) + rtol * np.maximum(scale, point_scale)
+    """Entrywise closeness, the tolerance scaled by the size of the values at each point (an
+    infinite or undefined value is close to nothing: ``exp(exp(exp(B)))`` overflows, it is not right)."""
+    with np.errstate(all="ignore"):
+        scale = np.maximum(np.abs(a), np.abs(b))
+        point_scale = scale.max(axis=axes, keepdims=True) if axes else scale
+        close = np.abs(a - b) <= atol * np.maximum(1.0, point_scale) + rtol * np.maximum(scale, point_scale)
+    return close & np.isfinite(a) & np.isfinite(b)
 
 
 # ------------------------------------------------------------------------------- symbolic decision
@@ -916,10 +919,11 @@ def _random_input(rng: np.random.Generator, n: int, shape: tuple[int, ...], doma
 
 def _fit_factor(claimed: np.ndarray, base: np.ndarray) -> float | None:
     """The constant k with claimed ~ k * base over every point and entry, or None."""
-    denom = float(np.sum(base * base))
-    if denom == 0 or not np.isfinite(denom):
-        return None
-    k = float(np.sum(claimed * base)) / denom
+    with np.errstate(all="ignore"):
+        denom = float(np.sum(base * base))
+        if denom == 0 or not np.isfinite(denom):
+            return None
+        k = float(np.sum(claimed * base)) / denom
     if not np.isfinite(k) or k == 0:
         return None
     return k
