@@ -24,6 +24,7 @@ A bare graph file works too (:func:`load_spec` gives it sensible defaults). A sp
     [[part]]
     graph = "../graphs/neuron_sigmoid_gate.toml"   # relative to the spec; or program = "..."
     title = "A sigmoid neuron"
+    description = "The neuron of the lecture."     # the sheet's text for this part (optional)
     questions = ["forward", "backward", "symbolic", "numeric"]
     wrt = ["x0", "x1", "w0", "w1", "w2"]           # symbolic partials (default: every input)
     numeric = ["w0"]                                # partials asked as numbers (default: the first of wrt)
@@ -36,6 +37,10 @@ A bare graph file works too (:func:`load_spec` gives it sensible defaults). A sp
 Question types: ``forward`` (fill in the forward values on the blank graph), ``backward`` (fill
 in the gradients), ``symbolic`` (d output / d input as a formula), ``numeric`` (its value at the
 variant's point) and ``matrix`` (for tensor graphs: a gradient as a matrix formula).
+
+A sheet prints a part's ``description`` from the spec. A graph file's own ``description`` is not
+printed: it describes the file (its ``[at]`` point, its expected numbers), and every variant has
+other numbers.
 
 >>> spec = spec_from_program("z = w0*x0 + w2; a = sigmoid(z)")
 >>> spec.parts[0].questions, spec.parts[0].wrt
@@ -102,7 +107,7 @@ class Part:
     graph: Graph
     source: str
     title: str = ""
-    description: str = ""
+    description: str = ""  # the sheet's text for this part (from the spec; see the module docstring)
     questions: list[str] = field(default_factory=lambda: list(DEFAULT_QUESTIONS))
     wrt: list[str] = field(default_factory=list)
     numeric: list[str] = field(default_factory=list)
@@ -192,8 +197,7 @@ def spec_from_program(program: str, *, title: str = "") -> WorksheetSpec:
 def _default_part(graph: Graph, source: str) -> Part:
     tensor = any(graph.attrs(n).get("shape") not in ((), None, []) for n in graph.nodes)
     questions = ["forward", "backward", "matrix"] if tensor else list(DEFAULT_QUESTIONS)
-    return Part(graph, source, title=graph.title, description=graph.nx.graph.get("description") or "",
-                questions=questions, wrt=list(graph.inputs), numeric=graph.inputs[:1],
+    return Part(graph, source, title=graph.title, questions=questions, wrt=list(graph.inputs), numeric=graph.inputs[:1],
                 aliases=_default_aliases(graph))
 
 
@@ -216,9 +220,7 @@ def load_spec(path: str | Path) -> WorksheetSpec:
         raise _fail(f"not valid TOML: {e}", where) from None
     if "part" not in data and "program" in data:
         gf = load_graph_file(p)
-        spec = spec_from_graph(gf.graph, where, title=gf.title)
-        spec.parts[0].description = gf.description
-        return spec
+        return spec_from_graph(gf.graph, where, title=gf.title)  # the file's description is not the sheet's
     return parse_spec(data, text, where, base=p.parent)
 
 
@@ -306,7 +308,6 @@ def _part(i: int, d: Any, base: Path, base_range: ValueRange, where: str, text: 
             gf = load_graph_file(gpath)
             graph, source = gf.graph, str(d["graph"])
             title = title or gf.title
-            description = description or gf.description
         else:
             graph, source = parse_program(str(d["program"]), title=title), "program"
     except GraphFileError:
