@@ -208,14 +208,15 @@ class MatrixExpressionParser(ExpressionParser):
             text = pattern.sub(".T", text)
         text = text.translate(_HADAMARD).translate(_JUXTAPOSE).replace("{", "(").replace("}", ")")
         funcs = set(SCALAR_FUNCTIONS) | set(LENIENT_FUNCTIONS) | set(TENSOR_FUNCTIONS) | {"ones_like"}
-        return scalar_normalise(text, function_names=funcs, product=IMPLICIT)
+        self.source = scalar_normalise(text, function_names=funcs, product=IMPLICIT)  # what the ast positions refer to
+        return self.source
 
     # names, with their text for messages --------------------------------------------------
     def build(self, node: ast.expr) -> Any:
         value = super().build(node)
         if isinstance(value, Tensor) and not value.text:
-            seg = ast.get_source_segment(self.source.strip(), node) if not self.lenient else None
-            value.text = seg or ""
+            seg = ast.get_source_segment(self.source.strip(), node)
+            value.text = (seg or "").replace(IMPLICIT, " ")  # lenient: as read, an implicit product a space
         return value
 
     def name(self, node: ast.Name) -> Any:
