@@ -70,7 +70,7 @@ def test_variants_are_vectors_and_matrices_with_one_hot_labels_and_no_saturation
         assert all(abs(10 * a - round(10 * a)) < 1e-9 for a in np.ravel(at["A"]))  # one decimal
         ev = evaluate(g, at)
         assert np.abs(ev.values["u"]).max() <= 2 and ev.values["p"].max() <= 0.98
-        assert np.any(ev.adjoints["B"]) and np.any(ev.adjoints["A"]) and ev.adjoints["B"][0, 1] != 0
+        assert np.any(ev.adjoints["B"]) and np.any(ev.adjoints["A"]) and abs(ev.adjoints["B"][0, 1]) >= 0.05
 
 
 @settings(max_examples=15, deadline=None)

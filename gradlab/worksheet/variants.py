@@ -13,8 +13,8 @@ same whether 10 or 100 variants are made. A draw is kept only when it makes a go
 A graph with vectors and matrices draws every entry from its input's value grid (labels declared
 ``onehot`` one-hot, see :mod:`gradlab.worksheet.tensors`) and checks the same entry by entry;
 moreover no tanh argument is beyond 2 (tanh'(2) = 0.07), no softmax is saturated (an output above
-0.98), no gradient asked as a matrix formula is all zero, and no gradient entry asked as a number
-is 0 (a sign error could not be told).
+0.98), no gradient asked as a matrix formula is all zero, and every gradient entry asked as a
+number is at least 0.05 (at 2 decimals: two digits to grade, and a sign error can be told).
 
 >>> from gradlab import Graph
 >>> from gradlab.worksheet.spec import spec_from_program
@@ -182,11 +182,11 @@ def _why_not_tensor(part: Part, at: dict[str, Any], *, margin: float, decimals: 
         return "every gradient is zero"
     if "matrix" in part.questions and any(not np.any(ev.adjoints[n]) for n in part.wrt if n in ev.adjoints):
         return "a gradient asked as a formula is zero"
+    smallest = 0.5 * 10.0 ** -decimals
     if "numeric" in part.questions:
         for _, node, idx in numeric_entries(graph, part.numeric):
-            if float(np.asarray(ev.adjoints[node])[idx]) == 0:
-                return "a gradient entry asked as a number is 0"
-    smallest = 0.5 * 10.0 ** -decimals
+            if abs(float(np.asarray(ev.adjoints[node])[idx])) < 10 * smallest:
+                return f"a gradient entry asked as a number is below {10 * smallest:g} (too few digits to grade)"
     for x in _asked_tensor_numbers(part, ev):
         if x != 0 and abs(x) < smallest:
             return "an answer would round to zero"
