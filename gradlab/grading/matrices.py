@@ -149,10 +149,10 @@ def grade_matrix(text: str, answer: Answer, grading: Grading, *, prove_seconds: 
     try:
         try:
             with formulas.SOFT_DEADLINE(prove_seconds), np.errstate(all="ignore"):
-                r = verify(graph, lhs, text, lenient=True, seed=seed, trials=TRIALS)
+                r = verify(graph, lhs, text, lenient=True, seed=seed, trials=TRIALS, explain=False)
         except Deadline:  # the proof ran out of time: the random points decide
             with np.errstate(all="ignore"):
-                r = verify(graph, lhs, text, lenient=True, seed=seed, trials=TRIALS, symbolic=False)
+                r = verify(graph, lhs, text, lenient=True, seed=seed, trials=TRIALS, symbolic=False, explain=False)
     except ShapeError as e:  # pragma: no cover - read_matrix has found these
         return _named(["shape"], e.message, grading, shown)
     except GradlabError as e:

@@ -342,7 +342,7 @@ def matrix_mistakes(graph: Graph, wrt: str, right: Any, *, seed: int = 0) -> lis
         if text in seen:
             continue
         seen.add(text)
-        r = verify(graph, lhs, text, seed=seed, symbolic=False)
+        r = verify(graph, lhs, text, seed=seed, symbolic=False, explain=False)
         if r.ok or mistake_ids(r.mistake) != [mid]:
             continue
         out.append((Mistake(mid, mistake_message([mid], yours(r.hint)), formula=text, detail=str(r.mistake)), wrong))
