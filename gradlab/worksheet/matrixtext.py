@@ -1,10 +1,11 @@
 """Vectors, matrices and matrix formulas as the sheets print them: LaTeX (Markdown, Moodle) and MathML (HTML).
 
 A matrix formula is a :class:`gradlab.tensor_forms.M` tree, as gradlab's engines build it (never
-text typed by someone): ``(p - y) @ v.T / 2`` prints as ``½ (p − y) v⊤``. The matrix product is
-written by juxtaposition, the transpose as ``⊤``, a vector or matrix over a number with the factor
-first, the entrywise product of two tensors as ``⊙`` (a number times a matrix by juxtaposition),
-and functions entry by entry (``tanh``, ``σ``, ``log``) as usual.
+text typed by someone): ``(p - y) @ v.T / 2`` prints as ``½ (p − y) vᵀ``. The matrix product is
+written by juxtaposition, the transpose as a superscript (``\\top`` in LaTeX, T in MathML), a
+vector or matrix over a number with the factor first, the entrywise product of two tensors as
+``⊙`` (a number times a matrix by juxtaposition), and functions entry by entry (``tanh``, ``σ``,
+``log``) as usual.
 
 >>> from gradlab.tensor_forms import M, name, num
 >>> p, y, v = name("p", (2,)), name("y", (2,)), name("v", (2,))
@@ -198,7 +199,8 @@ _MATHML = _Printer(
     name=lambda n: "<mn>𝟏</mn>" if n == "𝟏" else name_mathml_inner(n),
     number=lambda c: f"<mn>{c}</mn>",
     paren=lambda x: f'<mrow><mo stretchy="false">(</mo>{x}<mo stretchy="false">)</mo></mrow>',
-    op=lambda s: "<mo>&#x2062;</mo>" if s == "" else f"<mo>{'−' if s == '-' else s}</mo>",
+    op=lambda s: ("<mo>&#x2062;</mo>" if s == "" else '<mi mathvariant="normal">T</mi>' if s == "⊤"  # the T sits closer
+                  else f"<mo>{'−' if s == '-' else s}</mo>"),
     row=lambda *parts: "<mrow>" + "".join(parts) + "</mrow>",
     frac=lambda a, b: f"<mfrac>{a}{b}</mfrac>",
     sup=lambda base, exp: f"<msup>{base}{exp}</msup>",
