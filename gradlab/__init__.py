@@ -23,6 +23,8 @@ from .ops import OPS, SYMPY_NAMESPACE, Op
 from .parse import parse_program
 from .symbolic import SymbolicGradients, symbolic_gradients
 from .torch_backend import torch_function, torch_gradients
+from .testing import (GradientAssertionError, assert_adjoints, assert_formula, assert_function_gradients,
+                      assert_gradients, assert_graph_file, assert_module_gradients)
 
 __all__ = [
     "__version__",
@@ -36,6 +38,9 @@ __all__ = [
     "parse_expression", "Limits",
     # graph files
     "load_graph_file", "check_graph_file", "GraphFile", "FileReport",
+    # gradient assertions for tests (gradlab.testing; the pytest plugin is gradlab.testing.plugin)
+    "assert_gradients", "assert_formula", "assert_adjoints", "assert_function_gradients", "assert_module_gradients",
+    "assert_graph_file", "GradientAssertionError",
     # errors
     "GradlabError", "ParseError", "GraphError", "GraphFileError", "EvaluationError", "ShapeError", "Location",
 ]
