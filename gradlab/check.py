@@ -179,11 +179,15 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def _as_graph(graph_or_program: Graph | str) -> Graph:
+def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
     if isinstance(graph_or_program, Graph):
         graph_or_program.validate()
         return graph_or_program
     if isinstance(graph_or_program, str):
+        from .tensor_parse import looks_like_tensor_program, parse_tensor_program, shapes_of
+
+        if at is not None and looks_like_tensor_program(graph_or_program):  # undeclared shapes from the values
+            return parse_tensor_program(graph_or_program, shapes=shapes_of(at))
         return Graph.parse(graph_or_program)
     raise GradlabError(f"expected a Graph or a program text, got {type(graph_or_program).__name__}")
 
@@ -203,7 +207,11 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
     """
     from .symbolic import symbolic_gradients
 
-    graph = _as_graph(graph_or_program)
+    graph = _as_graph(graph_or_program, at)
+    if graph.is_tensor:  # vectors and matrices: the tensor engine, same report with arrays
+        from .tensor_check import tensor_gradients
+
+        return tensor_gradients(graph, at, methods=methods, tol=tol, simplify=simplify)
     tol = tol or Tolerances()
     unknown = [m for m in methods if m not in METHODS]
     if unknown:

@@ -85,3 +85,7 @@ class EvaluationError(GradlabError):
 
 class ShapeError(GradlabError):
     """Tensors whose shapes do not fit together."""
+
+
+class RenderError(GradlabError):
+    """A picture that cannot be drawn: an unknown option or blank, a missing Graphviz ``dot``."""

@@ -276,6 +276,8 @@ class ExpressionParser:
             return sp.E
         if self.lenient and n == "pi":
             return sp.pi
+        if n.startswith("_"):
+            raise self.fail(f"names starting with '_' are not allowed ('{_short(n)}')", node)
         if not _NAME_RE.match(n):
             shown = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in n if ord(c) > 127)
             raise self.fail(f"'{n}' is not a plain name (it has the characters {shown}); use Latin letters, "

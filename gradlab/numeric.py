@@ -85,6 +85,10 @@ def _forward_error(graph: Graph, node: str, args: list[np.ndarray], result: np.n
 
 def forward(graph: Graph, at: Point, *, keep: bool = True) -> dict[str, np.ndarray]:
     """Every node's value at the point(s) ``at`` (or only the output's, with ``keep=False``, freeing memory)."""
+    if graph.is_tensor:  # vectors and matrices: each value an array of its node's shape
+        from . import tensor_numeric
+
+        return tensor_numeric.forward(graph, at)
     pts = point_values(graph, at)
     shape = next(iter(pts.values())).shape if pts else ()
     return forward_lazy(graph, pts.__getitem__, shape, keep=keep)
@@ -187,6 +191,10 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *,
 
     ``overrides`` replaces chosen local partials (used to show kink conventions).
     """
+    if graph.is_tensor:
+        from . import tensor_numeric
+
+        return tensor_numeric.backward(graph, values, overrides=overrides)  # type: ignore[return-value]
     out = graph.output
     shape = values[out].shape
     adjoints: dict[str, np.ndarray] = {n: np.zeros(shape) for n in graph.nodes}

@@ -357,6 +357,10 @@ def parse_program(program: str, *, title: str = "") -> Graph:
     """Parse a program into a new :class:`Graph` (see the module docstring)."""
     if not isinstance(program, str):
         raise ParseError(f"a program is text, got {type(program).__name__}")
+    from .tensor_parse import looks_like_tensor_program, parse_tensor_program
+
+    if looks_like_tensor_program(program):  # shapes, @, .T or tensor functions: the tensor parser
+        return parse_tensor_program(program, title=title)
     graph = Graph(title=title)
     return ProgramParser(program, graph).parse()
 

@@ -106,7 +106,7 @@ def test_hostile_text_is_refused_quickly_with_a_message(attack):
         parse_expression(attack, lenient=False)
     assert str(info.value)  # one clear line
     assert "\n" not in str(info.value)
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 5.0, "nothing may hang"
 
 
 @pytest.mark.parametrize("attack", [a for a in ATTACKS if a != "foo(x)"], ids=lambda t: repr(t[:30]))
