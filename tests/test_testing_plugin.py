@@ -8,6 +8,7 @@ import torch  # noqa: F401  (imported once, here: pytester's in-process runs unl
 #                           cannot be imported twice in one process)
 
 from gradlab import load_graph_file
+from gradlab.ops import OPS
 
 pytest_plugins = ["pytester"]
 
@@ -52,8 +53,9 @@ def test_one_item_per_graph_file_and_per_expected_number(pytester):
         expected += [f"graphs/{name}::value[{k}]" for k in gf.expected_values]
         expected += [f"graphs/{name}::grad[{k}]" for k in gf.expected_grads]
     assert _ids(result) == expected
-    result = _run(pytester, "--gradlab-graphs", "graphs")
+    result = _run(pytester, "--gradlab-graphs", "graphs", "-v")
     result.assert_outcomes(passed=len(expected))
+    result.stdout.fnmatch_lines(_lines(*(f"{i} PASSED*" for i in expected)))
 
 
 def test_graph_files_outside_the_graph_folders_are_not_collected(pytester):
@@ -90,8 +92,9 @@ def test_a_wrong_expected_number_fails_its_own_item_with_file_and_line(pytester)
     result = _run(pytester, "--gradlab-graphs", "graphs")
     result.assert_outcomes(passed=17, failed=1)
     result.stdout.fnmatch_lines(_lines(
-        "*_ graphs/wrong.toml::grad[x0] _*",
-        "da/dx0: expected 0.3933 (graphs/wrong.toml, line 25), computed 0.393224; tolerance ±5e-05 *",
+        "*_ graphs/wrong.toml: grad[x0] _*",
+        "da/dx0: expected 0.3933 (graphs/wrong.toml, line 25), computed 0.393224; tolerance ±5e-05: half a unit in the "
+        "last digit written (or [tolerance] expected = ...)",
         "FAILED graphs/wrong.toml::grad[x0] - da/dx0: expected 0.3933*",
     ))
     assert "Traceback" not in result.stdout.str() and "gradlab/" not in result.stdout.str()
@@ -101,18 +104,24 @@ def test_methods_that_disagree_fail_the_gradients_item_with_the_node_table(pytes
     # a course's conftest registers a custom gate whose local derivative is wrong
     pytester.makeconftest("""
         from gradlab.ops import FUNCTIONS, OPS, Op
-        good = OPS["sigmoid"]
-        OPS["badsig"] = Op("badsig", 1, good.sym, lambda a, o, p: [o], good.np_fn, good.torch_fn,
-                           lambda p: "σ?", "wrong sigmoid'")
-        FUNCTIONS["badsig"] = "badsig"
+
+        def pytest_configure(config):
+            good = OPS["sigmoid"]
+            OPS["badsig"] = Op("badsig", 1, good.sym, lambda a, o, p: [o], good.np_fn, good.torch_fn,
+                               lambda p: "σ?", "wrong sigmoid'")
+            FUNCTIONS["badsig"] = "badsig"
+
+        def pytest_unconfigure(config):  # this run is in the test's own process: leave OPS as it was
+            del OPS["badsig"], FUNCTIONS["badsig"]
     """)
     folder = _graphs(pytester)
     (folder / "custom.toml").write_text('program = "z = w*x + b; a = badsig(z); L = a*a"\n'
                                         "[at]\nw = 0.5\nx = 2\nb = 0.1\n")
     result = _run(pytester, "--gradlab-graphs", "graphs")
+    assert "badsig" not in OPS
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*_ graphs/custom.toml::gradients _*",
+        "*_ graphs/custom.toml: gradients _*",
         "gradients of L disagree at w=0.5, x=2, b=0.1 (symbolic, finite differences, torch)",
         "node  gate   value    symbolic  torch     finite diff  rel err  check",
         "z     +      1.1      1.12578   0.281152  0.281152     0.75     FAIL   <-- first disagreement",
@@ -257,3 +266,4 @@ def test_the_gradcheck_fixture_takes_ini_tolerances_and_the_marker(pytester):
     result = _run(pytester, "--strict-markers")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["E       MISSING SUM AT A FORK at x: df/dx is wrong: you have 1, it is 4*"])
+

@@ -184,7 +184,7 @@ def check_adjoints(graph_or_program: Graph | str, at: Mapping[str, float], adjoi
         missing = [i for i in range(len(parts)) if i not in used]
         report.message += (f": {n} feeds {len(consumers)} wires ({', '.join(wires)}), and its adjoint is the sum "
                            f"of what flows back through each; yours is only {through(used)}")
-        report.hint = f"add {through(missing)}"
+        report.hint = "add what flows back through " + " and ".join(f"{wires[i]}: {num(parts[i])}" for i in missing)
     elif len(consumers) == 1:
         v, k = consumers[0]
         local = float(np.asarray(ev.local[(n, v, k)]).reshape(()))
@@ -257,10 +257,16 @@ def _chain_hint(graph: Graph, n: str, consumers: list[tuple[str, int]], adj: Map
 
 def format_adjoint_report(r: AdjointReport) -> str:
     """The table of your numbers against gradlab's (backward order), the first mistake marked."""
-    lines = []
+    at = ", ".join(f"{k}={num(v)}" for k, v in r.at.items())
+    wrong = [c for c in r.checks if not c.ok]
+    if r.ok:
+        head = f"your numbers for {r.output} at {at}: all {len(r.checks)} right"
+    else:
+        head = (f"your numbers for {r.output} at {at}: {len(wrong)} of {len(r.checks)} wrong, the first at "
+                f"{r.first} ({r.mistake})")
+    lines = [head]
     if r.program:
         lines.append("program: " + "; ".join(s.strip() for s in r.program.strip().splitlines() if s.strip()))
-    lines.append("at " + ", ".join(f"{k}={num(v)}" for k, v in r.at.items()))
     rows = []
     for c in r.checks:
         what = c.node if c.kind == "value" else f"d{r.output}/d{c.node}"

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
 from ..check import METHODS, GradientReport, Tolerances, _as_graph, gradients
 from ..errors import GradlabError
 from ..graph import Graph
 from ..graphfile import FileReport, check_graph_file, load_graph_file
 from ..report import num, table
+from ..verify import VerifyResult, verify
 from .adjoints import AdjointReport, check_adjoints
 from .jacobian import JacobianReport, check_function_gradients, check_module_gradients
 from .points import random_points
@@ -66,6 +69,10 @@ def gradients_message(graph: Graph, report: GradientReport) -> str:
     for k in report.kinks:
         lines += ["", ("KINK: " if k.exact else "NEAR KINK: ") + k.note]
     return "\n".join(lines)
+
+
+def _number(x: np.ndarray) -> str:
+    return num(float(x)) if x.ndim == 0 else str(np.round(x, 6).tolist())
 
 
 def _expected_table(rows: list[list[str]]) -> str:
@@ -118,11 +125,13 @@ def assert_gradients(graph_or_program: Graph | str, at: Mapping[str, float] | Se
                 raise GradlabError(f"expected {kind} of '{name}', which is not a node of the graph "
                                    f"(nodes: {', '.join(graph.nodes)})")
             got = next(n.value for n in first.nodes if n.id == name) if kind == "value" else first.grad(name)
-            tol_ = 0.5 * 10.0 ** (-decimals) + 1e-12 if decimals is not None else e_atol + e_rtol * abs(float(want))
-            ok = got is not None and abs(float(got) - float(want)) <= tol_
+            w, g = np.asarray(want, dtype=np.float64), np.asarray(got, dtype=np.float64)
+            tol_ = 0.5 * 10.0 ** (-decimals) + 1e-12 if decimals is not None else e_atol + e_rtol * float(
+                np.max(np.abs(w), initial=0.0))
+            ok = w.shape == g.shape and bool(np.all(np.abs(g - w) <= tol_))
             bad |= not ok
-            rows.append([kind, name if kind == "value" else f"d{first.output.name}/d{name}", num(float(want)),
-                         num(got), f"±{tol_:.2g}", "ok" if ok else "FAIL"])
+            rows.append([kind, name if kind == "value" else f"d{first.output.name}/d{name}", _number(w), _number(g),
+                         f"±{tol_:.2g}", "ok" if ok else "FAIL"])
     if bad:
         hint = "" if decimals is not None else "\n(numbers rounded by hand? pass decimals=4 to compare to 4 decimals)"
         raise GradientAssertionError(f"expected numbers differ at {point_text(first.at)}\n\n{_expected_table(rows)}"
@@ -142,7 +151,7 @@ def graph_file_message(report: FileReport, graph: Graph | None = None) -> str:
                  f"±{e.tolerance:.2g}" if isinstance(e.tolerance, (int, float)) else "as written",
                  "ok" if e.ok else "FAIL"] for e in report.expected]
         parts.append(f"expected numbers in {report.path} differ\n\n{_expected_table(rows)}")
-    for f in getattr(report, "formulas", []) or []:
+    for f in report.formulas:
         if not f.ok:
             parts.append(f"formula {f.claim}: {f.message}")
     return "\n\n".join(parts)
@@ -180,24 +189,32 @@ def assert_adjoints(graph_or_program: Graph | str, at: Mapping[str, float], adjo
     return report
 
 
+def formula_message(result: VerifyResult) -> str:
+    """What a failed :func:`assert_formula` says: the verdict, the counterexample, the right formula."""
+    text = str(result)
+    if result.truth:
+        text += f"\nthe right formula: {result.lhs} = {result.truth}"
+    return text
+
+
 def assert_formula(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
-                   at: Mapping[str, float] | None = None, trials: int = 10, seed: int = 0, rtol: float = 1e-7,
-                   atol: float = 1e-9, lenient: bool = False) -> Any:
+                   at: Mapping[str, Any] | None = None, trials: int = 25, seed: int = 0, rtol: float = 1e-7,
+                   atol: float = 1e-9, lenient: bool = False) -> VerifyResult:
     """A claimed gradient formula is right: ``assert_formula(g, "da/dx0", "w0*a*(1-a)")``.
 
-    The claim may also be one string, ``"da/dx0 = w0*a*(1-a)"``; it may use the inputs and
-    the names of the statements. On a failure: a counterexample and the right formula.
+    The claim may also be one string, ``"da/dx0 = w0*a*(1-a)"``, and may use the inputs and the
+    names of the statements; matrix claims (``"dL/dW = (p - y) @ x.T"``) too. Decided by
+    :func:`gradlab.verify` (symbolically where it can, at ``trials`` random points always); on a
+    failure the message has a counterexample, the likely mistake and the right formula.
     """
     __tracebackhide__ = True
-    from .formula import check_formula
-
     try:
-        result = check_formula(graph_or_program, claim, rhs, at=at, trials=trials, seed=seed, rtol=rtol, atol=atol,
-                               lenient=lenient)
+        result = verify(graph_or_program, claim, rhs, at=at, trials=trials, seed=seed, rtol=rtol, atol=atol,
+                        lenient=lenient)
     except GradlabError as e:
         raise e.with_traceback(None) from None
     if not result.ok:
-        raise GradientAssertionError(result.message, result)
+        raise GradientAssertionError(formula_message(result), result)
     return result
 
 
@@ -274,7 +291,7 @@ class GradCheck:
         __tracebackhide__ = True
         return assert_adjoints(graph_or_program, at, adjoints, **self._defaults(kw, seed=False))
 
-    def formula(self, graph_or_program: Graph | str, claim: str, rhs: str | None = None, **kw: Any) -> Any:
+    def formula(self, graph_or_program: Graph | str, claim: str, rhs: str | None = None, **kw: Any) -> VerifyResult:
         __tracebackhide__ = True
         return assert_formula(graph_or_program, claim, rhs, **self._defaults(kw))
 

@@ -143,9 +143,9 @@ class GraphFileCollector(pytest.File):
         for k in gf.expected_grads:
             yield GraphCheckItem.from_parent(self, name=f"grad[{k}]", kind="grad", key=k,
                                              line=_line_of(text, k, "expected.grads"))
-        lines = getattr(gf, "formula_lines", {}) or {}
-        for k in getattr(gf, "formulas", {}) or {}:
-            yield GraphCheckItem.from_parent(self, name=f"formula[{k}]", kind="formula", key=k, line=lines.get(k))
+        for k in gf.formulas:
+            yield GraphCheckItem.from_parent(self, name=f"formula[{k}]", kind="formula", key=k,
+                                             line=gf.formula_lines.get(k))
 
     def file_report(self) -> "FileReport":
         """``check_graph_file`` of this file, once; a GradlabError is kept and raised for every item."""
@@ -191,8 +191,8 @@ class GraphCheckItem(pytest.Item):
                 raise GraphCheckFailure(gradients_message(gf.graph, report.report))
             return
         if self.kind == "formula":
-            claim = f"{self.key} = {gf.formulas[self.key]}"  # type: ignore[attr-defined]
-            found = next((f for f in report.formulas if f.claim == claim), None)  # type: ignore[attr-defined]
+            claim = f"{self.key} = {gf.formulas[self.key]}"
+            found = next((f for f in report.formulas if f.claim == claim), None)
             if found is None:
                 raise GraphCheckFailure(f"{where}: the formula {claim} was not checked")
             if not found.ok:
@@ -206,10 +206,10 @@ class GraphCheckItem(pytest.Item):
             what = f"the value of {self.key}" if self.kind == "value" else f"d{out}/d{self.key}"
             tol = check.tolerance if isinstance(check.tolerance, (int, float)) else max(
                 _flatten(check.tolerance), default=0.0)
+            why = "an integer is exact" if tol <= 1e-9 else "half a unit in the last digit written"
             raise GraphCheckFailure(
                 f"{what}: expected {_fmt(check.expected)} ({where}), computed {_fmt(check.actual)}; "
-                f"tolerance ±{tol:.2g} (half a unit in the last digit written, or [tolerance] expected)"
-                + (f"\n{check.note}" if check.note else ""))
+                f"tolerance ±{tol:.2g}: {why} (or [tolerance] expected = ...)" + (f"\n{check.note}" if check.note else ""))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         from gradlab.errors import GradlabError
@@ -219,7 +219,9 @@ class GraphCheckItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, (self.line - 1 if self.line else None), f"{self.collector.graph_file.path}::{self.name}"
+        # The third part titles the failure ("graphs/x.toml: grad[w0]"). It must not be the end of the node
+        # id: pytest -v would then print it in the id's place with each '.' turned into '::'.
+        return self.path, (self.line - 1 if self.line else None), f"{self.collector.graph_file.path}: {self.name}"
 
 
 def _flatten(x: Any) -> list[float]:

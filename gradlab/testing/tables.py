@@ -66,7 +66,8 @@ def node_finite_differences(graph: Graph, at: Mapping[str, float], values: Mappi
 
 
 def _is_scalar_report(report: GradientReport) -> bool:
-    return all(isinstance(n.value, (int, float)) or n.value is None for n in report.nodes)
+    return not getattr(report, "is_tensor", False) and all(
+        isinstance(n.value, (int, float)) or n.value is None for n in report.nodes)
 
 
 def gradient_table(graph: Graph, report: GradientReport, *, max_rows: int = MAX_ROWS) -> str:
