@@ -1,6 +1,8 @@
 """The pytest plugin, run by pytest itself (pytester): graph files as items, collection errors,
 -k / -x / --lf / xdist, the ini option, the gradcheck fixture, and what a failure looks like."""
 
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -267,3 +269,38 @@ def test_the_gradcheck_fixture_takes_ini_tolerances_and_the_marker(pytester):
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["E       MISSING SUM AT A FORK at x: df/dx is wrong: you have 1, it is 4*"])
 
+
+# ------------------------------------------------------------------------ docs/testing.md
+
+PAGE = Path(__file__).resolve().parent.parent / "docs" / "testing.md"
+BLOCK = re.compile(r"<!-- (file|output of): (.+?) -->\n```\w+\n(.*?)```", re.S)
+
+
+def _normal(line: str) -> str:
+    """A line of pytest output without what changes from run to run: timings, rule and padding widths."""
+    line = re.sub(r" in \d+\.\d+s\b", " in Xs", line.rstrip())
+    return re.sub(r" {2,}", " ", re.sub(r"([=_!])\1+", r"\1", line))
+
+
+def test_the_pytest_runs_on_the_testing_page_print_what_it_shows(pytester, monkeypatch):
+    """docs/testing.md shows real output: its test files and graph files, run here, print its lines."""
+    monkeypatch.setenv("COLUMNS", "100")
+    blocks = BLOCK.findall(PAGE.read_text(encoding="utf-8"))
+    assert sum(kind == "output of" for kind, _, _ in blocks) >= 5
+    for kind, arg, body in blocks:
+        if kind == "file":
+            path = pytester.path / arg
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(body, encoding="utf-8")
+            continue
+        command, _, folder = arg.partition(" (in ")
+        monkeypatch.chdir(pytester.path / folder.rstrip("/)") if folder else pytester.path)
+        shown = body.splitlines()
+        assert shown[0] == f"$ {command}"
+        result = _run(pytester, *shlex.split(command)[1:])
+        actual = [_normal(line) for line in result.outlines]
+        i = 0
+        for want in (_normal(line) for line in shown[1:]):
+            while i < len(actual) and actual[i] != want:
+                i += 1
+            assert i < len(actual), f"{command}: the page shows {want!r}, pytest printed:\n{result.stdout.str()}"

@@ -909,6 +909,7 @@ def format_jacobian_report(r: JacobianReport) -> str:
         fns = ", ".join(r.custom_functions)
         lines.append(f"custom autograd Function{'s' * (len(r.custom_functions) > 1)} in the graph: {fns}"
                      + ("" if r.ok else " (check the backward)"))
-    lines.append(f"tolerance: |autograd - fd| <= {r.atol:g}*max(1, |output|) + {r.rtol:g}*|value| "
-                 f"+ 2*(error estimate of the differences); {r.evaluations} forward pass{'es' * (r.evaluations != 1)}, seed {r.seed}")
+    word = "grad" if r.gradient == "grad" else "autograd"
+    lines.append(f"tolerance: |{word} - fd| <= {r.rtol:g}*|value| + {r.atol:g}*max(1, |output|) + 2*(error of fd); "
+                 f"{r.evaluations} forward pass{'es' * (r.evaluations != 1)}, seed {r.seed}")
     return "\n".join(lines)
