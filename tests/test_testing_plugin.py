@@ -304,3 +304,8 @@ def test_the_pytest_runs_on_the_testing_page_print_what_it_shows(pytester, monke
             while i < len(actual) and actual[i] != want:
                 i += 1
             assert i < len(actual), f"{command}: the page shows {want!r}, pytest printed:\n{result.stdout.str()}"
+
+
+def test_this_project_checks_its_graph_files_through_the_plugin(pytestconfig):
+    assert pytestconfig.pluginmanager.has_plugin("gradlab")
+    assert GRAPHS in [Path(p).resolve() for p in pytestconfig.getini("gradlab_graphs")]

@@ -187,3 +187,8 @@ def test_batch_norm_in_training_mode():
     torch.manual_seed(0)
     m = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3), torch.nn.Tanh()).train()
     assert assert_module_gradients(m, torch.randn(6, 4)).ok
+
+
+def test_outputs_that_are_not_tensors_are_left_out_of_an_autograd_check():
+    r = assert_function_gradients(lambda x: (torch.sin(x), 1.0, "label", torch.tensor([1, 2])), torch.ones(2))
+    assert r.output_shapes == [[2]]

@@ -240,7 +240,7 @@ class _Problem:
         self.evaluations += 1
         with _fixed_rng(self.seed), torch.no_grad():
             out = self.call({leaf.slot: self._arg(leaf, v) for leaf, v in zip(self.leaves, values)})
-        return _flat_numpy(out)
+        return _flat_numpy(out, tensors_only=self.grad_fn is None)
 
     def linearise(self) -> "_Linearisation":
         """One forward pass that records what the gradient under test needs."""
@@ -293,8 +293,9 @@ def _output_tensors(out: Any) -> list[Any] | None:
     return found
 
 
-def _flat_numpy(out: Any) -> np.ndarray:
-    """Every floating-point number of an output, in order, as one float64 vector."""
+def _flat_numpy(out: Any, tensors_only: bool = False) -> np.ndarray:
+    """Every floating-point number of an output, in order, as one float64 vector (with ``tensors_only``,
+    those of its floating-point tensors: what autograd differentiates)."""
     torch = _torch()
     parts: list[np.ndarray] = []
 
@@ -302,6 +303,8 @@ def _flat_numpy(out: Any) -> np.ndarray:
         if isinstance(x, torch.Tensor):
             if x.is_floating_point():
                 parts.append(x.detach().to(torch.float64).reshape(-1).cpu().numpy())
+        elif tensors_only and not isinstance(x, (tuple, list, Mapping)):
+            return
         elif isinstance(x, np.ndarray):
             if np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer):
                 parts.append(np.asarray(x, dtype=np.float64).reshape(-1))
@@ -318,29 +321,6 @@ def _flat_numpy(out: Any) -> np.ndarray:
 
     walk(out)
     return np.concatenate(parts) if parts else np.zeros(0)
-
-
-def _output_shapes(out: Any) -> list[list[int]]:
-    torch = _torch()
-    shapes: list[list[int]] = []
-
-    def walk(x: Any) -> None:
-        if isinstance(x, torch.Tensor):
-            if x.is_floating_point():
-                shapes.append(list(x.shape))
-        elif isinstance(x, np.ndarray):
-            shapes.append(list(x.shape))
-        elif isinstance(x, (float, int, np.generic)) and not isinstance(x, bool):
-            shapes.append([])
-        elif isinstance(x, (tuple, list)):
-            for y in x:
-                walk(y)
-        elif isinstance(x, Mapping):
-            for y in x.values():
-                walk(y)
-
-    walk(out)
-    return shapes
 
 
 class BackwardFailed(Exception):
