@@ -32,6 +32,8 @@ from .tensor_symbolic import TensorSymbolic, tensor_symbolic
 from .symbolic import SymbolicGradients, symbolic_gradients
 from .torch_backend import torch_function, torch_gradients
 from .verify import Counterexample, EntryDiff, VerifyResult, verify
+from .testing import (GradientAssertionError, assert_adjoints, assert_formula, assert_function_gradients,
+                      assert_gradients, assert_graph_file, assert_module_gradients)
 
 __all__ = [
     "__version__",
@@ -52,6 +54,9 @@ __all__ = [
     "draw", "to_dot", "blank_map", "backward_steps", "Drawing", "Blank", "Steps", "RenderOptions",
     # graph files
     "load_graph_file", "check_graph_file", "GraphFile", "FileReport",
+    # gradient assertions for tests (gradlab.testing; the pytest plugin is gradlab.testing.plugin)
+    "assert_gradients", "assert_formula", "assert_adjoints", "assert_function_gradients", "assert_module_gradients",
+    "assert_graph_file", "GradientAssertionError",
     # errors
     "GradlabError", "ParseError", "GraphError", "GraphFileError", "EvaluationError", "ShapeError", "RenderError",
     "Location",
