@@ -16,6 +16,11 @@ Layout (``gradlab_key`` is the format version)::
 A number answer: ``{"value": 0.39, "mistakes": [{"id": "sign", "message": ..., "value": -0.39}]}``.
 A formula answer: ``{"formula": "w0*a*(1 - a)", "names": {"z": "w0*x0 + ...", "a": "sigmoid(z)"},
 "aliases": {"alpha": "a"}, "inputs": [...], "probe": {"w0": [-3, 3]}, "mistakes": [{..., "formula": ...}]}``.
+A matrix answer (a gradient of a tensor graph as a matrix formula) carries the graph itself:
+``{"formula": "(p - y) @ v.T / 2", "program": "x: (3,)\n...", "shapes": {"x": [3], ...},
+"domains": {"y": "onehot"}, "of": "L", "wrt": "B", "mistakes": [...]}``; it is graded by
+:func:`gradlab.verify.verify` on the graph the program builds. A tensor variant's ``at`` holds
+nested lists (a vector ``[1, -0.5, 2]``, a matrix by rows).
 
 >>> normalise_variant("Variant 7", {"06": None, "07": None})
 '07'
@@ -32,7 +37,7 @@ from typing import Any, Mapping
 from .errors import GradlabError, Location
 
 KEY_VERSION = 1
-KINDS = ("number", "formula")
+KINDS = ("number", "formula", "matrix")
 
 #: Mistakes gradlab names, with the message a student reads.
 MISTAKES: dict[str, str] = {
@@ -45,6 +50,10 @@ MISTAKES: dict[str, str] = {
     "forward": "this is the forward value, not the gradient",
     "factor": "off by a constant factor",
     "rounding": "close, but not within the tolerance: check the rounding",
+    "transposed": "transposed: the gradient has the shape of the variable, and this is its transpose",
+    "label": "the label is left out: the softmax-cross-entropy derivative is p − y, not p",
+    "variable": "the gradient with respect to another variable of the same shape",
+    "shape": "the formula does not have the shape of the gradient (the shape of the variable)",
 }
 
 
@@ -76,9 +85,17 @@ class Answer:
     inputs: list[str] = field(default_factory=list)
     probe: dict[str, list[float]] = field(default_factory=dict)
     mistakes: list[Mistake] = field(default_factory=list)
+    # a matrix answer: the graph (its program, input shapes and domains) and d of / d wrt
+    program: str | None = None
+    shapes: dict[str, list[int]] = field(default_factory=dict)
+    domains: dict[str, str] = field(default_factory=dict)
+    of: str | None = None
+    wrt: str | None = None
 
     @property
     def kind(self) -> str:
+        if self.program is not None:
+            return "matrix"
         return "formula" if self.formula is not None else "number"
 
 
@@ -109,7 +126,7 @@ class Question:
 @dataclass
 class Variant:
     id: str
-    at: dict[str, float]
+    at: dict[str, Any]  # a number per scalar input, nested lists for vectors and matrices
     answers: dict[str, Answer]
     part_points: list[dict[str, float]] = field(default_factory=list)
 
@@ -188,7 +205,7 @@ class AnswerKey:
                     a = dict(a)
                     a["mistakes"] = [Mistake(**m) for m in a.get("mistakes", [])]
                     answers[str(k)] = Answer(**a)
-                variants[str(vid)] = Variant(str(vid), {str(n): float(x) for n, x in dict(v.get("at", {})).items()},
+                variants[str(vid)] = Variant(str(vid), {str(n): _point_value(x) for n, x in dict(v.get("at", {})).items()},
                                              answers)
         except (TypeError, KeyError, ValueError, AttributeError) as e:
             raise bad(f"the key is malformed ({type(e).__name__}: {e})") from None
@@ -198,9 +215,11 @@ class AnswerKey:
                     raise bad(f"variant {vid} answers item '{k}', which the key does not list")
                 if a.formula is None and (a.value is None or not math.isfinite(float(a.value))):
                     raise bad(f"variant {vid}, item {k}: the answer needs a finite 'value' or a 'formula'")
+                if a.program is not None and (a.formula is None or not a.of or not a.wrt):
+                    raise bad(f"variant {vid}, item {k}: a matrix answer needs 'formula', 'of' and 'wrt'")
         for it in items.values():
             if it.kind not in KINDS:
-                raise bad(f"item {it.id}: unknown kind {it.kind!r} (number or formula)")
+                raise bad(f"item {it.id}: unknown kind {it.kind!r} (number, formula or matrix)")
         if not variants:
             raise bad("the key has no variants")
         return cls(title=str(data.get("title", "")), seed=int(data.get("seed", 0)), questions=questions,
@@ -220,12 +239,19 @@ class AnswerKey:
         return cls.from_dict(data, str(p))
 
 
+def _point_value(x: Any) -> Any:
+    """An input's value in a key: a number, or nested lists of numbers (a vector, a matrix)."""
+    if isinstance(x, list):
+        return [_point_value(e) for e in x]
+    return float(x)
+
+
 def _answer_dict(a: Answer) -> dict[str, Any]:
     d = asdict(a)
-    for key in ("value", "formula"):
+    for key in ("value", "formula", "program", "of", "wrt"):
         if d[key] is None:
             del d[key]
-    for key in ("names", "aliases", "inputs", "probe"):
+    for key in ("names", "aliases", "inputs", "probe", "shapes", "domains"):
         if not d[key]:
             del d[key]
     d["mistakes"] = [{k: v for k, v in m.items() if v not in (None, "")} for m in d["mistakes"]]

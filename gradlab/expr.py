@@ -105,8 +105,11 @@ def known_functions(lenient: bool = False) -> list[str]:
     return sorted(names, key=str.lower)
 
 
-def normalise(text: str, *, function_names: set[str] | None = None) -> str:
+def normalise(text: str, *, function_names: set[str] | None = None, product: str = "*") -> str:
     """What a student typed, rewritten into the strict syntax (see ``lenient`` in the module docstring).
+
+    ``product`` is the operator written for an implicit product (``2w0``); the matrix parser
+    (:mod:`gradlab.tensor_expr`) uses a marker of its own, since ``B^T (p - y)`` is a matrix product.
 
     >>> normalise("2w0 σ(z)(1 − σ(z))")
     '2*w0*sigmoid(z)*(1-sigmoid(z))'
@@ -128,7 +131,7 @@ def normalise(text: str, *, function_names: set[str] | None = None) -> str:
     prev: tokenize.TokenInfo | None = None
     for tok in tokens:
         if prev is not None and _implicit_product(prev, tok, funcs):
-            out.append("*")
+            out.append(product)
         out.append(tok.string)
         prev = tok
     joined = "".join(_spaced(out))
@@ -186,7 +189,7 @@ class ExpressionParser:
         lim = self.limits
         if len(text) > lim.max_chars:
             raise ParseError(f"the formula is too long ({len(text):,} characters; at most {lim.max_chars:,})")
-        source = normalise(text) if self.lenient else text
+        source = self.normalise(text) if self.lenient else text
         if not source.strip():
             raise ParseError("the formula is empty")
         if "\n" in source.strip() or ";" in source:
@@ -201,6 +204,10 @@ class ExpressionParser:
             raise ParseError(f"the formula is nested too deeply to read ({type(e).__name__})") from None
         self._check_size(tree)
         return self.build(tree.body)
+
+    def normalise(self, text: str) -> str:
+        """The lenient rewrite of ``text`` (:func:`normalise`); subclasses add their own notation."""
+        return normalise(text)
 
     def _check_size(self, tree: ast.AST) -> None:
         """Count nodes and depth without recursion, before anything is built."""

@@ -13,12 +13,20 @@ is read two ways:
 Shapes follow :mod:`gradlab.tensor_ops` (column vectors), and a shape error names both sides.
 A name such as ``p_1`` or ``B_1_2`` is one entry (1-based).
 
+``lenient=True`` reads what students write on paper, on top of the scalar parser's lenient
+syntax (``^``, ``σ``, ``2w0``, unicode minus): ``v^T``, ``v^{T}``, ``vᵀ``, ``v^⊤`` and ``v'`` for the
+transpose, ``⊙`` or ``∘`` for the entrywise product, and juxtaposition (or ``·``) for a product:
+the matrix product of two vectors or matrices (``(p - y) v^T``, ``B^T (p - y)``), an ordinary
+product where one side is a number (``0.5 (p - y)``).
+
 >>> import numpy as np, sympy as sp
 >>> from gradlab.tensor_symbolic import entry_symbols
 >>> names = {n: Tensor(entry_symbols(n, s), s) for n, s in [("p", (2,)), ("y", (2,)), ("v", (3,))]}
 >>> t = parse_matrix_expression("(p - y) @ v.T / 2", names)
 >>> t.shape, t.data[1, 2]
 ((2, 3), v_3*(p_2 - y_2)/2)
+>>> parse_matrix_expression("(p − y)vᵀ/2", names, lenient=True).data[1, 2]
+v_3*(p_2 - y_2)/2
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import sympy as sp
 from .errors import GradlabError, Location, ParseError, ShapeError
 from .expr import FUNCTIONS as SCALAR_FUNCTIONS
 from .expr import LENIENT_FUNCTIONS, ExpressionParser, Limits
+from .expr import normalise as scalar_normalise
 from .tensor_ops import (TENSOR_FUNCTIONS, Shape, forward_values, is_symbolic, result_shape, shape_text,
                          transpose_shape)
 
@@ -49,6 +58,20 @@ _EXTRA: dict[str, tuple[Callable[..., Any], Callable[[np.ndarray], np.ndarray]]]
     "Heaviside": (sp.Heaviside, lambda x: np.heaviside(x, 0.5)),
 }
 ENTRY_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*?)_(\d+)(?:_(\d+))?$")
+#: The operator a lenient formula's implicit products are written with before parsing: ``%``,
+#: which binds like ``*`` and ``@`` and which a formula may not use itself.
+IMPLICIT = "%"
+#: Lenient spellings of the transpose (``v^T``, ``v^{T}``, ``vᵀ``, ``v^⊤``, ``v'``) and of products.
+_TRANSPOSE = [
+    re.compile(r"\^\s*[{(]\s*[T⊤]\s*[})]"),
+    re.compile(r"\^\s*[T⊤](?![A-Za-z0-9_])"),
+    re.compile(r"\*\*\s*T(?![A-Za-z0-9_])"),
+    re.compile(r"[ᵀ⊤]"),
+    re.compile(r"(?<=[A-Za-z0-9_)\]])'"),  # v' (only when every quote follows a name or a bracket)
+]
+_QUOTE_OK = re.compile(r"^(?:[^'\"]|(?<=[A-Za-z0-9_)\]])')*$")
+_HADAMARD = str.maketrans({"⊙": "*", "∘": "*", "◦": "*"})
+_JUXTAPOSE = str.maketrans({"·": " ", "⋅": " ", "∙": " ", "×": " ", "½": " (1/2) "})
 
 
 @dataclass
@@ -173,12 +196,27 @@ class MatrixExpressionParser(ExpressionParser):
         self.source = text
         return super().parse(text)
 
+    def normalise(self, text: str) -> str:
+        """The lenient rewrite (module docstring): transposes, ``⊙``, and implicit products as :data:`IMPLICIT`."""
+        if IMPLICIT in text:
+            raise ParseError(f"the operator '{IMPLICIT}' is not allowed; use numbers, names, + - * / ** @ and .T")
+        for i, pattern in enumerate(_TRANSPOSE):
+            if i < 3 and "T" in self.tensors:
+                continue  # a node called T: v^T is a power
+            if i == 4 and not _QUOTE_OK.match(text):
+                continue  # quotes of a string: left for the parser to refuse
+            text = pattern.sub(".T", text)
+        text = text.translate(_HADAMARD).translate(_JUXTAPOSE).replace("{", "(").replace("}", ")")
+        funcs = set(SCALAR_FUNCTIONS) | set(LENIENT_FUNCTIONS) | set(TENSOR_FUNCTIONS) | {"ones_like"}
+        self.source = scalar_normalise(text, function_names=funcs, product=IMPLICIT)  # what the ast positions refer to
+        return self.source
+
     # names, with their text for messages --------------------------------------------------
     def build(self, node: ast.expr) -> Any:
         value = super().build(node)
         if isinstance(value, Tensor) and not value.text:
-            seg = ast.get_source_segment(self.source.strip(), node) if not self.lenient else None
-            value.text = seg or ""
+            seg = ast.get_source_segment(self.source.strip(), node)
+            value.text = (seg or "").replace(IMPLICIT, " ")  # lenient: as read, an implicit product a space
         return value
 
     def name(self, node: ast.Name) -> Any:
@@ -219,6 +257,11 @@ class MatrixExpressionParser(ExpressionParser):
 
     # operators ------------------------------------------------------------------------------
     def binop(self, node: ast.BinOp, a: Any, b: Any) -> Any:
+        if isinstance(node.op, ast.Mod) and self.lenient:  # an implicit product (see normalise)
+            if isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape != () and b.shape != ():
+                node = ast.copy_location(ast.BinOp(left=node.left, op=ast.MatMult(), right=node.right), node)
+            else:
+                node = ast.copy_location(ast.BinOp(left=node.left, op=ast.Mult(), right=node.right), node)
         if isinstance(node.op, ast.MatMult):
             if not isinstance(a, Tensor) or not isinstance(b, Tensor):
                 raise ShapeError("@ multiplies vectors and matrices, not numbers; use * to multiply by a number",
@@ -231,6 +274,9 @@ class MatrixExpressionParser(ExpressionParser):
         return self._shape_checked(lambda: super(MatrixExpressionParser, self).binop(node, a, b), node)
 
     def binop_pow(self, base: Any, exponent: Any) -> Any:
+        if isinstance(exponent, float) and abs(exponent) > self.limits.max_exponent:  # numeric mode: no SymPy check
+            raise ParseError(f"the exponent {exponent:g} is too large (at most {self.limits.max_exponent} in absolute "
+                             "value)")
         return base ** exponent
 
     def _shape_checked(self, fn: Callable[[], Any], node: ast.AST) -> Any:
@@ -337,9 +383,11 @@ def _obj(x: Any) -> np.ndarray:
 
 
 def parse_matrix_expression(text: str, names: Mapping[str, Any], *, symbolic: bool = True, lenient: bool = False,
-                            entries: Mapping[str, Any] | None = None) -> Tensor:
-    """Read a formula over vectors and matrices (see the module docstring); always a :class:`Tensor`."""
-    p = MatrixExpressionParser(names, symbolic=symbolic, lenient=lenient, entries=entries)
+                            entries: Mapping[str, Any] | None = None, limits: Limits = Limits()) -> Tensor:
+    """Read a formula over vectors and matrices (see the module docstring); always a :class:`Tensor`.
+
+    ``limits`` caps the formula's size before anything is built (:class:`gradlab.expr.Limits`)."""
+    p = MatrixExpressionParser(names, symbolic=symbolic, lenient=lenient, entries=entries, limits=limits)
     try:
         v = p.parse(text)
     except RecursionError:  # pragma: no cover - the size limits come first

@@ -222,3 +222,21 @@ def test_cli_verify_a_graph_file(capsys):
     assert main(["verify", f, "dL/dA", "(B.T @ (p - y) / 2) @ x.T"]) == 1
     out = capsys.readouterr().out
     assert "likely mistake: missing activation derivative" in out and "1 - v**2" in out
+
+
+@pytest.mark.parametrize("claim", ["dL/dB = exp(exp(exp(exp(exp(exp(B))))))", "dL/dB = B / (B - B)",
+                                   "dL/dz = log(z - z)"])
+def test_a_claim_that_overflows_or_is_undefined_is_wrong_not_right(claim):
+    # inf is close to nothing: a claim that overflows at the random points is refuted there
+    program = "x: (3,); A: (2, 3); B: (2, 2); y: onehot(2); v = tanh(A @ x); z = B @ v; p = softmax(z); L = -sum(y*log(p))/2"
+    with np.errstate(all="raise"):
+        r = verify(program, claim)
+    assert not r.ok and r.counterexample is not None
+
+
+def test_explain_false_decides_the_same_without_the_display_formula():
+    program = "x: (3,); A: (2, 3); B: (2, 2); y: onehot(2); v = tanh(A @ x); z = B @ v; p = softmax(z); L = -sum(y*log(p))/2"
+    for claim in ["dL/dB = (p - y) @ v.T / 2", "dL/dB = v @ (p - y).T / 2"]:
+        full, lean = verify(program, claim), verify(program, claim, explain=False)
+        assert (lean.ok, lean.decided, lean.mistake) == (full.ok, full.decided, full.mistake)
+        assert full.truth == "(p - y) @ v.T / 2" and lean.truth is None

@@ -270,3 +270,18 @@ def test_graphs_without_symbolic_output_or_with_bad_formats_are_refused(tmp_path
 def test_graph_objects_work_as_sources(tmp_path):
     r = make_worksheet(Graph.parse("f = (x + y)*z"), tmp_path, variants=2, seed=1, formats=("markdown",))
     assert r.variants == 2 and (tmp_path / "markdown" / "key-2.md").is_file()
+
+
+def test_a_variant_sheet_prints_the_spec_s_description_not_the_graph_file_s(tmp_path):
+    # neuron.toml's description says "The expected numbers are the textbook's": not true of a variant
+    from gradlab.worksheet import html as html_out
+    from gradlab.worksheet import markdown as md_out
+
+    ws = build_worksheet(load_spec(ROOT / "graphs" / "neuron.toml"), variants=2, seed=3, pictures=False)
+    for v in ws.variants:
+        for text in (md_out.sheet(ws, v, key=False), html_out.sheet(ws, v, key=True)):
+            assert "textbook's" not in text and "The expected numbers" not in text
+    spec = load_spec(write(tmp_path, f'[[part]]\ngraph = "{ROOT / "graphs" / "neuron.toml"}"\n'
+                                     'description = "The neuron of the lecture, with new numbers."\n'))
+    ws = build_worksheet(spec, variants=1, seed=3, pictures=False)
+    assert "The neuron of the lecture, with new numbers." in md_out.sheet(ws, ws.variants[0], key=False)

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated from markdown, html, pdf, moodle (default: all)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF files (no Chromium needed)")
     p.add_argument("--moodle-symbolic", choices=["essay", "skip"], default="essay",
-                   help="symbolic questions in Moodle XML: essay questions for manual grading (default) or left out")
+                   help="symbolic and matrix-formula questions in Moodle XML: essay questions for manual grading "
+                        "(default) or left out")
     add_json(p)
     p.set_defaults(func=run)
 

@@ -3,7 +3,9 @@
 * :func:`grade` reads a class's responses (CSV) and a worksheet's ``key.json`` and returns a
   :class:`GradeReport` (``.write(folder, key)``: scores, feedback per answer, statistics);
 * :func:`grade_answer` grades one answer in a worker (time and memory limits);
-* :func:`grade_formula` / :func:`grade_number` are the plain, in-process graders.
+* :func:`grade_formula` / :func:`grade_matrix` / :func:`grade_number` are the plain, in-process
+  graders (a matrix formula is a claim about the key's tensor graph, decided by
+  :func:`gradlab.verify.verify`).
 
 Answers are hostile input: they are read only by gradlab's whitelist parser (:mod:`gradlab.expr`)
 with caps on length, depth and exponents, and evaluated in worker processes with time and
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from ..answerkey import Answer, AnswerKey, Grading
 from .formulas import grade_formula
+from .matrices import grade_matrix
 from .grade import AnswerResult, GradeReport, ItemStats, ResponsesError, StudentResult, grade, read_responses
 from .numbers import grade_number, number_matches, read_number
 from .verdict import Verdict
@@ -33,6 +36,6 @@ def grade_answer(text: str, answer: Answer, grading: Grading | None = None, *, t
         return pool.grade([Task(answer.kind, text, answer, g)])[0]
 
 
-__all__ = ["grade", "grade_answer", "grade_formula", "grade_number", "read_number", "number_matches", "read_responses",
+__all__ = ["grade", "grade_answer", "grade_formula", "grade_matrix", "grade_number", "read_number", "number_matches", "read_responses",
            "GradeReport", "StudentResult", "AnswerResult", "ItemStats", "Verdict", "GradingPool", "Task",
            "ResponsesError", "AnswerKey", "Answer", "Grading"]

@@ -238,7 +238,7 @@ def grade(responses: str | Path | tuple[list[str], list[list[str]]], key: Answer
                                                     Verdict.rejected("the key has no answer for this variant")))
                 continue
             tidy = " ".join(text.split())
-            fingerprint = _fingerprint(answer) if item.kind == "formula" else vid
+            fingerprint = _fingerprint(answer) if item.kind in ("formula", "matrix") else vid
             cache_key = (item_id, fingerprint, tidy)
             if cache_key in local or cache_key in task_of:
                 pass
@@ -280,7 +280,8 @@ def grade(responses: str | Path | tuple[list[str], list[list[str]]], key: Answer
 
 
 def _fingerprint(answer: Any) -> str:
-    return json.dumps([answer.formula, answer.names, answer.aliases, answer.inputs], sort_keys=True)
+    return json.dumps([answer.formula, answer.names, answer.aliases, answer.inputs, answer.program, answer.shapes,
+                       answer.domains, answer.of, answer.wrt], sort_keys=True)
 
 
 def _clip(text: str, n: int = 300) -> str:

@@ -25,7 +25,20 @@ HOSTILE = ["__import__('os').system('id')", "().__class__.__bases__[0]", "lambda
            "(" * 300 + "x0" + ")" * 300, "exec('1')", "[x for x in ()]", "f'{x0}'"]
 
 
+def _matrix_spellings(answer: Answer) -> list[str]:
+    """Ways a class writes a right matrix formula: as the key, with ^T or ᵀ, side by side, 0.5* for /2."""
+    key = answer.formula or "0"
+    forms = [key, key.replace(".T", "^T"), key.replace(".T", "ᵀ"), key.replace(" @ ", " "),
+             key.replace(" @ ", "@").replace(".T", "'")]
+    if key.endswith(" / 2") or key.endswith("/2"):
+        body = key[: key.rindex("/")].strip()
+        forms += [f"0.5*({body})", f"1/2 ({body.replace(' @ ', ' ').replace('.T', '^T')})"]
+    return forms
+
+
 def _spellings(answer: Answer, rng: random.Random) -> list[str]:
+    if answer.kind == "matrix":
+        return _matrix_spellings(answer)
     names = strict_names(answer)
     key = answer.formula or "0"
     expr = parse_expression(key, {n: sp.Symbol(n, real=True) for n in names}, unknown_names=False)
@@ -58,7 +71,9 @@ def simulate_responses(key: AnswerKey, students: int, *, seed: int = 0, hostile:
             elif r < blank + hostile:
                 row.append(rng.choice(HOSTILE))
             elif r < blank + hostile + wrong:
-                if ans.formula is not None:
+                if ans.kind == "matrix":
+                    row.append(rng.choice([n for n in ans.shapes] or ["1"]))
+                elif ans.formula is not None:
                     row.append(rng.choice(["x0*w0", "a", "1", "exp(z)", "w0 + x0", "σ(z)^2"]))
                 else:
                     row.append(f"{rng.uniform(-3, 3):.{decimals}f}")

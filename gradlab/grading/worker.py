@@ -39,7 +39,7 @@ PROVE_SECONDS = 1.0
 
 @dataclass
 class Task:
-    """One answer to grade: ``kind`` is ``number`` or ``formula``."""
+    """One answer to grade: ``kind`` is ``number``, ``formula`` or ``matrix``."""
 
     kind: str
     text: str
@@ -54,6 +54,10 @@ def grade_task(task: Task) -> Verdict:
 
     if task.kind == "formula":
         return grade_formula(task.text, task.answer, task.grading, prove_seconds=PROVE_SECONDS)
+    if task.kind == "matrix":
+        from .matrices import grade_matrix
+
+        return grade_matrix(task.text, task.answer, task.grading, prove_seconds=PROVE_SECONDS)
     return grade_number(task.text, task.answer, task.grading)
 
 
@@ -117,6 +121,8 @@ def _worker_main(conn: Connection, memory_mb: int, timeout: float) -> None:
     # A worker never reads the terminal; SIGINT goes to the parent, which ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from . import formulas  # noqa: F401  (import before the memory limit)
+    from . import matrices  # noqa: F401  (and the tensor engine and verify with it)
+    from .. import tensor_numeric, tensor_parse, verify  # noqa: F401
 
     formulas.SOFT_DEADLINE = soft_deadline
     _limit_memory(memory_mb)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .mathtext import latex, number, partial_latex, value_text
-from .questions import QuestionView, VariantView, Worksheet
+from .matrixtext import matrix_latex, shape_words, value_latex
+from .questions import ENTRIES_NOTE, QuestionView, VariantView, Worksheet, matrix_note
 
 
 def _values_latex(at: dict[str, float]) -> str:
@@ -24,6 +25,13 @@ def _names_note(ws: Worksheet, part: int) -> str:
         words.append("; ".join(aliases))
     return ("Write each answer as a formula in " + ", ".join(words) +
             ". You may write σ or sigmoid, exp, log, tanh, ^ for powers and 2w0 for 2·w0.")
+
+
+def _tensor_values_latex(at: dict) -> str:
+    """The point of a tensor graph as one display formula: ``x = [...]ᵀ, A = [...]`` (vectors are columns)."""
+    import sympy as sp
+
+    return r",\quad ".join(f"{sp.latex(sp.Symbol(n))} = {value_latex(x)}" for n, x in at.items())
 
 
 def picture_name(v: VariantView, part: int, key: bool) -> str:
@@ -49,7 +57,11 @@ def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
             out += [f"## Part {p + 1}" + (f": {part.title}" if part.title else ""), ""]
         if part.description.strip():
             out += [part.description.strip(), ""]
-        out += ["```text", part.program, "```", "", "At " + _values_latex(pv.at) + ".", ""]
+        out += ["```text", part.program, "```", ""]
+        if part.graph.is_tensor:
+            out += ["At the point (vectors are columns)", "", "$$" + _tensor_values_latex(pv.at) + "$$", ""]
+        else:
+            out += ["At " + _values_latex(pv.at) + ".", ""]
         if pv.pictures.student_svg is not None:
             name = picture_name(v, p, key)
             out += [f"![{'solution' if key else 'graph with numbered blanks'}, variant {v.id}]({name})", ""]
@@ -57,7 +69,15 @@ def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
             out += ["*(The picture needs gradlab's renderer; the blanks are listed below.)*", ""]
         for q in questions:
             out += [f"### Question {q.id} ({q.points:g} point{'s' * (q.points != 1)}). {q.title}", ""]
-            if q.type in ("forward", "backward"):
+            if q.type in ("forward", "backward") and part.graph.is_tensor:
+                out += [ENTRIES_NOTE, "", "| box | blank | entry | where | " + ("answer |" if key else "your answer |"),
+                        "|---|---|---|---|---|"]
+                for it in q.items:
+                    where = it.plain.split(" on ", 1)[1] if " on " in it.plain else it.plain
+                    ans = v.answers[it.id].text if key else ""
+                    out.append(f"| {it.id} | ({it.blank}) | {it.entry_text or '–'} | {where} | {ans} |")
+                out.append("")
+            elif q.type in ("forward", "backward"):
                 out += ["| blank | where | " + ("answer |" if key else "your answer |"), "|---|---|---|"]
                 for it in q.items:
                     where = it.plain.split(" on ", 1)[1] if " on " in it.plain else it.plain
@@ -72,14 +92,32 @@ def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
                     out.append(f"{j}. ${partial_latex(part.graph.output, it.wrt or '')} = {rhs}$"
                                + ("" if key else " ______________________________"))
                 out.append("")
+            elif q.type == "matrix":
+                if not key:
+                    out += [matrix_note(ws, p), ""]
+                for j, it in enumerate(q.items, start=1):
+                    shape = shape_words(part.graph.shape(it.wrt or ""))
+                    if key:
+                        out.append(f"{j}. ${it.latex} = {matrix_latex(ws.matrices[it.id])}$")
+                    else:
+                        out.append(f"{j}. ${it.latex} = \\qquad$ ______________________________ ({shape}, the "
+                                   f"shape of ${_name(it.wrt or '')}$)")
+                out.append("")
             elif q.type == "numeric":
                 for j, it in enumerate(q.items, start=1):
                     ans = v.answers[it.id].text if key else "______________"
-                    out.append(f"{j}. ${partial_latex(part.graph.output, it.wrt or '')}$ at this point $=$ {ans}")
+                    lhs = it.latex if it.entry is not None else partial_latex(part.graph.output, it.wrt or '')
+                    out.append(f"{j}. ${lhs}$ at this point $=$ {ans}")
                 out.append("")
     if key:
         out += ["---", "", f"Graded by `gradlab grade` with key.json; numbers within ±{_tol(ws)}.", ""]
     return "\n".join(out)
+
+
+def _name(n: str) -> str:
+    import sympy as sp
+
+    return sp.latex(sp.Symbol(n))
 
 
 def _tol(ws: Worksheet) -> str:

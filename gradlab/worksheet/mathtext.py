@@ -114,8 +114,10 @@ def number(x: float, decimals: int) -> str:
     return s
 
 
-def value_text(x: float) -> str:
-    """An input value as drawn: ``2``, ``-0.5``."""
+def value_text(x: Any) -> str:
+    """An input value as drawn: ``2``, ``-0.5``; a vector or matrix as nested lists ``[1, -0.5, 2]``."""
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(value_text(e) for e in x) + "]"
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 

@@ -7,7 +7,9 @@
   per numbered blank, the picture embedded;
 * a symbolic partial needs a CAS question type (STACK); it is exported as an ``essay`` question
   for manual grading, with the model answer in the grader information, or left out
-  (``symbolic="skip"``).
+  (``symbolic="skip"``); so is a matrix formula (a gradient of a tensor graph), with the same note;
+* a tensor graph's blanks and numeric entries are numbers like any other: one NUMERICAL blank per
+  entry, one ``numerical`` question per entry of a gradient.
 
 Pictures are embedded as ``<file name=... encoding="base64">`` in the question text and shown with
 ``@@PLUGINFILE@@/name``; math is written ``\\( ... \\)`` for Moodle's MathJax filter. To give every
@@ -22,7 +24,8 @@ import math
 import xml.etree.ElementTree as ET
 
 from .mathtext import esc, latex, partial_latex, value_text
-from .questions import QuestionView, VariantView, Worksheet
+from .matrixtext import matrix_latex, value_latex
+from .questions import ENTRIES_NOTE, QuestionView, VariantView, Worksheet, matrix_note
 
 #: The grades Moodle accepts for an answer (percent).
 MOODLE_FRACTIONS = (100, 90, 83.33333, 80, 75, 70, 66.66667, 60, 50, 40, 33.33333, 30, 25, 20, 16.66667, 14.28571,
@@ -68,6 +71,10 @@ def _pictures(v: VariantView, p: int) -> tuple[str, str]:
 
 def _intro(ws: Worksheet, v: VariantView, p: int) -> str:
     part = ws.spec.parts[p]
+    if part.graph.is_tensor:
+        at = r",\quad ".join(f"{latex_name(n)} = {value_latex(x)}" for n, x in v.parts[p].at.items())
+        return (f"<p>Variant {esc(v.id)}.</p><pre>{esc(part.program)}</pre><p>At the point (vectors are columns) "
+                f"\\[{at}\\]</p>")
     at = ", ".join(f"\\({latex_name(n)} = {value_text(x)}\\)" for n, x in v.parts[p].at.items())
     return (f"<p>Variant {esc(v.id)}.</p><pre>{esc(part.program)}</pre><p>At {at}.</p>")
 
@@ -91,8 +98,9 @@ def _numerical(ws: Worksheet, q: QuestionView, v: VariantView) -> str:
         ans = v.answers[it.id]
         value = float(ans.value)  # type: ignore[arg-type]
         tol = _tolerance(ws, value)
+        lhs = it.latex if it.entry is not None else partial_latex(part.graph.output, it.wrt or '')
         text = (_intro(ws, v, q.part) + img +
-                f"<p>Give \\({partial_latex(part.graph.output, it.wrt or '')}\\) at this point "
+                f"<p>Give \\({lhs}\\) at this point "
                 f"(to {ws.spec.grading.decimals} decimals).</p>")
         answers = [f'<answer fraction="100" format="moodle_auto_format"><text>{_num(value)}</text>'
                    f"<tolerance>{_num(tol)}</tolerance>{_text('feedback', 'Correct.')}</answer>"]
@@ -122,6 +130,7 @@ def _cloze_escape(text: str) -> str:
 
 def _cloze(ws: Worksheet, q: QuestionView, v: VariantView) -> str:
     img, files = _pictures(v, q.part)
+    tensor = ws.spec.parts[q.part].graph.is_tensor
     rows = []
     for it in q.items:
         ans = v.answers[it.id]
@@ -135,10 +144,13 @@ def _cloze(ws: Worksheet, q: QuestionView, v: VariantView) -> str:
             parts.append(f"%{_fraction(credit)}%{_num(m.value)}:{_num(_tolerance(ws, m.value))}#"
                          f"{_cloze_escape(m.message)}")
         where = it.plain.split(" on ", 1)[1] if " on " in it.plain else it.plain
-        rows.append(f"<tr><td>({it.blank})</td><td>{esc(where)}</td>"
+        entry = f"<td>{esc(it.entry_text or '–')}</td>" if tensor else ""
+        rows.append(f"<tr><td>({it.blank})</td>{entry}<td>{esc(where)}</td>"
                     f"<td>{{{_weight(it.points)}:NUMERICAL:{'~'.join(parts)}}}</td></tr>")
+    head = "<th>blank</th><th>entry</th>" if tensor else "<th>blank</th>"
     text = (_intro(ws, v, q.part) + img + f"<p>{esc(q.title)} (to {ws.spec.grading.decimals} decimals).</p>"
-            "<table><tr><th>blank</th><th>where</th><th>answer</th></tr>" + "".join(rows) + "</table>")
+            + (f"<p>{esc(ENTRIES_NOTE)}</p>" if tensor else "")
+            + f"<table><tr>{head}<th>where</th><th>answer</th></tr>" + "".join(rows) + "</table>")
     return (_header(f"{ws.title} Q{q.id} variant {v.id}", f"{q.id}-{v.id}", "cloze")
             + _text("questiontext", text, files=files) + "\n" + _text("generalfeedback", "") + "\n"
             + f"<penalty>0.3333333</penalty>\n<hidden>0</hidden>\n<idnumber>{esc(_idnumber(ws, q.id, v.id))}</idnumber>\n"
@@ -153,15 +165,21 @@ def _essay(ws: Worksheet, q: QuestionView, v: VariantView) -> str:
     part = ws.spec.parts[q.part]
     out = []
     for it in q.items:
-        formula = ws.formulas[it.id]
-        text = (_intro(ws, v, q.part) + f"<p>Give \\({partial_latex(part.graph.output, it.wrt or '')}\\) as a formula "
-                f"in {esc(', '.join(part.graph.inputs))}"
-                + (f" (you may use {esc(', '.join(ws.definitions[q.part]))})" if ws.definitions[q.part] else "")
-                + ".</p>")
-        info = (f"<p>Model answer: \\({partial_latex(part.graph.output, it.wrt or '')} = {latex(formula)}\\)</p>"
-                "<p>Note: a symbolic answer needs a CAS question type (such as STACK) for automatic grading in "
-                "Moodle. This essay question is for manual grading; or collect the answers and grade them with "
-                "'gradlab grade', which checks equivalence and names common mistakes.</p>")
+        lhs = partial_latex(part.graph.output, it.wrt or '')
+        if q.type == "matrix":
+            model = matrix_latex(ws.matrices[it.id])
+            text = (_intro(ws, v, q.part) + f"<p>Give \\({lhs}\\) as a matrix formula. {esc(matrix_note(ws, q.part))}"
+                    "</p>")
+        else:
+            model = latex(ws.formulas[it.id])
+            text = (_intro(ws, v, q.part) + f"<p>Give \\({lhs}\\) as a formula in {esc(', '.join(part.graph.inputs))}"
+                    + (f" (you may use {esc(', '.join(ws.definitions[q.part]))})" if ws.definitions[q.part] else "")
+                    + ".</p>")
+        info = (f"<p>Model answer: \\({lhs} = {model}\\)</p>"
+                f"<p>Note: a {'matrix formula' if q.type == 'matrix' else 'symbolic answer'} needs a CAS question "
+                "type (such as STACK) for automatic grading in Moodle. This essay question is for manual grading; or "
+                "collect the answers and grade them with 'gradlab grade', which checks equivalence and names common "
+                "mistakes.</p>")
         out.append(_header(f"{ws.title} Q{it.id} variant {v.id}", f"{it.id}-{v.id}", "essay")
                    + _text("questiontext", text) + "\n" + _text("generalfeedback", info) + "\n"
                    + f"<defaultgrade>{it.points:g}</defaultgrade>\n<penalty>0</penalty>\n<hidden>0</hidden>\n"
@@ -189,11 +207,8 @@ def moodle_xml(ws: Worksheet, *, symbolic: str = "essay") -> tuple[str, list[str
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>",
            _category(base, f"<p>Made by gradlab: {len(ws.variants)} variants, seed {ws.seed}.</p>")]
     for q in ws.questions:
-        if q.type == "symbolic" and symbolic == "skip":
-            notes.append(f"question {q.id} (symbolic) left out: it needs a CAS question type such as STACK")
-            continue
-        if q.type == "matrix":
-            notes.append(f"question {q.id} (matrix formula) left out: it needs a CAS question type")
+        if q.type in ("symbolic", "matrix") and symbolic == "skip":
+            notes.append(f"question {q.id} ({q.type}) left out: it needs a CAS question type such as STACK")
             continue
         out.append(_category(f"{base}/" + f"Q{q.id} {q.title}".replace("/", "-")))
         for v in ws.variants:
@@ -201,10 +216,10 @@ def moodle_xml(ws: Worksheet, *, symbolic: str = "essay") -> tuple[str, list[str
                 out.append(_numerical(ws, q, v))
             elif q.type in ("forward", "backward"):
                 out.append(_cloze(ws, q, v))
-            elif q.type == "symbolic":
+            elif q.type in ("symbolic", "matrix"):
                 out.append(_essay(ws, q, v))
-        if q.type == "symbolic":
-            notes.append(f"question {q.id} (symbolic) exported as essay questions for manual grading: automatic "
+        if q.type in ("symbolic", "matrix"):
+            notes.append(f"question {q.id} ({q.type}) exported as essay questions for manual grading: automatic "
                          "grading in Moodle needs a CAS question type such as STACK (or use 'gradlab grade')")
     out.append("</quiz>")
     return "\n".join(out) + "\n", notes

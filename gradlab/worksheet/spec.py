@@ -24,6 +24,7 @@ A bare graph file works too (:func:`load_spec` gives it sensible defaults). A sp
     [[part]]
     graph = "../graphs/neuron_sigmoid_gate.toml"   # relative to the spec; or program = "..."
     title = "A sigmoid neuron"
+    description = "The neuron of the lecture."     # the sheet's text for this part (optional)
     questions = ["forward", "backward", "symbolic", "numeric"]
     wrt = ["x0", "x1", "w0", "w1", "w2"]           # symbolic partials (default: every input)
     numeric = ["w0"]                                # partials asked as numbers (default: the first of wrt)
@@ -35,7 +36,13 @@ A bare graph file works too (:func:`load_spec` gives it sensible defaults). A sp
 
 Question types: ``forward`` (fill in the forward values on the blank graph), ``backward`` (fill
 in the gradients), ``symbolic`` (d output / d input as a formula), ``numeric`` (its value at the
-variant's point) and ``matrix`` (for tensor graphs: a gradient as a matrix formula).
+variant's point) and ``matrix`` (for tensor graphs: a gradient as a matrix formula, ``wrt`` the
+nodes asked about; ``numeric`` may name entries such as ``B_1_2``). A tensor graph's defaults are
+in :mod:`gradlab.worksheet.tensors`.
+
+A sheet prints a part's ``description`` from the spec. A graph file's own ``description`` is not
+printed: it describes the file (its ``[at]`` point, its expected numbers), and every variant has
+other numbers.
 
 >>> spec = spec_from_program("z = w0*x0 + w2; a = sigmoid(z)")
 >>> spec.parts[0].questions, spec.parts[0].wrt
@@ -62,7 +69,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-QUESTION_TYPES = ("forward", "backward", "symbolic", "numeric", "matrix")
+QUESTION_TYPES = ("forward", "backward", "symbolic", "matrix", "numeric")
 DEFAULT_QUESTIONS = ["forward", "backward", "symbolic"]
 DEFAULT_POINTS = {"forward": 0.5, "backward": 0.5, "symbolic": 2.0, "numeric": 1.0, "matrix": 2.0}
 MAX_VARIANTS = 1000
@@ -102,7 +109,7 @@ class Part:
     graph: Graph
     source: str
     title: str = ""
-    description: str = ""
+    description: str = ""  # the sheet's text for this part (from the spec; see the module docstring)
     questions: list[str] = field(default_factory=lambda: list(DEFAULT_QUESTIONS))
     wrt: list[str] = field(default_factory=list)
     numeric: list[str] = field(default_factory=list)
@@ -184,17 +191,27 @@ def spec_from_graph(graph: Graph, source: str = "<program>", *, title: str = "")
     return WorksheetSpec(title or graph.title or "Backpropagation worksheet", [part], path=source)
 
 
+def _tensor_ranges(graph: Graph) -> dict[str, ValueRange]:
+    from .tensors import default_range
+
+    return {n: ValueRange(*default_range(graph, n)) for n in graph.inputs}
+
+
 def spec_from_program(program: str, *, title: str = "") -> WorksheetSpec:
     """Default worksheet for a program such as ``"z = w0*x0 + w2; a = sigmoid(z)"``."""
     return spec_from_graph(parse_program(program, title=title), title=title)
 
 
 def _default_part(graph: Graph, source: str) -> Part:
-    tensor = any(graph.attrs(n).get("shape") not in ((), None, []) for n in graph.nodes)
-    questions = ["forward", "backward", "matrix"] if tensor else list(DEFAULT_QUESTIONS)
-    return Part(graph, source, title=graph.title, description=graph.nx.graph.get("description") or "",
-                questions=questions, wrt=list(graph.inputs), numeric=graph.inputs[:1],
-                aliases=_default_aliases(graph))
+    if graph.is_tensor:
+        from .tensors import default_matrix_targets, default_numeric
+
+        targets = default_matrix_targets(graph)
+        questions = ["forward"] + (["matrix", "numeric"] if targets else ["backward"])
+        return Part(graph, source, title=graph.title, questions=questions, wrt=targets,
+                    numeric=default_numeric(graph, targets), ranges=_tensor_ranges(graph))
+    return Part(graph, source, title=graph.title, questions=list(DEFAULT_QUESTIONS), wrt=list(graph.inputs),
+                numeric=graph.inputs[:1], aliases=_default_aliases(graph))
 
 
 def _default_aliases(graph: Graph) -> dict[str, str]:
@@ -216,9 +233,7 @@ def load_spec(path: str | Path) -> WorksheetSpec:
         raise _fail(f"not valid TOML: {e}", where) from None
     if "part" not in data and "program" in data:
         gf = load_graph_file(p)
-        spec = spec_from_graph(gf.graph, where, title=gf.title)
-        spec.parts[0].description = gf.description
-        return spec
+        return spec_from_graph(gf.graph, where, title=gf.title)  # the file's description is not the sheet's
     return parse_spec(data, text, where, base=p.parent)
 
 
@@ -236,6 +251,7 @@ def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *
         raise _fail(f"[numbers]: unknown key '{bad[0]}' ({', '.join(sorted(NUMBER_KEYS))})", where, _line(text, bad[0]))
     base_range = _range({k: v for k, v in numbers.items() if k in ("min", "max", "step", "zero", "values")},
                         ValueRange(), "[numbers]", where, text)
+    explicit = any(k in numbers for k in ("min", "max", "step", "values"))
     grading = Grading()
     for key in ("rtol", "atol"):
         if key in numbers:
@@ -278,7 +294,7 @@ def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *
     parts_data = data.get("part")
     if not isinstance(parts_data, list) or not parts_data:
         raise _fail("the spec needs at least one [[part]] with a graph = \"file.toml\" or a program = \"...\"", where)
-    parts = [_part(i, p, base, base_range, where, text) for i, p in enumerate(parts_data, start=1)]
+    parts = [_part(i, p, base, base_range, explicit, where, text) for i, p in enumerate(parts_data, start=1)]
     seed = data.get("seed", 0)
     variants = data.get("variants", 1)
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -289,7 +305,9 @@ def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *
                          seed, variants, grading, where)
 
 
-def _part(i: int, d: Any, base: Path, base_range: ValueRange, where: str, text: str) -> Part:
+def _part(i: int, d: Any, base: Path, base_range: ValueRange, explicit: bool, where: str, text: str) -> Part:
+    """One [[part]]; ``base_range`` is the [numbers] range; when the spec gives none (``explicit`` is
+    False) a tensor graph keeps its own default ranges (:mod:`gradlab.worksheet.tensors`)."""
     what = f"part {i}"
     if not isinstance(d, Mapping):
         raise _fail(f"{what} must be a table [[part]]", where)
@@ -306,7 +324,6 @@ def _part(i: int, d: Any, base: Path, base_range: ValueRange, where: str, text: 
             gf = load_graph_file(gpath)
             graph, source = gf.graph, str(d["graph"])
             title = title or gf.title
-            description = description or gf.description
         else:
             graph, source = parse_program(str(d["program"]), title=title), "program"
     except GraphFileError:
@@ -323,12 +340,27 @@ def _part(i: int, d: Any, base: Path, base_range: ValueRange, where: str, text: 
     for key in ("wrt", "numeric"):
         if key in d:
             names = d[key]
-            if not isinstance(names, list) or any(n not in graph.inputs and n not in graph for n in names):
-                raise _fail(f"{what}: {key} lists nodes of the graph (inputs: {', '.join(graph.inputs)})", where,
+            if not isinstance(names, list) or any(not _names_node(graph, n, entries=key == "numeric") for n in names):
+                extra = " or their entries (B_1_2)" if key == "numeric" and graph.is_tensor else ""
+                raise _fail(f"{what}: {key} lists nodes of the graph{extra} (inputs: {', '.join(graph.inputs)})", where,
                             _line(text, key))
             setattr(part, key, [str(n) for n in names])
+    if graph.is_tensor and "wrt" in d:
+        from .tensors import checked_forms
+
+        forms = checked_forms(graph)
+        missing = [n for n in part.wrt if n not in forms]
+        if missing and "matrix" in part.questions:
+            raise _fail(f"{what}: gradlab has no matrix form of d{graph.output}/d{missing[0]} to ask for (ask for its "
+                        f"entries instead: numeric = [\"{missing[0]}\"]); matrix forms exist for "
+                        f"{', '.join(forms) or 'no node'}", where, _line(text, "wrt"))
     if "wrt" in d and "numeric" not in d:
-        part.numeric = part.wrt[:1]
+        if graph.is_tensor:
+            from .tensors import default_numeric
+
+            part.numeric = default_numeric(graph, part.wrt)
+        else:
+            part.numeric = part.wrt[:1]
     if "points" in d:
         pts = d["points"]
         if not isinstance(pts, Mapping) or any(k not in QUESTION_TYPES for k in pts):
@@ -347,10 +379,25 @@ def _part(i: int, d: Any, base: Path, base_range: ValueRange, where: str, text: 
     if not isinstance(values, Mapping):
         raise _fail(f"{what}: [part.values] must be a table", where)
     for n in graph.inputs:
-        part.ranges[n] = base_range
+        if graph.is_tensor and not explicit and n in part.ranges:
+            part.ranges[n].zero = base_range.zero
+        else:
+            part.ranges[n] = base_range
     for k, v in values.items():
         if k not in graph.inputs:
             raise _fail(f"{what}: [part.values] names '{k}', which is not an input (inputs: {', '.join(graph.inputs)})",
                         where, _line(text, k))
-        part.ranges[k] = _range(v, base_range, f"{what}: values of {k}", where, text)
+        part.ranges[k] = _range(v, part.ranges[k], f"{what}: values of {k}", where, text)
     return part
+
+
+def _names_node(graph: Graph, name: Any, *, entries: bool) -> bool:
+    if not isinstance(name, str):
+        return False
+    if name in graph.inputs or name in graph:
+        return True
+    if entries and graph.is_tensor:
+        from .tensors import split_entry
+
+        return split_entry(graph, name) is not None
+    return False
