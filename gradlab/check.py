@@ -74,7 +74,11 @@ class InputResult:
     fd_error: float | None = None  # estimated error of the finite differences themselves
     torch_rel_err: float | None = None
     ok: bool = True
-    status: str = "ok"  # ok | mismatch | kink | near-kink | symbolic-only
+    #: ok | mismatch | symbolic-only | kink / near-kink (methods differ, as conventions allow) |
+    #: kink-agree / near-kink-agree (on or near a kink, and still every method agrees)
+    status: str = "ok"
+    #: on or near a kink: d output / d input under each convention (sympy, torch, fd_central,
+    #: fd_left, fd_right: the one-sided difference quotients)
     conventions: dict[str, float] = field(default_factory=dict)
 
 
@@ -175,11 +179,15 @@ def _jsonable(x: Any) -> Any:
     return x
 
 
-def _as_graph(graph_or_program: Graph | str) -> Graph:
+def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
     if isinstance(graph_or_program, Graph):
         graph_or_program.validate()
         return graph_or_program
     if isinstance(graph_or_program, str):
+        from .tensor_parse import looks_like_tensor_program, parse_tensor_program, shapes_of
+
+        if at is not None and looks_like_tensor_program(graph_or_program):  # undeclared shapes from the values
+            return parse_tensor_program(graph_or_program, shapes=shapes_of(at))
         return Graph.parse(graph_or_program)
     raise GradlabError(f"expected a Graph or a program text, got {type(graph_or_program).__name__}")
 
@@ -199,7 +207,11 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
     """
     from .symbolic import symbolic_gradients
 
-    graph = _as_graph(graph_or_program)
+    graph = _as_graph(graph_or_program, at)
+    if graph.is_tensor:  # vectors and matrices: the tensor engine, same report with arrays
+        from .tensor_check import tensor_gradients
+
+        return tensor_gradients(graph, at, methods=methods, tol=tol, simplify=simplify)
     tol = tol or Tolerances()
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -210,10 +222,11 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
     small = sym.small
 
     def expr_texts(n: str) -> tuple[str, str, str]:
+        """The formula (as readable as its size allows), the named form and LaTeX."""
         if not small:  # big graphs: the staged form; LaTeX on request from symbolic_gradients()
             staged = str(sym.staged[n])
             return staged, staged, ""
-        return str(sym.expr(n)), str(sym.named(n)), sym.latex(n, "expr")
+        return str(sym.expr(n)), str(sym.readable_named(n)), sym.latex(n, "expr")
 
     def staged_text(n: str) -> str:
         return str(sym.staged[n]) if small else ""
@@ -249,38 +262,54 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
 
         tg = torch_gradients(graph, point)
 
+    # On a kink the derivative is undefined and the methods may rightly differ. No silent pass:
+    # the symbolic adjoints recomputed with torch's convention at each kink must equal torch's.
+    torch_convention = None
+    if tg is not None and on_kink:
+        overrides = {(u, k.node, i): k.local_conventions["torch"][i]
+                     for k in kinks if k.exact for i, u in enumerate(graph.args(k.node))}
+        torch_convention = backward(graph, values, overrides=overrides).adjoints
+
+    def judge(n: str, agree_torch: bool, agree_fd: bool, t_value: float | None) -> tuple[bool, str]:
+        """(ok, status) of one input or node; see InputResult.status."""
+        if n in on_kink:
+            conv_ok = torch_convention is None or t_value is None or is_close(
+                _f(torch_convention[n]), t_value, tol.torch_rtol, tol.torch_atol)
+            if not conv_ok:
+                return False, "mismatch"
+            return True, "kink-agree" if (agree_torch and agree_fd) else "kink"
+        if n in near_kink:  # no kink at the point itself: only finite differences may straddle it
+            if not agree_torch:
+                return False, "mismatch"
+            return True, "near-kink-agree" if agree_fd else "near-kink"
+        ok_ = agree_torch and agree_fd
+        return ok_, "ok" if ok_ else "mismatch"
+
     fd_atol = scale_atol(tol.fd_atol, f_out)
     inputs: dict[str, InputResult] = {}
     for n in graph.inputs:
         g = _f(ev.adjoints[n])
         e, nm, lx = expr_texts(n)
         r = InputResult(n, point[n], g, e, nm, lx)
-        oks = []
+        agree_fd = agree_torch = True
         if n in fd:
             est = fd[n]
             r.fd = est.value
             r.fd_error = est.error
             r.fd_rel_err = rel_error(g, est.value)
             # the estimated error of the differences widens the tolerance where they are unreliable
-            oks.append(is_close(g, est.value, tol.fd_rtol, fd_atol + 2 * est.error))
-            if kinks:
-                r.conventions.update({"fd_left": est.left, "fd_right": est.right})
+            agree_fd = is_close(g, est.value, tol.fd_rtol, fd_atol + 2 * est.error)
         if tg is not None:
             r.torch = float(tg.adjoints[n])
             r.torch_rel_err = rel_error(g, r.torch)
-            oks.append(is_close(g, r.torch, tol.torch_rtol, tol.torch_atol))
-        agree = all(oks)
+            agree_torch = is_close(g, r.torch, tol.torch_rtol, tol.torch_atol)
         if n in on_kink or n in near_kink:
             r.conventions["sympy"] = g
-            if tg is not None:
-                r.conventions["torch"] = float(tg.adjoints[n])
-            r.status = "kink" if n in on_kink else "near-kink"
-            r.ok = True if not agree else True  # a convention difference at a kink is not a failure
-            if agree:
-                r.status += "-agree"
-        else:
-            r.ok = agree
-            r.status = "ok" if agree else "mismatch"
+            if r.torch is not None:
+                r.conventions["torch"] = r.torch
+            if n in fd:
+                r.conventions.update({"fd_central": fd[n].value, "fd_left": fd[n].left, "fd_right": fd[n].right})
+        r.ok, r.status = judge(n, agree_torch, agree_fd, r.torch)
         inputs[n] = r
 
     nodes: list[NodeResult] = []
@@ -293,16 +322,12 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
             nr.torch = float(tg.adjoints[n])
             nr.rel_err = rel_error(g, nr.torch)
             agree = is_close(g, nr.torch, tol.torch_rtol, tol.torch_atol)
-            if n in on_kink or n in near_kink:
-                nr.status = ("kink" if n in on_kink else "near-kink") + ("-agree" if agree else "")
-            else:
-                nr.ok = agree
-                nr.status = "ok" if agree else "mismatch"
+            nr.ok, nr.status = judge(n, agree, True, nr.torch)
         nodes.append(nr)
 
     ok = all(r.ok for r in inputs.values()) and all(n.ok for n in nodes)
     blame = None if ok else find_blame(graph, values, ev.adjoints, tg.adjoints if tg else None, inputs, tol,
-                                       excluded=on_kink | near_kink)
+                                       excluded=on_kink)
     return GradientReport(program, OutputResult(out, f_out), inputs, nodes, ok, point,
                           tuple(["symbolic", *[m for m in methods if m != "symbolic"]]), kinks, blame, tol,
                           title=graph.title)

@@ -33,6 +33,8 @@ class Location:
             parts.append(self.file)
         if self.line is not None:
             parts.append(f"line {self.line}" + (f", col {self.col}" if self.col is not None else ""))
+        elif self.col is not None:
+            parts.append(f"col {self.col}")
         if self.node:
             parts.append(f"node {self.node}")
         return ", ".join(parts)
@@ -83,3 +85,7 @@ class EvaluationError(GradlabError):
 
 class ShapeError(GradlabError):
     """Tensors whose shapes do not fit together."""
+
+
+class RenderError(GradlabError):
+    """A picture that cannot be drawn: an unknown option or blank, a missing Graphviz ``dot``."""

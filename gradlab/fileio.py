@@ -47,8 +47,22 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        _usual_mode(tmp, p)
         os.replace(tmp, p)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _usual_mode(tmp: Path, target: Path) -> None:
+    """Give the finished file the permissions a plain ``open(path, "w")`` would have (mkstemp makes
+    it private, 0600): the old file's mode when replacing one, else 0666 less the umask."""
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    with contextlib.suppress(OSError):
+        os.chmod(tmp, mode)

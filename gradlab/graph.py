@@ -12,7 +12,10 @@ Nodes (``graph.nx.nodes[n]``), keyed by name:
 ``value``      const nodes: the number
 ``label``      what the picture draws in the gate: ``*``, ``+1``, ``1/x``, ``σ``; inputs: the name
 ``named``      True when the user gave the name (an input, a statement), False for ``t1, t2, ...``
-``shape``      ``()`` for scalars (tensor graphs set it)
+``shape``      ``()`` for scalars; ``(n,)`` a column vector, ``(1, n)`` a row vector, ``(m, n)`` a
+               matrix (see :mod:`gradlab.tensor_ops`); values and adjoints are arrays of this shape
+``domain``     inputs, optional: ``"onehot"`` or ``"probs"`` (a label: entries sum to 1),
+               ``"positive"``; random test points respect it
 ``statement``  index of the program statement that made the node (or None)
 ``line, col``  where in the program text the node's expression starts (or None)
 ``text``       the source text of the node's expression (or None)
@@ -45,12 +48,15 @@ from typing import Any, Iterator, Mapping, Sequence, Union
 import networkx as nx
 import sympy as sp
 
-from .errors import GraphError, Location, ParseError
-from .ops import FUNCTIONS, OPS
+from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
+from .ops import FUNCTIONS, OPS, op_for
 
 Number = Union[int, float]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+TENSOR_OP_NAMES = frozenset({"matmul", "transpose", "sum", "mean", "softmax", "log_softmax", "cross_entropy", "outer"})
 RESERVED_NAMES = frozenset(FUNCTIONS) | {"sum", "mean", "softmax", "log_softmax", "cross_entropy", "outer", "T"}
+#: What an input's optional ``domain`` may say (random test points respect it).
+DOMAINS = ("onehot", "probs", "positive")
 
 
 def check_name(name: str, where: Location | None = None) -> None:
@@ -114,8 +120,8 @@ class Node:
     """A handle on one node of a :class:`Graph`, with operators that add gates.
 
     >>> g = Graph(); x = g.input("x")
-    >>> (1 / (1 + (-x).exp())).id
-    't3'
+    >>> (1 / (1 + (-x).exp())).id  # -x is t1, exp t2, +1 t3, 1/x t4
+    't4'
     """
 
     graph: "Graph"
@@ -186,6 +192,31 @@ class Node:
     def softplus(self) -> "Node":
         return self.graph.apply("softplus", self)
 
+    # vectors and matrices (see gradlab.tensor_ops) --------------------------------------
+    def __matmul__(self, other: "Node") -> "Node":
+        return self.graph.apply("matmul", self, other)
+
+    @property
+    def T(self) -> "Node":
+        """The transpose: a column vector becomes a row vector."""
+        return self.graph.apply("transpose", self)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.graph.nx.nodes[self.id]["shape"])
+
+    def sum(self, axis: int | None = None) -> "Node":
+        return self.graph.apply("sum", self, param=axis)
+
+    def mean(self, axis: int | None = None) -> "Node":
+        return self.graph.apply("mean", self, param=axis)
+
+    def softmax(self) -> "Node":
+        return self.graph.apply("softmax", self)
+
+    def log_softmax(self) -> "Node":
+        return self.graph.apply("log_softmax", self)
+
     def named(self, name: str) -> "Node":
         """Give this (anonymous) node a name of the user's: ``(w0*x0 + w2).named("z")``."""
         return self.graph.rename(self, name)
@@ -253,9 +284,22 @@ class Graph:
                          text=attrs.pop("text", None), **attrs)
         return Node(self, node_id)
 
-    def input(self, name: str, *, where: Location | None = None) -> Node:
-        """Add an input variable (a leaf whose value is given at evaluation time)."""
-        return self._add(name, where, kind="input", label=name)
+    def input(self, name: str, *, shape: Any = (), domain: str | None = None, where: Location | None = None) -> Node:
+        """Add an input variable (a leaf whose value is given at evaluation time), a number unless
+        ``shape`` says otherwise: ``g.input("A", shape=(2, 3))``, ``g.input("y", shape=(2,), domain="onehot")``."""
+        attrs: dict[str, Any] = {}
+        if shape != ():
+            from .tensor_ops import normalise_shape
+
+            try:
+                attrs["shape"] = normalise_shape(shape)
+            except GradlabError as e:
+                raise type(e)(e.message, where) from None
+        if domain is not None:
+            if domain not in DOMAINS:
+                raise GraphError(f"unknown domain {domain!r} for '{name}'; known: {', '.join(DOMAINS)}", where)
+            attrs["domain"] = domain
+        return self._add(name, where, kind="input", label=name, **attrs)
 
     def const(self, value: Number, *, name: str | None = None, where: Location | None = None) -> Node:
         """Add a constant leaf (``max(x, 0)`` feeds its 0 through one)."""
@@ -274,9 +318,9 @@ class Graph:
     def apply(self, op_name: str, *args: NodeLike | Number, param: Number | None = None, name: str | None = None,
               where: Location | None = None, **attrs: Any) -> Node:
         """Add a gate ``op_name`` over existing nodes (numbers become constant nodes)."""
-        if op_name not in OPS:
+        op = op_for(op_name)
+        if op is None:
             raise ParseError(f"unknown operation '{op_name}'", where)
-        op = OPS[op_name]
         if len(args) != op.arity:
             raise ParseError(f"{op_name} takes {op.arity} argument{'s' * (op.arity != 1)}, got {len(args)}", where)
         if op.has_param and param is None:
@@ -285,6 +329,15 @@ class Graph:
                else self._node(a) for a in args]
         if param is not None:
             param = _check_number(param, where)
+        shapes = [self.nx.nodes[i]["shape"] for i in ids]
+        if any(shapes) or op_name in TENSOR_OP_NAMES:
+            from .tensor_ops import result_shape
+
+            names = [self.nx.nodes[i].get("text") or i if not self.nx.nodes[i].get("named") else i for i in ids]
+            try:
+                attrs["shape"] = result_shape(op_name, shapes, param, names)
+            except ShapeError as e:
+                raise ShapeError(e.message, where) from None
         node = self._add(name, where, kind="op", op=op_name, param=param, label=op.label(param), **attrs)
         for k, u in enumerate(ids):
             self.nx.add_edge(u, node.id, key=k)
@@ -397,6 +450,15 @@ class Graph:
         return list(self.nx.nodes)
 
     @property
+    def is_tensor(self) -> bool:
+        """Whether any node is a vector or matrix, or any gate a tensor gate (then the tensor engine runs)."""
+        return any(d.get("shape") or d.get("op") in TENSOR_OP_NAMES for _, d in self.nx.nodes(data=True))
+
+    def shape(self, node: str) -> tuple[int, ...]:
+        """A node's shape: ``()`` for a number."""
+        return tuple(self.nx.nodes[node].get("shape", ()))
+
+    @property
     def op_nodes(self) -> list[str]:
         return [n for n, d in self.nx.nodes(data=True) if d["kind"] == "op"]
 
@@ -444,7 +506,7 @@ class Graph:
             raise GraphError("the graph has a cycle: " + " -> ".join(str(u) for u, *_ in cycle))
         for n, d in self.nx.nodes(data=True):
             if d["kind"] == "op":
-                op = OPS.get(d.get("op"))
+                op = op_for(d.get("op"))
                 if op is None:
                     raise GraphError(f"unknown operation '{d.get('op')}'", Location(node=n))
                 ks = sorted(k for *_, k in self.nx.in_edges(n, keys=True))
@@ -527,10 +589,11 @@ class Graph:
                 raise GraphError(f"node '{node_id}' has unknown kind {attrs['kind']!r}")
             if attrs["kind"] == "const":
                 attrs["value"] = _check_number(attrs.get("value"), Location(node=node_id))
-            if attrs["kind"] == "op" and attrs.get("op") not in OPS:
+            if attrs["kind"] == "op" and op_for(attrs.get("op")) is None:
                 raise GraphError(f"unknown operation {attrs.get('op')!r}", Location(node=node_id))
             attrs.setdefault("named", True)
-            attrs.setdefault("label", OPS[attrs["op"]].label(attrs.get("param")) if attrs["kind"] == "op" else node_id)
+            attrs.setdefault("label", op_for(attrs["op"]).label(attrs.get("param")) if attrs["kind"] == "op"  # type: ignore[union-attr]
+                             else node_id)
             g.nx.add_node(node_id, **attrs)
         for e in edges:
             try:
@@ -576,6 +639,33 @@ class Graph:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.nx.nodes)
+
+    # ------------------------------------------------------------------ pictures (gradlab.render)
+    def draw(self, at: Any = None, **options: Any) -> Any:
+        """The annotated picture at the point ``at``: a :class:`gradlab.render.Drawing` (``.save(path)``,
+        ``.blanks``, ``.dot``); options as :func:`gradlab.render.draw`."""
+        from .render import draw
+
+        return draw(self, at, **options)
+
+    def to_dot(self, at: Any = None, **options: Any) -> str:
+        """Graphviz DOT source of the picture: values above each wire, gradients below (with ``at``)."""
+        from .render import to_dot
+
+        return to_dot(self, at, **options)
+
+    def render(self, path: str | Path, at: Any = None, **options: Any) -> Path:
+        """Write the picture to ``path`` (``.svg``, ``.png``, ``.pdf``, ``.dot``): ``g.render("f.png", {"x": 1})``."""
+        from .render import render
+
+        return render(self, path, at, **options)
+
+    def _repr_svg_(self) -> str | None:
+        try:
+            from .render import mimebundle
+        except ImportError:  # pragma: no cover
+            return None
+        return mimebundle(self).get("image/svg+xml")
 
     # Jupyter shows the graph as its picture once rendering is available.
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:

@@ -22,6 +22,16 @@ expected = 0.005     # default: half a unit in the last digit written (0.73 -> 0
 fd_rtol = 1e-6       # and fd_atol, torch_rtol, torch_atol (see gradlab.Tolerances)
 ```
 
+Vectors and matrices (see :mod:`gradlab.tensor_parse`): the program declares shapes
+(``x: (3,)``, ``A: (2, 3)``, ``y: onehot(2)``), values and expected numbers are TOML arrays
+(``x = [1.0, -0.5, 2.0]``, ``A = [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]]``), and an input whose
+value is an array needs no declaration. Claimed formulas are checked with :func:`gradlab.verify`:
+
+```toml
+[formulas]           # optional: d output / d name = formula, each must hold
+"dL/dB" = "(p - y) @ v.T / 2"
+```
+
 Every mistake is reported with the file and line: ``graphs/x.toml, line 9: 'q' is not an input``.
 
 >>> from pathlib import Path
@@ -49,7 +59,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-KNOWN_KEYS = {"title", "description", "program", "at", "expected", "tolerance", "tags", "convention"}
+KNOWN_KEYS = {"title", "description", "program", "at", "expected", "tolerance", "tags", "convention", "formulas"}
 TOLERANCE_KEYS = {"expected", "fd_rtol", "fd_atol", "torch_rtol", "torch_atol"}
 MAX_FILE_BYTES = 1_000_000
 
@@ -60,14 +70,27 @@ class GraphFile:
 
     path: str
     graph: Graph
-    at: dict[str, float]
+    at: dict[str, Any]  # numbers, or nested lists for vectors and matrices
     title: str = ""
     description: str = ""
-    expected_values: dict[str, float] = field(default_factory=dict)
-    expected_grads: dict[str, float] = field(default_factory=dict)
-    expected_tol: dict[str, float] = field(default_factory=dict)  # "values.a" / "grads.w0" -> atol
+    expected_values: dict[str, Any] = field(default_factory=dict)
+    expected_grads: dict[str, Any] = field(default_factory=dict)
+    expected_tol: dict[str, Any] = field(default_factory=dict)  # "values.a" / "grads.w0" -> atol (per entry for arrays)
     tolerances: Tolerances = field(default_factory=Tolerances)
     tags: list[str] = field(default_factory=list)
+    formulas: dict[str, str] = field(default_factory=dict)  # "dL/dB" -> "(p - y) @ v.T / 2"
+    formula_lines: dict[str, int | None] = field(default_factory=dict)
+
+
+@dataclass
+class FormulaCheck:
+    """One claimed formula from the file's [formulas] table, checked by :func:`gradlab.verify`."""
+
+    claim: str
+    ok: bool
+    decided: str
+    mistake: str | None
+    message: str
 
 
 @dataclass
@@ -76,9 +99,9 @@ class ExpectedCheck:
 
     kind: str  # "value" or "grad"
     name: str
-    expected: float
-    actual: float | None
-    tolerance: float
+    expected: Any  # a number, or nested lists for a vector or matrix
+    actual: Any
+    tolerance: Any  # a number, or one per entry for a vector or matrix
     ok: bool
     note: str = ""
 
@@ -91,11 +114,13 @@ class FileReport:
     report: GradientReport
     expected: list[ExpectedCheck]
     ok: bool
+    formulas: list[FormulaCheck] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         d = self.report.to_dict()
         d["path"] = self.path
-        d["expected"] = [asdict(e) for e in self.expected]
+        d["expected"] = [_plain(asdict(e)) for e in self.expected]
+        d["formulas"] = [asdict(f) for f in self.formulas]
         d["gradients_ok"] = self.report.ok
         d["ok"] = self.ok
         return d
@@ -104,12 +129,22 @@ class FileReport:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
 
+def _plain(x: Any) -> Any:
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return x
+
+
 def _line_of(text: str, key: str, section: str | None = None) -> int | None:
     """The 1-based line where ``key =`` appears (inside ``[section]`` when given)."""
     current = None
     for i, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
-        m = re.match(r"^\[\s*([^\]]+?)\s*\]", s)
+        m = re.match(r"^\[\s*([A-Za-z_\"][^\]]*?)\s*\]\s*(#.*)?$", s)  # a table header, not an array row
         if m:
             current = m.group(1).replace(" ", "")
             continue
@@ -124,6 +159,22 @@ def _raw_number(text: str, line: int | None) -> str | None:
         return None
     m = re.match(r"^[^=]*=\s*([-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?)", text.splitlines()[line - 1])
     return m.group(1).replace("_", "") if m else None
+
+
+def _raw_array(text: str, line: int | None) -> list[str]:
+    """The numbers written in an array value that starts on ``line`` (it may span lines)."""
+    if line is None:
+        return []
+    lines = text.splitlines()
+    value = lines[line - 1].split("=", 1)[1] if "=" in lines[line - 1] else ""
+    depth = value.count("[") - value.count("]")
+    k = line
+    while depth > 0 and k < len(lines):
+        value += "\n" + lines[k]
+        depth += lines[k].count("[") - lines[k].count("]")
+        k += 1
+    value = re.sub(r"#[^\n]*", "", value)
+    return [m.replace("_", "") for m in re.findall(r"[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?", value)]
 
 
 def written_tolerance(raw: str | None) -> float:
@@ -189,8 +240,15 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
     title = data.get("title", "")
     if not isinstance(title, str):
         raise GraphFileError("'title' must be a string", at_line("title"))
+    at_raw = data.get("at", {})
+    shapes = _array_shapes(at_raw, at_line) if isinstance(at_raw, dict) else {}
     try:
-        graph = parse_program(program, title=title)
+        if shapes:  # array values: vectors and matrices, declared in the program or not
+            from .tensor_parse import parse_tensor_program
+
+            graph = parse_tensor_program(program, title=title, shapes=shapes)
+        else:
+            graph = parse_program(program, title=title)
     except GradlabError as e:
         raise e.located(name, offset) from None
     graph.nx.graph["description"] = str(data.get("description", ""))
@@ -198,12 +256,15 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
     at_table = data.get("at", {})
     if not isinstance(at_table, dict):
         raise GraphFileError("'at' must be a table: [at] with one 'name = number' per input", at_line("at"))
-    at: dict[str, float] = {}
+    at: dict[str, Any] = {}
     for k, v in at_table.items():
         if k not in graph.inputs:
             raise GraphFileError(f"[at] gives '{k}', which is not an input of the program (inputs: "
                                  f"{', '.join(graph.inputs)})", at_line(k, "at"))
-        at[k] = _number(v, at_line(k, "at"), f"the value of '{k}'")
+        if graph.shape(k) != () or isinstance(v, list):
+            at[k] = _array(graph, k, v, at_line(k, "at"), f"the value of '{k}'", graph.shape(k))
+        else:
+            at[k] = _number(v, at_line(k, "at"), f"the value of '{k}'")
     if at_table:
         missing = [n for n in graph.inputs if n not in at]
         if missing:
@@ -245,10 +306,79 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
             if k not in graph:
                 raise GraphFileError(f"[{section}] names '{k}', which is not a node of the graph (named nodes: "
                                      f"{', '.join(n for n in graph.nodes if graph.attrs(n).get('named'))})", where)
-            target[k] = _number(v, where, f"the expected {sub[:-1]} of '{k}'")
             tol = tol_values.get("expected")
+            if graph.shape(k) != () or isinstance(v, list):
+                target[k] = _array(graph, k, v, where, f"the expected {sub[:-1]} of '{k}'", graph.shape(k))
+                raws = _raw_array(text, where.line)
+                written: Any = max((written_tolerance(r) for r in raws), default=1e-9)
+                if len(raws) == len(sum(target[k], []) if target[k] and isinstance(target[k][0], list) else target[k]):
+                    import numpy as np  # half a unit in the last digit of each entry as written
+
+                    written = np.reshape([written_tolerance(r) for r in raws], np.shape(target[k])).tolist()
+                gf.expected_tol[f"{sub}.{k}"] = tol if tol is not None else written
+                continue
+            target[k] = _number(v, where, f"the expected {sub[:-1]} of '{k}'")
             gf.expected_tol[f"{sub}.{k}"] = tol if tol is not None else written_tolerance(_raw_number(text, where.line))
+    formulas = data.get("formulas", {})
+    if not isinstance(formulas, dict):
+        raise GraphFileError("'formulas' must be a table: [formulas] with lines \"dL/dB\" = \"(p - y) @ v.T / 2\"",
+                             at_line("formulas"))
+    for k, v in formulas.items():
+        line = _line_of(text, f'"{k}"', "formulas") or _line_of(text, k, "formulas") or _find_section(text, "formulas")
+        if not isinstance(v, str):
+            raise GraphFileError(f"the formula for '{k}' must be a string, got {v!r}", Location(file=name, line=line))
+        try:
+            from .verify import parse_claim
+
+            parse_claim(k, v)
+        except GradlabError as e:
+            raise GraphFileError(e.message, Location(file=name, line=line)) from None
+        gf.formulas[k] = v
+        gf.formula_lines[k] = line
     return gf
+
+
+def _array_shapes(table: dict[str, Any], at_line: Any) -> dict[str, tuple[int, ...]]:
+    """Shapes of the [at] values written as arrays (a vector [1, 2, 3], a matrix [[...], [...]])."""
+    import numpy as np
+
+    from .tensor_ops import normalise_shape
+
+    out = {}
+    for k, v in table.items():
+        if isinstance(v, list):
+            try:
+                arr = np.asarray(v, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise GraphFileError(f"the value of '{k}' must be an array of numbers, rows of equal length",
+                                     at_line(k, "at")) from None
+            try:
+                out[k] = normalise_shape(arr.shape)
+            except GradlabError as e:
+                raise GraphFileError(f"the value of '{k}': {e.message}", at_line(k, "at")) from None
+    return out
+
+
+def _array(graph: Graph, node: str, value: Any, where: Location, what: str, shape: tuple[int, ...]) -> Any:
+    """A vector or matrix value (nested lists), checked against the node's shape."""
+    import numpy as np
+
+    from .tensor_ops import shape_text
+
+    if not isinstance(value, list):
+        raise GraphFileError(f"{what} must be an array for {shape_text(shape)}, got {value!r}", where)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise GraphFileError(f"{what} must be an array of numbers, rows of equal length", where) from None
+    if not np.all(np.isfinite(arr)):
+        raise GraphFileError(f"{what} has an entry that is not a finite number", where)
+    fits = {shape, (shape[0], 1)} if len(shape) == 1 else {shape}
+    if shape == ():
+        fits |= {(1,), (1, 1)}
+    if arr.shape not in fits:
+        raise GraphFileError(f"{what} has shape {arr.shape}, but '{node}' is {shape_text(shape)}", where)
+    return arr.reshape(shape).tolist() if shape else float(arr.reshape(()))
 
 
 def _find_section(text: str, section: str) -> int | None:
@@ -268,7 +398,8 @@ def check_graph_file(path_or_file: str | Path | GraphFile, *, methods: tuple[str
     gf = path_or_file if isinstance(path_or_file, GraphFile) else load_graph_file(path_or_file)
     if not gf.at:
         report = gradients(gf.graph, None, simplify=simplify)
-        return FileReport(gf.path, report, [], True)
+        formulas = _check_formulas(gf)
+        return FileReport(gf.path, report, [], all(f.ok for f in formulas), formulas)
     try:
         report = gradients(gf.graph, gf.at, methods=methods, tol=gf.tolerances, simplify=simplify)
     except GradlabError as e:
@@ -278,22 +409,61 @@ def check_graph_file(path_or_file: str | Path | GraphFile, *, methods: tuple[str
     for k, v in gf.expected_values.items():
         tol = gf.expected_tol[f"values.{k}"]
         actual = node_values.get(k)
-        ok = actual is not None and abs(actual - v) <= tol
-        checks.append(ExpectedCheck("value", k, v, actual, tol, ok))
+        ok = _within(actual, v, tol)
+        checks.append(ExpectedCheck("value", k, v, _listed(actual), tol, ok))
     for k, v in gf.expected_grads.items():
         tol = gf.expected_tol[f"grads.{k}"]
         actual = report.grad(k)
-        ok = actual is not None and abs(actual - v) <= tol
+        ok = _within(actual, v, tol)
+        if isinstance(v, list):
+            checks.append(ExpectedCheck("grad", k, v, _listed(actual), tol, ok))
+            continue
         note = ""
-        if not ok and k in report.inputs and report.inputs[k].conventions:
-            for conv, cv in report.inputs[k].conventions.items():
-                if abs(cv - v) <= tol:
-                    ok, note = True, f"matches the {conv} convention at the kink"
+        conventions = report.inputs[k].conventions if k in report.inputs else {}
+        if conventions:
+            names = {"sympy": "SymPy's convention (Heaviside(0) = 1/2)", "torch": "torch's convention",
+                     "fd_central": "central finite differences", "fd_left": "the left-sided slope",
+                     "fd_right": "the right-sided slope"}
+            for conv in ("sympy", "torch", "fd_central", "fd_left", "fd_right"):
+                cv = conventions.get(conv)
+                if cv is not None and abs(cv - v) <= tol:
+                    ok, note = True, f"on a kink: matches {names[conv]}"
                     break
-        elif ok and k in report.inputs and report.inputs[k].conventions:
-            note = "matches SymPy's convention at the kink"
         checks.append(ExpectedCheck("grad", k, v, actual, tol, ok, note))
-    return FileReport(gf.path, report, checks, report.ok and all(c.ok for c in checks))
+    formulas = _check_formulas(gf)
+    return FileReport(gf.path, report, checks, report.ok and all(c.ok for c in checks) and all(f.ok for f in formulas),
+                      formulas)
+
+
+def _check_formulas(gf: GraphFile) -> list[FormulaCheck]:
+    """Each claim of the file's [formulas] table, decided by :func:`gradlab.verify`."""
+    from .verify import verify
+
+    out = []
+    for lhs, rhs in gf.formulas.items():
+        try:
+            r = verify(gf.graph, lhs, rhs)
+        except GradlabError as e:
+            raise GraphFileError(f"[formulas] '{lhs}': {e.message}",
+                                 Location(file=gf.path, line=gf.formula_lines.get(lhs))) from None
+        out.append(FormulaCheck(f"{lhs} = {rhs}", r.ok, r.decided, r.mistake, r.message))
+    return out
+
+
+def _within(actual: Any, expected: Any, tol: float) -> bool:
+    """Whether a computed number (or array) is within ``tol`` of the expected one, entry by entry."""
+    import numpy as np
+
+    if actual is None:
+        return False
+    a, e = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    return a.shape == e.shape and bool(np.all(np.abs(a - e) <= np.asarray(tol, dtype=float)))
+
+
+def _listed(x: Any) -> Any:
+    import numpy as np
+
+    return x.tolist() if isinstance(x, np.ndarray) else x
 
 
 def find_graph_files(paths: list[str]) -> list[Path]:

@@ -85,6 +85,10 @@ def _forward_error(graph: Graph, node: str, args: list[np.ndarray], result: np.n
 
 def forward(graph: Graph, at: Point, *, keep: bool = True) -> dict[str, np.ndarray]:
     """Every node's value at the point(s) ``at`` (or only the output's, with ``keep=False``, freeing memory)."""
+    if graph.is_tensor:  # vectors and matrices: each value an array of its node's shape
+        from . import tensor_numeric
+
+        return tensor_numeric.forward(graph, at)
     pts = point_values(graph, at)
     shape = next(iter(pts.values())).shape if pts else ()
     return forward_lazy(graph, pts.__getitem__, shape, keep=keep)
@@ -187,6 +191,10 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *,
 
     ``overrides`` replaces chosen local partials (used to show kink conventions).
     """
+    if graph.is_tensor:
+        from . import tensor_numeric
+
+        return tensor_numeric.backward(graph, values, overrides=overrides)  # type: ignore[return-value]
     out = graph.output
     shape = values[out].shape
     adjoints: dict[str, np.ndarray] = {n: np.zeros(shape) for n in graph.nodes}
@@ -207,9 +215,14 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *,
                     lp = np.full(shape, float(overrides[e]))
                 local[e] = lp
                 if not np.all(np.isfinite(lp)):
+                    op = OPS[d["op"]]
+                    arg_vals = [values[a] for a in graph.args(v)]
+                    reason = op.domain(arg_vals, d.get("param")) if op.domain else None
+                    at_text = "; ".join(f"{a} = {_fmt_bad(x)}" for a, x in zip(graph.args(v), arg_vals))
                     raise EvaluationError(
-                        f"the local derivative of {graph.describe(v)} with respect to its argument {u} is not "
-                        f"finite ({_fmt_bad(lp)}) at {u} = {_fmt_bad(values[u])}", graph.where(v))
+                        (f"{reason}: " if reason else "")
+                        + f"the local derivative of {graph.describe(v)} with respect to its argument {u} is not "
+                        f"finite ({_fmt_bad(lp)}) where {at_text}", graph.where(v))
                 contribution = adjoints[v] * lp
                 edge_adj[e] = contribution
                 adjoints[u] = adjoints[u] + contribution

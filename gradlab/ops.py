@@ -322,6 +322,16 @@ _register(Op("min", 2, lambda a, p: sp.Min(a[0], a[1]),
              "smaller of a and b", kink_distance=lambda a, p: np.abs(a[0] - a[1]),
              kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [1.0, 0.0], "right": [0.0, 1.0]}))
 
+#: Gates over vectors and matrices (``matmul``, ``softmax``, ...), filled by :mod:`gradlab.tensor_ops`;
+#: kept apart from :data:`OPS`, whose gates all work on numbers.
+TENSOR_OPS: dict[str, Op] = {}
+
+
+def op_for(name: Any) -> Op | None:
+    """The gate called ``name``: a scalar gate of :data:`OPS` or a tensor gate, or None."""
+    return OPS.get(name) or TENSOR_OPS.get(name)
+
+
 #: Functions a program may call, by name, with their gate: ``exp(x)`` -> OPS["exp"].
 FUNCTIONS: dict[str, str] = {
     "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "sigmoid": "sigmoid",

@@ -24,6 +24,12 @@ from .ops import FUNCTIONS
 
 MAX_PROGRAM_CHARS = 200_000
 MAX_DEPTH = 200
+#: Source text kept per node (for messages and pictures); longer text is shortened with "...".
+MAX_TEXT = 120
+#: Python's own parser recurses once per term of ``a + b + c ...``: it runs in a thread with a
+#: big stack and this recursion limit, so sums of thousands of terms parse.
+PARSE_RECURSION_LIMIT = 60_000
+PARSE_STACK_BYTES = 512 * 1024 * 1024
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _REFUSED = {
@@ -77,7 +83,15 @@ class ProgramParser:
         return Location(line=getattr(node, "lineno", None), col=getattr(node, "col_offset", -1) + 1)
 
     def text(self, node: ast.AST) -> str | None:
-        """The source text of a node (``ast.get_source_segment`` is linear in the program: too slow)."""
+        """The source text of a node, shortened to :data:`MAX_TEXT` characters with an ellipsis
+        (``ast.get_source_segment`` is linear in the program: too slow for big programs)."""
+        full = self._text(node)
+        if full is not None and len(full) > MAX_TEXT:
+            half = (MAX_TEXT - 5) // 2
+            return full[:half].rstrip() + " ... " + full[-half:].lstrip()
+        return full
+
+    def _text(self, node: ast.AST) -> str | None:
         try:
             if self._ascii:
                 start = self._line_starts[node.lineno - 1] + node.col_offset
@@ -101,7 +115,7 @@ class ProgramParser:
         if not self.program.strip():
             raise ParseError("the program is empty: write at least one statement such as 'f = x*y'")
         try:
-            tree = ast.parse(self.program, mode="exec")
+            tree = _ast_parse(self.program)
         except SyntaxError as e:
             msg = (e.msg or "invalid syntax").replace("invalid syntax. Perhaps you forgot a comma?", "invalid syntax")
             raise ParseError(f"syntax error: {msg}", Location(line=e.lineno, col=e.offset)) from None
@@ -202,14 +216,7 @@ class ProgramParser:
         if isinstance(node, ast.Name):
             return self.name(node)
         if isinstance(node, ast.BinOp):
-            symbol = _BINOPS.get(type(node.op))
-            if symbol is None:
-                return self.binop_other(node, name)
-            a = self.build(node.left)
-            b = self.build(node.right)
-            if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-                return fold(symbol, a, b, self.where(node))
-            return self.graph.binary(symbol, a, b, name=name, **self.attrs(node))  # type: ignore[arg-type]
+            return self.binop_chain(node, name)
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.UAdd):
                 return self.build(node.operand, name)
@@ -225,6 +232,27 @@ class ProgramParser:
         if message is None:
             message = f"'{type(node).__name__}' is not allowed"
         raise self.fail(f"{message}; a program may use {ALLOWED}", node)
+
+    def binop_chain(self, node: ast.BinOp, name: str | None) -> Value:
+        """``a + b + c + ...``: Python nests a long chain on the left; walk it in a loop, not
+        by recursion, so a sum of thousands of terms is no deeper than one term."""
+        spine: list[ast.BinOp] = []
+        cur: ast.expr = node
+        while isinstance(cur, ast.BinOp):
+            if type(cur.op) not in _BINOPS:
+                return self.binop_other(cur, name if cur is node else None)
+            spine.append(cur)
+            cur = cur.left
+        acc = self.build(cur)
+        for bn in reversed(spine):
+            b = self.build(bn.right)
+            symbol = _BINOPS[type(bn.op)]
+            if isinstance(acc, (int, float)) and isinstance(b, (int, float)):
+                acc = fold(symbol, acc, b, self.where(bn))
+            else:
+                acc = self.graph.binary(symbol, acc, b, name=name if bn is node else None,  # type: ignore[arg-type]
+                                        **self.attrs(bn))
+        return acc
 
     def binop_other(self, node: ast.BinOp, name: str | None) -> Value:
         op = type(node.op).__name__
@@ -277,6 +305,43 @@ class ProgramParser:
         return self.graph.apply(op_name, args[0], name=name, **self.attrs(node))
 
 
+def _ast_parse(program: str) -> ast.Module:
+    """``ast.parse`` with room for long flat chains (``x1 + x2 + ... + x5000``).
+
+    CPython builds the tree of a left-nested chain recursively, one level a term, and stops at
+    the recursion limit. Parsing runs in a helper thread with a large stack, the limit raised
+    for that time only. Deeply nested brackets are still refused by Python's parser itself
+    ("too many nested parentheses"), and the length of a program is capped before this.
+    """
+    import sys
+    import threading
+
+    if len(program) < 2000:  # nothing that short can be deep
+        return ast.parse(program, mode="exec")
+    result: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            result["tree"] = ast.parse(program, mode="exec")
+        except BaseException as e:  # noqa: BLE001 - handed back to the caller's thread
+            result["error"] = e
+
+    old_stack = threading.stack_size()
+    old_limit = sys.getrecursionlimit()
+    try:
+        threading.stack_size(PARSE_STACK_BYTES)
+        sys.setrecursionlimit(max(old_limit, PARSE_RECURSION_LIMIT))
+        t = threading.Thread(target=work, name="gradlab-parse")
+        t.start()
+        t.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+        threading.stack_size(old_stack)
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return result["tree"]  # type: ignore[return-value]
+
+
 def _char_offset(program: str, line_start: int, byte_offset: int) -> int:
     """ast column offsets count UTF-8 bytes; convert to characters within the line."""
     line_end = program.find("\n", line_start)
@@ -292,6 +357,10 @@ def parse_program(program: str, *, title: str = "") -> Graph:
     """Parse a program into a new :class:`Graph` (see the module docstring)."""
     if not isinstance(program, str):
         raise ParseError(f"a program is text, got {type(program).__name__}")
+    from .tensor_parse import looks_like_tensor_program, parse_tensor_program
+
+    if looks_like_tensor_program(program):  # shapes, @, .T or tensor functions: the tensor parser
+        return parse_tensor_program(program, title=title)
     graph = Graph(title=title)
     return ProgramParser(program, graph).parse()
 

@@ -10,7 +10,10 @@ with each gate's textbook local partial. Three forms of each adjoint:
 * ``expr``: in the inputs only, simplified where that is small.
 
 The full substituted output is never differentiated (that is the expression swell
-of the naive route); only small graphs get the ``named`` and ``expr`` forms.
+of the naive route). Before any form in the inputs is built, its size is estimated in
+integer arithmetic (:meth:`SymbolicGradients.estimated_size`); a form that would be too
+big to read falls back to the next one: ``expr`` -> ``named`` -> ``staged``
+(:meth:`SymbolicGradients.form` says which one a node gets).
 
 >>> from gradlab import Graph
 >>> sg = symbolic_gradients(Graph.parse("z = w0*x0 + w1*x1 + w2; a = sigmoid(z)"))
@@ -32,6 +35,11 @@ from .ops import OPS
 FULL_FORM_LIMIT = 400
 #: Expressions with at most this many operations are simplified (SymPy's simplify is slow).
 SIMPLIFY_LIMIT = 60
+#: A form in the inputs (or in named nodes) is shown only while its estimated tree size stays
+#: under this: beyond it a formula is unreadable, and printing it costs more than the whole check.
+READABLE_SIZE = 400
+
+FORMS = ("expr", "named", "staged")
 
 Edge = tuple[str, str, int]
 
@@ -57,10 +65,52 @@ class SymbolicGradients:
 
     @property
     def small(self) -> bool:
-        """Whether the graph is small enough for forms in the inputs."""
+        """Whether the graph has few enough gates for forms in the inputs at all."""
         if "_small" not in self.__dict__:
             self.__dict__["_small"] = len(self.graph.op_nodes) <= FULL_FORM_LIMIT
         return self.__dict__["_small"]
+
+    def estimated_size(self, node: str, form: str) -> int:
+        """An upper estimate of the tree size of d output / d node in ``form`` (``expr`` or ``named``).
+
+        Computed in integer arithmetic over the graph (no SymPy), linear in its size: each
+        node's value has size 1 + the sizes of its arguments (a named node counts 1 in the
+        ``named`` form), and an adjoint adds, over its out-wires, the consumer's adjoint and
+        a local partial about as big as the consumer's value.
+        """
+        key = f"_sizes_{form}"
+        if key not in self.__dict__:
+            g = self.graph
+            fsize: dict[str, int] = {}
+            for n in g.nodes:
+                d = g.attrs(n)
+                if d["kind"] != "op":
+                    fsize[n] = 1
+                else:
+                    full = 1 + sum(fsize[a] for a in g.args(n))
+                    fsize[n] = 1 if (form == "named" and d.get("named")) else full
+            cap = 10 * READABLE_SIZE  # past this the exact number does not matter
+            asize: dict[str, int] = {n: 0 for n in g.nodes}
+            out = g.output
+            asize[out] = 1
+            for v in reversed(g.nodes):
+                if g.kind(v) != "op" or asize[v] == 0:
+                    continue
+                value = 1 + sum(fsize[a] for a in g.args(v))
+                for u in g.args(v):
+                    asize[u] = min(cap, asize[u] + asize[v] + 1 + value)
+            self.__dict__[key] = asize
+        return self.__dict__[key][node]
+
+    def form(self, node: str) -> str:
+        """Which form :meth:`expr` gives for ``node``: ``expr`` (in the inputs), ``named`` or ``staged``."""
+        if not self.small:
+            return "staged"
+        if self.estimated_size(node, "expr") <= READABLE_SIZE:
+            return "expr"
+        if self.estimated_size(node, "named") <= READABLE_SIZE:
+            return "named"
+        return "staged"
 
     # forward expressions ----------------------------------------------------------------
     def _fill_forward(self) -> None:
@@ -131,15 +181,25 @@ class SymbolicGradients:
         return self._full_adj[node]
 
     def expr(self, node: str) -> sp.Expr:
-        """d output / d node in the inputs, simplified where it is small (else the staged form on big graphs)."""
-        if not self.small:
+        """d output / d node as readable as its size allows: in the inputs and simplified when
+        small, else in the user's names, else the staged form (see :meth:`form`)."""
+        form = self.form(node)
+        if form == "staged":
             return self.staged[node]
+        if form == "named":
+            return self.named(node)
         if node not in self._simplified:
             e = self.full(node)
             if self.simplify and sp.count_ops(e) <= SIMPLIFY_LIMIT:
                 e = tidy(e)
             self._simplified[node] = e
         return self._simplified[node]
+
+    def readable_named(self, node: str) -> sp.Expr:
+        """The named form when it is small enough to read, else the staged form."""
+        if self.form(node) == "staged":
+            return self.staged[node]
+        return self.named(node)
 
     def latex(self, node: str, form: str = "expr") -> str:
         """LaTeX of one form (``expr``, ``named`` or ``staged``) of d output / d node."""

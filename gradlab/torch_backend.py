@@ -39,8 +39,12 @@ class TorchGradients:
     adjoints: dict[str, Any]
 
 
-def torch_forward(graph: Graph, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """Every node's torch tensor from torch tensors for the inputs (differentiable)."""
+def torch_forward(graph: Graph, inputs: Mapping[str, Any], *, track_constants: bool = False) -> dict[str, Any]:
+    """Every node's torch tensor from torch tensors for the inputs (differentiable).
+
+    With ``track_constants`` the constant nodes are leaves that require a gradient too, so
+    autograd reports d output / d constant (gradlab gives every node an adjoint).
+    """
     torch = _torch()
     values: dict[str, Any] = dict(inputs)
     shape = next(iter(inputs.values())).shape if inputs else ()
@@ -49,7 +53,7 @@ def torch_forward(graph: Graph, inputs: Mapping[str, Any]) -> dict[str, Any]:
         if d["kind"] == "input":
             continue
         if d["kind"] == "const":
-            values[n] = torch.full(shape, float(d["value"]), dtype=torch.float64)
+            values[n] = torch.full(shape, float(d["value"]), dtype=torch.float64, requires_grad=track_constants)
             continue
         values[n] = OPS[d["op"]].torch_fn([values[a] for a in graph.args(n)], d.get("param"))
     return values
@@ -72,7 +76,7 @@ def torch_gradients(graph: Graph, at: Point) -> TorchGradients:
     scalar = all(np.ndim(v) == 0 for v in pts.values())
     leaves = {n: torch.tensor(np.asarray(v), dtype=torch.float64, requires_grad=True) for n, v in pts.items()}
     with torch.enable_grad():
-        values = torch_forward(graph, leaves)
+        values = torch_forward(graph, leaves, track_constants=True)
         for n, t in values.items():
             if t.requires_grad and not t.is_leaf:
                 t.retain_grad()

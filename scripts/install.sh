@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything gradlab needs on a fresh Debian/Ubuntu machine:
-#   * the Graphviz `dot` binary and Debian's full Fashion-MNIST (apt, when root),
+#   * the Graphviz `dot` binary, Debian's full Fashion-MNIST and Chromium (apt, when root),
 #   * a virtual environment in .venv with gradlab and its Python packages,
 #     torch pinned to the CPU wheel through constraints.txt.
 # It is idempotent: a second run only checks and returns.
@@ -11,6 +11,8 @@ PY=${PYTHON:-python3}
 need_apt=()
 command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)
 [ -d /usr/share/datasets/fashion-mnist ] || need_apt+=(dataset-fashion-mnist)
+# headless Chromium prints the worksheets' HTML to PDF (about 15 s to install)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need_apt+=(chromium)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -156,3 +156,32 @@ def test_wrong_local_derivative_is_blamed_on_its_gate(broken_sigmoid):
 def test_batch_points_are_refused_with_a_clear_message():
     with pytest.raises(Exception, match="one point at a time"):
         gradients("f = x*y", at={"x": np.array([1.0, 2.0]), "y": 1.0})
+
+
+def test_a_wrong_derivative_upstream_of_a_kink_is_not_excused_by_the_kink(broken_sigmoid):
+    # max(sigmoid(x), 0.5) ties at x = 0; torch splits 1/2 to each side. The symbolic adjoints
+    # recomputed with torch's convention must still equal torch's: the broken sigmoid' shows.
+    r = gradients("s = badsig(x); m = max(s, 0.5); f = 3*m", at=dict(x=0.0))
+    assert r.kinks and r.kinks[0].exact
+    assert not r.ok
+    assert r.inputs["x"].status == "mismatch"
+
+
+def test_near_a_kink_symbolic_and_torch_must_still_agree(broken_sigmoid):
+    r = gradients("s = badsig(x); f = relu(s - 0.5)", at=dict(x=1e-9))
+    assert r.kinks and not r.kinks[0].exact
+    assert not r.ok and r.blame is not None and r.blame.gate == "s"
+
+
+def test_on_a_kink_with_correct_gates_every_convention_is_reported_and_ok():
+    r = gradients("s = sigmoid(x); m = max(s, 0.5); f = 3*m", at=dict(x=0.0))
+    assert r.ok and r.inputs["x"].status.startswith("kink")
+    assert set(r.inputs["x"].conventions) == {"sympy", "torch", "fd_central", "fd_left", "fd_right"}
+
+
+@pytest.mark.parametrize("program", ["f = max(x, 0)", "f = min(x, 2)*x", "f = max(0, x) + max(x, 1)"])
+def test_constant_nodes_get_adjoints_checked_by_torch_too(program):
+    r = gradients(program, at=dict(x=-1.5))
+    assert r.ok, [(n.id, n.grad, n.torch) for n in r.nodes]
+    consts = [n for n in r.nodes if n.kind == "const"]
+    assert consts and all(n.torch is not None and n.torch == pytest.approx(n.grad) for n in consts)

@@ -1,6 +1,5 @@
 """Symbolic gradients: textbook forms, named and staged forms, linear cost."""
 
-import time
 
 import sympy as sp
 
@@ -50,16 +49,18 @@ def test_latex_of_expression():
 
 
 def test_cost_is_linear_not_expression_swell():
+    """The work is proportional to the graph: every staged adjoint refers only to its consumers'
+    adjoint symbols, so the total size of all of them grows like the graph (timings live in
+    benchmarks/scaling.py, not here)."""
     def chain(n):
         return "\n".join(["h0 = x"] + [f"h{i} = tanh(w{i}*h{i-1} + b{i})" for i in range(1, n + 1)])
 
-    times = []
+    totals = []
     for n in (100, 800):
         g = parse_program(chain(n))
-        start = time.perf_counter()
         sg = symbolic_gradients(g)
-        _ = [sg.staged[i] for i in g.inputs]
-        times.append(time.perf_counter() - start)
-        # staged adjoints stay small: each refers to its consumers' adjoint symbols only
-        assert max(sp.count_ops(sg.staged[i]) for i in g.inputs) <= 6
-    assert times[1] < 8 * 4 * times[0] + 0.5  # 8x the size, far from 64x
+        sizes = [sp.count_ops(sg.staged[node]) for node in g.nodes]
+        assert max(sizes) <= 6
+        totals.append(sum(sizes))
+        assert sg.form(g.inputs[1]) != "expr"  # no formula in the inputs for a deep chain
+    assert totals[1] <= 8 * totals[0] * 1.05  # 8x the gates, 8x the work (swell would be 64x and more)

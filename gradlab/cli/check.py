@@ -23,11 +23,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _max(tol: object) -> float:
+    import numpy as np
+
+    return float(np.max(np.asarray(tol, dtype=float)))
+
+
 def _expected_text(r: FileReport) -> str:
-    if not r.expected:
+    checks = [e.ok for e in r.expected] + [f.ok for f in r.formulas]
+    if not checks:
         return "-"
-    good = sum(e.ok for e in r.expected)
-    return f"{good}/{len(r.expected)}"
+    return f"{sum(checks)}/{len(checks)}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,10 +57,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"== {r.path}")
             print(format_report(r.report, nodes=args.nodes))
             if r.expected:
-                rows = [[e.kind, e.name, num(e.expected), num(e.actual), f"±{e.tolerance:.2g}",
+                rows = [[e.kind, e.name, num(e.expected), num(e.actual), f"±{_max(e.tolerance):.2g}",
                          ("ok" if e.ok else "FAIL") + (f" ({e.note})" if e.note else "")] for e in r.expected]
                 print("\nexpected (from the file):")
                 print(table(["what", "name", "expected", "computed", "tolerance", "check"], rows))
+            if r.formulas:
+                rows = [[f.claim, ("ok (" + f.decided + ")") if f.ok else "FAIL" + (f" ({f.mistake})" if f.mistake else "")]
+                        for f in r.formulas]
+                print("\nformulas (from the file, checked by gradlab verify):")
+                print(table(["claim", "check"], rows))
             print()
         rows = [[r.path, r.report.output.name, num(r.report.output.value), str(len(r.report.inputs)),
                  "ok" if r.report.ok else "FAIL", _expected_text(r), "PASS" if r.ok else "FAIL"] for r in reports]

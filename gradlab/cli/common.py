@@ -16,19 +16,44 @@ class UsageError(GradlabError):
     """A command line that gradlab cannot use (exit code 2)."""
 
 
-def parse_at(items: Sequence[str] | None) -> dict[str, float] | None:
-    """``["x=1", "y=2,z=3"]`` -> ``{"x": 1.0, "y": 2.0, "z": 3.0}``; ``None`` when no ``--at``."""
+def _split_top(text: str) -> list[str]:
+    """Split on commas outside brackets: ``"x=[1,2],y=3"`` -> ``["x=[1,2]", "y=3"]``."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += (ch == "[") - (ch == "]")
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return parts
+
+
+def parse_at(items: Sequence[str] | None) -> dict[str, Any] | None:
+    """``["x=1", "y=2,z=3"]`` -> ``{"x": 1.0, "y": 2.0, "z": 3.0}``; ``None`` when no ``--at``.
+    Vectors and matrices as JSON arrays: ``--at "A=[[1, 2], [3, 4]]"``."""
     if not items:
         return None
-    at: dict[str, float] = {}
+    at: dict[str, Any] = {}
     for item in items:
-        for part in item.split(","):
+        for part in _split_top(item):
             part = part.strip()
             if not part:
                 continue
             if "=" not in part:
                 raise UsageError(f"--at expects name=value, got '{part}'")
             name, value = (s.strip() for s in part.split("=", 1))
+            if value.startswith("["):
+                try:
+                    arr = json.loads(value)
+                except json.JSONDecodeError:
+                    raise UsageError(f"--at {name}: '{value}' is not an array of numbers like [1, 2] or "
+                                     "[[1, 2], [3, 4]]") from None
+                if name in at:
+                    raise UsageError(f"--at gives '{name}' twice")
+                at[name] = arr
+                continue
             try:
                 v = float(value)
             except ValueError:
@@ -43,7 +68,8 @@ def parse_at(items: Sequence[str] | None) -> dict[str, float] | None:
 
 def add_at(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--at", action="append", metavar="NAME=VALUE",
-                        help="a value for an input (repeat, or separate with commas): --at x=1 --at y=2")
+                        help="a value for an input (repeat, or separate with commas): --at x=1 --at y=2; "
+                             "vectors and matrices as arrays: --at 'x=[1, 2]' --at 'A=[[1, 0], [0, 1]]'")
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,101 @@
+"""How the full gradient check scales with graph size, beside the naive SymPy route.
+
+Two families of graphs, each at about 100, 1,000 and 10,000 gates:
+  * chain: ``h_i = tanh(w_i*h_{i-1} + b_i)`` (3 gates a layer, deep);
+  * wide:  ``f = w_1*x_1 + w_2*x_2 + ...`` (2 gates a term, shallow).
+
+"full check" is :func:`gradlab.gradients` at one point: symbolic adjoints (staged form),
+numeric values and adjoints, Richardson central differences for every input, and
+torch autograd, all compared. "naive" is what a student would write first: substitute
+the whole graph into one SymPy expression and call ``sympy.diff`` on it once per input,
+then evaluate; it is stopped at a time cap and reported as over the cap.
+
+Run:  python benchmarks/scaling.py [--cap 20] [--sizes 100,1000,10000]
+Targets (2-core machine): 10,000 gates fully checked in under 10 s;
+time(10,000) / time(1,000) <= 15.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+
+import gradlab
+from gradlab import Graph, gradients
+
+
+def chain_program(gates: int) -> str:
+    layers = max(1, gates // 3)
+    return "\n".join(["h0 = x"] + [f"h{i} = tanh(w{i}*h{i - 1} + b{i})" for i in range(1, layers + 1)])
+
+
+def wide_program(gates: int) -> str:
+    terms = max(1, (gates + 1) // 2)
+    return "f = " + " + ".join(f"w{i}*x{i}" for i in range(1, terms + 1))
+
+
+def point(g: Graph) -> dict[str, float]:
+    return {n: 0.3 + 0.4 * ((i * 7919) % 13) / 13 for i, n in enumerate(g.inputs)}
+
+
+def naive(program: str, q: "mp.Queue[float | str]") -> None:
+    import sympy as sp
+
+    start = time.perf_counter()
+    try:
+        g = Graph.parse(program)
+        expr = g.expr()
+        subs = {g.symbol(n): v for n, v in point(g).items()}
+        for n in g.inputs:
+            float(sp.diff(expr, g.symbol(n)).evalf(subs=subs))
+    except RecursionError:
+        q.put(f"failed after {time.perf_counter() - start:.1f} s: the expression is too deep for SymPy "
+              "(RecursionError)")
+        return
+    q.put(time.perf_counter() - start)
+
+
+def run_naive(program: str, cap: float) -> str:
+    q: mp.Queue = mp.get_context("fork").Queue()
+    p = mp.get_context("fork").Process(target=naive, args=(program, q))
+    p.start()
+    p.join(cap)
+    if p.is_alive():
+        p.kill()
+        p.join()
+        return f"> {cap:.0f} s (over the cap)"
+    result = q.get()
+    return result if isinstance(result, str) else f"{result:.2f} s"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cap", type=float, default=20.0, help="time cap for the naive route, seconds")
+    ap.add_argument("--sizes", default="100,1000,10000")
+    ap.add_argument("--no-naive", action="store_true")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    gradients("f = tanh(x)", {"x": 0.1})  # warm up: import torch, compile the local partials
+    print(f"gradlab {gradlab.__version__}: full check = symbolic + numeric + finite differences + torch")
+    print(f"{'graph':6} {'gates':>6} {'inputs':>6} {'parse':>7} {'full check':>11} {'ok':>4}   naive sympy.diff")
+    for family, make in (("chain", chain_program), ("wide", wide_program)):
+        times = {}
+        for size in sizes:
+            program = make(size)
+            t0 = time.perf_counter()
+            g = Graph.parse(program)
+            t1 = time.perf_counter()
+            r = gradients(g, point(g))
+            t2 = time.perf_counter()
+            times[size] = t2 - t1
+            naive_text = "-" if args.no_naive else run_naive(program, args.cap)
+            print(f"{family:6} {len(g.op_nodes):>6} {len(g.inputs):>6} {t1 - t0:>6.2f}s {t2 - t1:>10.2f}s "
+                  f"{str(r.ok):>5}   {naive_text}")
+        if len(sizes) >= 2:
+            big, mid = sizes[-1], sizes[-2]
+            print(f"{family:6} time({big:,}) / time({mid:,}) = {times[big] / times[mid]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

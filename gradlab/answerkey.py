@@ -1,0 +1,274 @@
+"""The answer key of a worksheet (``key.json``): what each variant's answers are and how to grade them.
+
+:func:`gradlab.worksheet.make_worksheet` writes it; :func:`gradlab.grading.grade` reads it. It is
+self-contained: grading needs no graph file, only this key. Formulas are stored as text in
+gradlab's strict formula syntax and read back with the safe parser (:mod:`gradlab.expr`), never
+with ``eval``; a key edited by hand is checked and its mistakes are reported by place.
+
+Layout (``gradlab_key`` is the format version)::
+
+    {"gradlab_key": 1, "title": ..., "seed": 2024,
+     "questions": [{"id": "3", "type": "symbolic", "title": ..., "items": ["3.1", ...], ...}],
+     "items": {"3.1": {"question": "3", "kind": "formula", "points": 2, "label": "∂a/∂x0"}},
+     "variants": {"07": {"at": {...}, "answers": {"3.1": {...}, "1.4": {...}}}},
+     "grading": {"rtol": 0.01, "atol": 0.005, "sigfigs": null, "partial": {"sign": 0.5}}}
+
+A number answer: ``{"value": 0.39, "mistakes": [{"id": "sign", "message": ..., "value": -0.39}]}``.
+A formula answer: ``{"formula": "w0*a*(1 - a)", "names": {"z": "w0*x0 + ...", "a": "sigmoid(z)"},
+"aliases": {"alpha": "a"}, "inputs": [...], "probe": {"w0": [-3, 3]}, "mistakes": [{..., "formula": ...}]}``.
+A matrix answer (a gradient of a tensor graph as a matrix formula) carries the graph itself:
+``{"formula": "(p - y) @ v.T / 2", "program": "x: (3,)\n...", "shapes": {"x": [3], ...},
+"domains": {"y": "onehot"}, "of": "L", "wrt": "B", "mistakes": [...]}``; it is graded by
+:func:`gradlab.verify.verify` on the graph the program builds. A tensor variant's ``at`` holds
+nested lists (a vector ``[1, -0.5, 2]``, a matrix by rows).
+
+>>> normalise_variant("Variant 7", {"06": None, "07": None})
+'07'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import GradlabError, Location
+
+KEY_VERSION = 1
+KINDS = ("number", "formula", "matrix")
+
+#: Mistakes gradlab names, with the message a student reads.
+MISTAKES: dict[str, str] = {
+    "sign": "sign error: the magnitude is right, the sign is not",
+    "chain": "missing chain-rule factor: one local derivative on the path to the output is left out",
+    "local": "local derivative only: it still has to be multiplied by the gradient coming from the output",
+    "sigmoid": "the derivative of σ is σ·(1 − σ), not σ itself",
+    "tanh": "the derivative of tanh is 1 − tanh², not tanh itself",
+    "fork": "gradients not summed at a fork: a value used twice gets the sum of both branches' gradients",
+    "forward": "this is the forward value, not the gradient",
+    "factor": "off by a constant factor",
+    "rounding": "close, but not within the tolerance: check the rounding",
+    "transposed": "transposed: the gradient has the shape of the variable, and this is its transpose",
+    "label": "the label is left out: the softmax-cross-entropy derivative is p − y, not p",
+    "variable": "the gradient with respect to another variable of the same shape",
+    "shape": "the formula does not have the shape of the gradient (the shape of the variable)",
+}
+
+
+class AnswerKeyError(GradlabError):
+    """A ``key.json`` that cannot be used for grading."""
+
+
+@dataclass
+class Mistake:
+    """A generated wrong answer: ``id`` from :data:`MISTAKES`, the student-facing message, and the
+    wrong answer itself (a number, or a formula in the key's syntax)."""
+
+    id: str
+    message: str
+    value: float | None = None
+    formula: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class Answer:
+    """One variant's answer to one item."""
+
+    value: float | None = None
+    formula: str | None = None
+    text: str = ""  # how the key prints it (0.39, or the formula in LaTeX)
+    names: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=list)
+    probe: dict[str, list[float]] = field(default_factory=dict)
+    mistakes: list[Mistake] = field(default_factory=list)
+    # a matrix answer: the graph (its program, input shapes and domains) and d of / d wrt
+    program: str | None = None
+    shapes: dict[str, list[int]] = field(default_factory=dict)
+    domains: dict[str, str] = field(default_factory=dict)
+    of: str | None = None
+    wrt: str | None = None
+
+    @property
+    def kind(self) -> str:
+        if self.program is not None:
+            return "matrix"
+        return "formula" if self.formula is not None else "number"
+
+
+@dataclass
+class Item:
+    """One answer box: ``3.1``, in question ``3``, worth ``points``."""
+
+    id: str
+    question: str
+    kind: str
+    points: float
+    label: str
+    plain: str = ""  # the label in plain text (for CSV headers and Moodle names)
+
+
+@dataclass
+class Question:
+    """One question of the sheet (its items are answered in the same place)."""
+
+    id: str
+    type: str
+    title: str
+    items: list[str]
+    part: int = 0
+    text: str = ""
+
+
+@dataclass
+class Variant:
+    id: str
+    at: dict[str, Any]  # a number per scalar input, nested lists for vectors and matrices
+    answers: dict[str, Answer]
+    part_points: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Grading:
+    """How numbers are compared and what partial credit each named mistake earns."""
+
+    rtol: float = 0.01
+    atol: float = 0.005
+    sigfigs: int | None = None
+    decimals: int = 2
+    partial: dict[str, float] = field(default_factory=lambda: {"sign": 0.5})
+    timeout: float = 5.0
+    memory_mb: int = 768
+
+
+@dataclass
+class AnswerKey:
+    """Everything needed to grade a worksheet's answers (see the module docstring)."""
+
+    title: str = ""
+    seed: int = 0
+    questions: list[Question] = field(default_factory=list)
+    items: dict[str, Item] = field(default_factory=dict)
+    variants: dict[str, Variant] = field(default_factory=dict)
+    grading: Grading = field(default_factory=Grading)
+    spec: str = ""
+
+    @property
+    def total_points(self) -> float:
+        return sum(i.points for i in self.items.values())
+
+    def variant(self, text: Any) -> Variant:
+        """A variant by its id, forgiving how it is written: ``7``, ``07``, ``v07``, ``Variant 7``."""
+        vid = normalise_variant(text, self.variants)
+        if vid is None:
+            shown = ", ".join(list(self.variants)[:5]) + (" ..." if len(self.variants) > 5 else "")
+            raise AnswerKeyError(f"there is no variant {str(text)[:20]!r} in the key (variants: {shown})")
+        return self.variants[vid]
+
+    # ------------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gradlab_key": KEY_VERSION,
+            "title": self.title,
+            "seed": self.seed,
+            "spec": self.spec,
+            "grading": asdict(self.grading),
+            "questions": [asdict(q) for q in self.questions],
+            "items": {k: asdict(i) for k, i in self.items.items()},
+            "variants": {vid: {"at": v.at, "answers": {k: _answer_dict(a) for k, a in v.answers.items()}}
+                         for vid, v in self.variants.items()},
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=False, **kwargs)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "key.json") -> "AnswerKey":
+        def bad(msg: str) -> AnswerKeyError:
+            return AnswerKeyError(msg, Location(file=where))
+
+        if not isinstance(data, Mapping) or data.get("gradlab_key") != KEY_VERSION:
+            raise bad(f"not a gradlab answer key (expected \"gradlab_key\": {KEY_VERSION}); "
+                      "make one with 'gradlab worksheet'")
+        try:
+            grading = Grading(**{k: v for k, v in dict(data.get("grading") or {}).items()
+                                 if k in Grading.__dataclass_fields__})
+            questions = [Question(**q) for q in data.get("questions", [])]
+            items = {str(k): Item(**v) for k, v in dict(data.get("items", {})).items()}
+            variants: dict[str, Variant] = {}
+            for vid, v in dict(data.get("variants", {})).items():
+                answers = {}
+                for k, a in dict(v["answers"]).items():
+                    a = dict(a)
+                    a["mistakes"] = [Mistake(**m) for m in a.get("mistakes", [])]
+                    answers[str(k)] = Answer(**a)
+                variants[str(vid)] = Variant(str(vid), {str(n): _point_value(x) for n, x in dict(v.get("at", {})).items()},
+                                             answers)
+        except (TypeError, KeyError, ValueError, AttributeError) as e:
+            raise bad(f"the key is malformed ({type(e).__name__}: {e})") from None
+        for vid, v in variants.items():
+            for k, a in v.answers.items():
+                if k not in items:
+                    raise bad(f"variant {vid} answers item '{k}', which the key does not list")
+                if a.formula is None and (a.value is None or not math.isfinite(float(a.value))):
+                    raise bad(f"variant {vid}, item {k}: the answer needs a finite 'value' or a 'formula'")
+                if a.program is not None and (a.formula is None or not a.of or not a.wrt):
+                    raise bad(f"variant {vid}, item {k}: a matrix answer needs 'formula', 'of' and 'wrt'")
+        for it in items.values():
+            if it.kind not in KINDS:
+                raise bad(f"item {it.id}: unknown kind {it.kind!r} (number, formula or matrix)")
+        if not variants:
+            raise bad("the key has no variants")
+        return cls(title=str(data.get("title", "")), seed=int(data.get("seed", 0)), questions=questions,
+                   items=items, variants=variants, grading=grading, spec=str(data.get("spec", "")))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "AnswerKey":
+        """Read ``key.json``; a clear error for a missing, non-JSON or malformed file."""
+        p = Path(path)
+        if not p.is_file():
+            raise AnswerKeyError(f"no such answer key: {p} (write one with 'gradlab worksheet ... -o DIR'; "
+                            "it is DIR/key.json)")
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise AnswerKeyError(f"not valid JSON: {e}", Location(file=str(p))) from None
+        return cls.from_dict(data, str(p))
+
+
+def _point_value(x: Any) -> Any:
+    """An input's value in a key: a number, or nested lists of numbers (a vector, a matrix)."""
+    if isinstance(x, list):
+        return [_point_value(e) for e in x]
+    return float(x)
+
+
+def _answer_dict(a: Answer) -> dict[str, Any]:
+    d = asdict(a)
+    for key in ("value", "formula", "program", "of", "wrt"):
+        if d[key] is None:
+            del d[key]
+    for key in ("names", "aliases", "inputs", "probe", "shapes", "domains"):
+        if not d[key]:
+            del d[key]
+    d["mistakes"] = [{k: v for k, v in m.items() if v not in (None, "")} for m in d["mistakes"]]
+    return d
+
+
+def normalise_variant(text: Any, known: Mapping[str, Any]) -> str | None:
+    """``7``, ``07``, ``v07``, ``Variant 7`` -> the key's id for variant 7 (or None)."""
+    s = str(text).strip()
+    if s in known:
+        return s
+    digits = "".join(ch for ch in s if ch.isdigit())
+    if not digits or len(s) > 20:
+        return None
+    n = int(digits)
+    for vid in known:
+        vd = "".join(ch for ch in vid if ch.isdigit())
+        if vd and int(vd) == n:
+            return vid
+    return None

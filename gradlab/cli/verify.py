@@ -1,0 +1,56 @@
+"""``gradlab verify PROGRAM_OR_FILE "dL/dB = (p - y) @ v.T / 2"``: is a claimed gradient formula right?"""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_at, add_json, looks_like_file, parse_at, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify", help="check a claimed gradient formula (symbolically and at random points)",
+        description="Decide whether a claimed derivative is right: symbolically when gradlab can, and always at "
+                    "many random points. A wrong claim gets a counterexample (the point, claimed and true values) "
+                    "and, when gradlab recognises it, the likely mistake. Exit 0 right, 1 wrong, 2 bad input.",
+        epilog='examples:\n'
+               '  gradlab verify "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)" "da/dx0 = w0*a*(1-a)"\n'
+               '  gradlab verify graphs/two_layer_softmax.toml "dL/dB = (p - y) @ v.T / 2"',
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("program", metavar="PROGRAM_OR_FILE", help="a program ('f = (x+y)*z') or a graph file (.toml)")
+    p.add_argument("claim", help="the claim 'dL/dB = formula', or only its left side 'dL/dB' ...")
+    p.add_argument("rhs", nargs="?", metavar="FORMULA", help="... with the formula as a separate argument")
+    add_at(p)
+    p.add_argument("--trials", type=int, default=None, help="random points to test at (default 25)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random points (default 0)")
+    p.add_argument("--lenient", action="store_true",
+                   help="accept student syntax in the formula: ^ for powers, σ, implicit products (2w0 a(1-a))")
+    p.add_argument("--no-symbolic", action="store_true", help="test at random points only")
+    p.add_argument("--show-answer", action="store_true", help="also print the derivative gradlab computes")
+    add_json(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..verify import TRIALS, verify
+    from .common import UsageError
+
+    at = parse_at(args.at)
+    if looks_like_file(args.program):
+        from ..graphfile import load_graph_file
+
+        graph = load_graph_file(args.program).graph
+    else:
+        graph = args.program
+    trials = TRIALS if args.trials is None else args.trials
+    if trials < 1:
+        raise UsageError("--trials must be at least 1")
+    result = verify(graph, args.claim, args.rhs, at=at, trials=trials, seed=args.seed, lenient=args.lenient,
+                    symbolic=not args.no_symbolic)
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result)
+        if args.show_answer and result.truth:
+            print(f"gradlab: {result.lhs} = {result.truth}")
+    return 0 if result.ok else 1

@@ -1,0 +1,376 @@
+"""Formulas typed by people (claims, student answers) to SymPy, safely: our own ``ast`` whitelist.
+
+``sympify`` and ``parse_expr`` run ``eval`` on their input; gradlab never does. A formula is
+read with :func:`ast.parse` (which only builds a tree) and every node of that tree is checked
+against a whitelist and turned into a SymPy object directly: numbers, names, ``+ - * / **``,
+unary minus and calls of known functions. Everything else (attributes, subscripts, lambdas,
+comprehensions, strings, keywords, ...) is refused with a :class:`~gradlab.errors.ParseError`.
+
+Hostile text is bounded before any SymPy work: at most :attr:`Limits.max_chars` characters,
+:attr:`Limits.max_nodes` tree nodes and :attr:`Limits.max_depth` levels, numbers of at most
+:attr:`Limits.max_digits` digits, and constant exponents of at most :attr:`Limits.max_exponent`
+(``9**9**9`` is refused, not computed).
+
+``lenient=True`` accepts what students type: ``^`` for powers, ``σ`` for sigmoid, Greek
+letters by name (``α`` is ``alpha``), ``ln``, ``e^x``, implicit multiplication (``2w0``,
+``2(x+1)``, ``s(1-s)`` when ``s`` is not a function, ``w0 x0``), unicode minus and ``·``/``×``.
+
+>>> parse_expression("w0*s*(1 - s)")
+s*w0*(1 - s)
+>>> parse_expression("2w0 σ(z)(1 − σ(z))", lenient=True)
+2*w0*(1 - sigmoid(z))*sigmoid(z)
+>>> parse_expression("__import__('os')")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+gradlab.errors.ParseError: col 1: unknown function '__import__'; known functions: abs, ...
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import math
+import re
+import tokenize
+import unicodedata
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, Mapping
+
+import sympy as sp
+
+from .errors import Location, ParseError
+from .ops import relu, sigmoid, softplus
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that bound the work a formula can cause, whatever its text."""
+
+    max_chars: int = 5_000
+    max_nodes: int = 2_000
+    max_depth: int = 100
+    max_digits: int = 30
+    max_exponent: int = 100
+
+
+#: Functions a formula may call: name -> (number of arguments or None for 2 or more, builder).
+FUNCTIONS: dict[str, tuple[int | None, Callable[..., sp.Expr]]] = {
+    "exp": (1, sp.exp),
+    "log": (1, sp.log),
+    "sqrt": (1, sp.sqrt),
+    "sin": (1, sp.sin),
+    "cos": (1, sp.cos),
+    "tan": (1, sp.tan),
+    "tanh": (1, sp.tanh),
+    "sigmoid": (1, sigmoid),
+    "relu": (1, relu),
+    "softplus": (1, softplus),
+    "abs": (1, sp.Abs),
+    "sign": (1, sp.sign),
+    "Heaviside": (1, sp.Heaviside),
+    "max": (None, sp.Max),
+    "min": (None, sp.Min),
+}
+
+#: Extra spellings in lenient mode.
+LENIENT_FUNCTIONS = {"ln": "log", "sig": "sigmoid", "sigma": "sigmoid", "σ": "sigmoid", "H": "Heaviside",
+                     "Abs": "abs", "ReLU": "relu", "Max": "max", "Min": "min", "heaviside": "Heaviside"}
+
+_GREEK = {
+    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
+    "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda_", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
+    "ρ": "rho", "τ": "tau", "υ": "upsilon", "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega",
+}
+_CHAR_MAP = {
+    "\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2010": "-", "\u2011": "-", "\ufe63": "-", "\uff0d": "-",
+    "\u00b7": "*", "\u22c5": "*", "\u2219": "*", "\u00d7": "*", "\u2217": "*", "\u00f7": "/", "\u2044": "/",
+    "^": "**", "\u00b2": "**2", "\u00b3": "**3", "\u221a": "sqrt",
+}
+
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+_OP_TEXT = {"BitXor": "^", "BitAnd": "&", "BitOr": "|", "Mod": "%", "FloorDiv": "//", "LShift": "<<",
+            "RShift": ">>", "MatMult": "@"}
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+ALLOWED = "numbers, names, + - * / **, unary minus and calls of known functions"
+
+
+def known_functions(lenient: bool = False) -> list[str]:
+    names = set(FUNCTIONS) | (set(LENIENT_FUNCTIONS) if lenient else set())
+    return sorted(names, key=str.lower)
+
+
+def normalise(text: str, *, function_names: set[str] | None = None, product: str = "*") -> str:
+    """What a student typed, rewritten into the strict syntax (see ``lenient`` in the module docstring).
+
+    ``product`` is the operator written for an implicit product (``2w0``); the matrix parser
+    (:mod:`gradlab.tensor_expr`) uses a marker of its own, since ``B^T (p - y)`` is a matrix product.
+
+    >>> normalise("2w0 σ(z)(1 − σ(z))")
+    '2*w0*sigmoid(z)*(1-sigmoid(z))'
+    >>> normalise("e^(-z) + x^2")
+    'exp(-z)+x**2'
+    """
+    funcs = set(FUNCTIONS) | set(LENIENT_FUNCTIONS) if function_names is None else function_names
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(_CHAR_MAP.get(ch, ch) for ch in text)
+    text = "".join(" " + _GREEK[ch] + " " if ch in _GREEK else ch for ch in text)
+    text = text.replace("σ", " sigmoid ")
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
+                  if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
+                                    tokenize.DEDENT, tokenize.COMMENT)]
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return text  # let the parser report the syntax error with its position
+    out: list[str] = []
+    prev: tokenize.TokenInfo | None = None
+    for tok in tokens:
+        if prev is not None and _implicit_product(prev, tok, funcs):
+            out.append(product)
+        out.append(tok.string)
+        prev = tok
+    joined = "".join(_spaced(out))
+    # e**x, e**(...) -> exp(...)
+    joined = re.sub(r"(?<![A-Za-z0-9_.])e\*\*\(", "exp(", joined)
+    joined = re.sub(r"(?<![A-Za-z0-9_.])e\*\*(-?[A-Za-z0-9_.]+)", r"exp(\1)", joined)
+    return joined
+
+
+def _spaced(parts: list[str]) -> list[str]:
+    """Join tokens, keeping a space only where two words would otherwise merge (``lambda x``)."""
+    out: list[str] = []
+    for p in parts:
+        if out and (out[-1][-1:].isalnum() or out[-1][-1:] == "_") and (p[:1].isalnum() or p[:1] == "_"):
+            out.append(" ")
+        out.append(p)
+    return out
+
+
+def _implicit_product(a: tokenize.TokenInfo, b: tokenize.TokenInfo, funcs: set[str]) -> bool:
+    a_value = a.type == tokenize.NUMBER or (a.type == tokenize.NAME and not _is_keyword(a.string)) or a.string == ")"
+    if not a_value:
+        return False
+    if b.type == tokenize.NUMBER:
+        return a.type != tokenize.NUMBER
+    if b.type == tokenize.NAME and not _is_keyword(b.string):
+        return True
+    if b.string == "(":
+        return not (a.type == tokenize.NAME and a.string in funcs)
+    return False
+
+
+def _is_keyword(word: str) -> bool:
+    import keyword
+
+    return keyword.iskeyword(word)
+
+
+class ExpressionParser:
+    """Turns the ``ast`` of one formula into SymPy. Subclass and override ``binop``/``call``/
+    ``attribute``/``name`` to admit more (matrices, say); the checks on size stay."""
+
+    def __init__(self, names: Mapping[str, Any] | None = None, *, lenient: bool = False,
+                 unknown_names: bool = True, limits: Limits = Limits(), rational: bool = True) -> None:
+        self.names = dict(names or {})
+        self.lenient = lenient
+        self.unknown_names = unknown_names
+        self.limits = limits
+        self.rational = rational
+
+    # -------------------------------------------------------------- entry
+    def parse(self, text: str) -> Any:
+        if not isinstance(text, str):
+            raise ParseError(f"a formula is text, got {type(text).__name__}")
+        lim = self.limits
+        if len(text) > lim.max_chars:
+            raise ParseError(f"the formula is too long ({len(text):,} characters; at most {lim.max_chars:,})")
+        source = self.normalise(text) if self.lenient else text
+        if not source.strip():
+            raise ParseError("the formula is empty")
+        if "\n" in source.strip() or ";" in source:
+            raise ParseError("write one formula, on one line (no ';' or line breaks)")
+        try:
+            tree = ast.parse(source.strip(), mode="eval")
+        except SyntaxError as e:
+            msg = (e.msg or "invalid syntax").replace(". Perhaps you forgot a comma?", "")
+            hint = " (use ** for powers)" if "^" in source else ""
+            raise ParseError(f"syntax error: {msg}{hint}", Location(col=e.offset)) from None
+        except (RecursionError, MemoryError, ValueError) as e:
+            raise ParseError(f"the formula is nested too deeply to read ({type(e).__name__})") from None
+        self._check_size(tree)
+        return self.build(tree.body)
+
+    def normalise(self, text: str) -> str:
+        """The lenient rewrite of ``text`` (:func:`normalise`); subclasses add their own notation."""
+        return normalise(text)
+
+    def _check_size(self, tree: ast.AST) -> None:
+        """Count nodes and depth without recursion, before anything is built."""
+        lim = self.limits
+        count = 0
+        stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+        while stack:
+            node, depth = stack.pop()
+            count += 1
+            if count > lim.max_nodes:
+                raise ParseError(f"the formula is too large (more than {lim.max_nodes:,} parts)")
+            if depth > lim.max_depth:
+                raise ParseError(f"the formula is nested too deeply (more than {lim.max_depth} levels)")
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+    def fail(self, message: str, node: ast.AST) -> ParseError:
+        return ParseError(message, Location(col=getattr(node, "col_offset", -1) + 1))
+
+    # -------------------------------------------------------------- nodes
+    def build(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Constant):
+            return self.constant(node)
+        if isinstance(node, ast.Name):
+            return self.name(node)
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Pow):
+                return self.power(node)
+            a, b = self.build(node.left), self.build(node.right)
+            return self.binop(node, a, b)
+        if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub):
+                return -self.build(node.operand)
+            if isinstance(node.op, ast.UAdd):
+                return self.build(node.operand)
+            raise self.fail(f"the operator '{type(node.op).__name__}' is not allowed; use {ALLOWED}", node)
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node)
+        what = {ast.Subscript: "indexing with []", ast.Lambda: "lambda", ast.JoinedStr: "strings",
+                ast.Compare: "comparisons", ast.BoolOp: "'and'/'or'", ast.IfExp: "'if ... else'",
+                ast.NamedExpr: "':='", ast.Starred: "'*' unpacking", ast.List: "lists", ast.Tuple: "tuples",
+                ast.Dict: "dicts", ast.Set: "sets", ast.ListComp: "comprehensions",
+                ast.GeneratorExp: "comprehensions", ast.SetComp: "comprehensions", ast.DictComp: "comprehensions",
+                ast.Await: "'await'", ast.Yield: "'yield'", ast.YieldFrom: "'yield'",
+                ast.Slice: "slices"}.get(type(node), f"'{type(node).__name__}'")
+        raise self.fail(f"{what} not allowed; a formula may use {ALLOWED}", node)
+
+    def constant(self, node: ast.Constant) -> Any:
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            kind = "strings" if isinstance(v, (str, bytes)) else f"{type(v).__name__} values"
+            raise self.fail(f"{kind} are not allowed; only numbers", node)
+        if isinstance(v, int):
+            if len(str(abs(v))) > self.limits.max_digits:
+                raise self.fail(f"the number is too long (more than {self.limits.max_digits} digits)", node)
+            return sp.Integer(v)
+        if not math.isfinite(v):
+            raise self.fail("the number is not finite", node)
+        if self.rational:
+            frac = Fraction(repr(v)).limit_denominator(10**12)
+            return sp.Rational(frac.numerator, frac.denominator)
+        return sp.Float(v)
+
+    def name(self, node: ast.Name) -> Any:
+        n = node.id
+        if n in self.names:
+            return self.names[n]
+        funcs = FUNCTIONS if not self.lenient else {**FUNCTIONS, **{k: FUNCTIONS[v] for k, v in LENIENT_FUNCTIONS.items()}}
+        if n in funcs:
+            raise self.fail(f"'{n}' is a function; call it: {n}(...)", node)
+        if self.lenient and n == "e":
+            return sp.E
+        if self.lenient and n == "pi":
+            return sp.pi
+        if n.startswith("_"):
+            raise self.fail(f"names starting with '_' are not allowed ('{_short(n)}')", node)
+        if not _NAME_RE.match(n):
+            shown = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in n if ord(c) > 127)
+            raise self.fail(f"'{n}' is not a plain name (it has the characters {shown}); use Latin letters, "
+                            "digits and _", node)
+        if n.startswith("__"):
+            raise self.fail(f"names starting with '__' are not allowed ('{n}')", node)
+        if not self.unknown_names:
+            known = ", ".join(sorted(str(k) for k in self.names)) or "none"
+            raise self.fail(f"unknown name '{n}'; the formula may use: {known}", node)
+        return sp.Symbol(n, real=True)
+
+    def power(self, node: ast.BinOp) -> Any:
+        base = self.build(node.left)
+        exponent = self.build(node.right)
+        lim = self.limits.max_exponent
+        if getattr(exponent, "is_number", False):
+            try:
+                big = abs(float(exponent)) > lim
+            except (TypeError, ValueError):
+                big = True
+            if big:
+                raise self.fail(f"the exponent {_short(exponent)} is too large (at most {lim} in absolute value)",
+                                node)
+        if getattr(base, "is_number", False) and getattr(exponent, "is_number", False):
+            try:
+                if abs(float(base)) > 10**6:
+                    raise self.fail("a constant power of a large number is not allowed", node)
+            except (TypeError, ValueError):
+                pass
+        return self.binop_pow(base, exponent)
+
+    def binop_pow(self, base: Any, exponent: Any) -> Any:
+        return base ** exponent
+
+    def binop(self, node: ast.BinOp, a: Any, b: Any) -> Any:
+        fn = _BINOPS.get(type(node.op))
+        if fn is None:
+            op = type(node.op).__name__
+            hint = " (use ** for powers)" if op == "BitXor" else ""
+            raise self.fail(f"the operator '{_OP_TEXT.get(op, op)}' is not allowed{hint}; use {ALLOWED}", node)
+        if isinstance(node.op, ast.Div) and getattr(b, "is_zero", False):
+            raise self.fail("division by zero", node)
+        return fn(a, b)
+
+    def attribute(self, node: ast.Attribute) -> Any:
+        raise self.fail("attribute access ('.') is not allowed", node)
+
+    def call(self, node: ast.Call) -> Any:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            raise self.fail("only known functions can be called, by name", node)
+        fname = func.id
+        if self.lenient:
+            fname = LENIENT_FUNCTIONS.get(fname, fname)
+        if fname not in FUNCTIONS:
+            raise self.fail(f"unknown function '{func.id}'; known functions: {', '.join(known_functions(self.lenient))}",
+                            node)
+        if node.keywords:
+            raise self.fail(f"{fname}() takes no keyword arguments", node)
+        arity, builder = FUNCTIONS[fname]
+        args = [self.build(a) for a in node.args]
+        if arity is None and len(args) < 2:
+            raise self.fail(f"{fname}() needs at least two arguments", node)
+        if arity is not None and len(args) != arity:
+            raise self.fail(f"{fname}() takes {arity} argument{'s' * (arity != 1)}, got {len(args)}", node)
+        return self.apply(fname, builder, args, node)
+
+    def apply(self, fname: str, builder: Callable[..., Any], args: list[Any], node: ast.Call) -> Any:
+        return builder(*args)
+
+
+def _short(x: Any) -> str:
+    s = str(x)
+    return s if len(s) <= 20 else s[:17] + "..."
+
+
+def parse_expression(text: str, names: Mapping[str, Any] | None = None, *, lenient: bool = False,
+                     unknown_names: bool = True, limits: Limits = Limits(), rational: bool = True) -> Any:
+    """A formula as a SymPy expression, without ``eval``.
+
+    ``names`` maps identifiers to SymPy objects (a graph's node symbols, say); other names
+    become real symbols, or, with ``unknown_names=False``, an error that lists the known ones.
+    Decimals become exact rationals (``0.5`` -> ``1/2``) unless ``rational=False``.
+
+    >>> parse_expression("x^2 + 0.5", lenient=True)
+    x**2 + 1/2
+    """
+    return ExpressionParser(names, lenient=lenient, unknown_names=unknown_names, limits=limits,
+                            rational=rational).parse(text)

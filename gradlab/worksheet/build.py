@@ -1,0 +1,146 @@
+"""``make_worksheet``: a spec (or a graph file) in, a folder of sheets, keys and exports out.
+
+Layout of the folder::
+
+    index.html, index.md           every variant with links
+    key.json                       the answer key for `gradlab grade`
+    responses-template.csv         the columns `gradlab grade` reads (id, variant, one per answer box)
+    markdown/sheet-07.md, key-07.md and the pictures beside them (v07-part1-blank.svg, ...)
+    html/sheet-07.html, key-07.html  self-contained (pictures inlined, MathML)
+    students.pdf, keys.pdf         every sheet / every key, one per page (Chromium)
+    moodle.xml                     Moodle question bank (see gradlab.worksheet.moodle)
+
+Every file is written atomically, and the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..fileio import write_atomic
+from ..graph import Graph
+from . import html as html_out
+from . import markdown as md_out
+from .moodle import moodle_xml
+from .pdf import ChromiumNotFound, print_pdf
+from .pictures import renderer
+from .questions import Worksheet, build_worksheet
+from .spec import WorksheetError, WorksheetSpec, load_spec, spec_from_graph
+
+FORMATS = ("markdown", "html", "pdf", "moodle")
+
+
+@dataclass
+class WorksheetResult:
+    """What :func:`make_worksheet` wrote, and any notes for the teacher."""
+
+    folder: str
+    title: str
+    seed: int
+    variants: int
+    questions: list[dict[str, Any]]
+    total_points: float
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    pictures: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+
+def _spec_of(source: WorksheetSpec | Graph | str | Path) -> WorksheetSpec:
+    if isinstance(source, WorksheetSpec):
+        return source
+    if isinstance(source, Graph):
+        return spec_from_graph(source)
+    return load_spec(source)
+
+
+def responses_template(ws: Worksheet) -> str:
+    """The header `gradlab grade` reads, and one example row per variant (empty answers)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["id", "variant", *[i.id for i in ws.items()]])
+    return buf.getvalue()
+
+
+def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, *, variants: int | None = None,
+                   seed: int | None = None, formats: Sequence[str] = FORMATS, moodle_symbolic: str = "essay",
+                   jobs: int = 2) -> WorksheetResult:
+    """Write every variant's sheet and key, the index, ``key.json`` and the chosen formats to ``out``.
+
+    >>> r = make_worksheet("graphs/neuron_sigmoid_gate.toml", "sheets", variants=3, seed=2024,
+    ...                    formats=("markdown",))                             # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise WorksheetError(f"unknown format '{unknown[0]}'; choose from {', '.join(FORMATS)}")
+    spec = _spec_of(source)
+    notes: list[str] = []
+    have_renderer = renderer() is not None
+    if not have_renderer:
+        notes.append("pictures left out: gradlab's renderer (gradlab.render) is not installed; the sheets list the "
+                     "blanks instead")
+    ws = build_worksheet(spec, variants=variants, seed=seed, pictures=have_renderer,
+                         png=have_renderer and "moodle" in formats)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, bytes | str] = {}
+    key = ws.key()
+    files["key.json"] = key.to_json(indent=1) + "\n"
+    files["responses-template.csv"] = responses_template(ws)
+    pdf = "pdf" in formats
+    for v in ws.variants:
+        if "markdown" in formats:
+            for is_key in (False, True):
+                files[f"markdown/{'key' if is_key else 'sheet'}-{v.id}.md"] = md_out.sheet(ws, v, key=is_key)
+                for p, pv in enumerate(v.parts):
+                    svg = pv.pictures.solution_svg if is_key else pv.pictures.student_svg
+                    if svg is not None:
+                        files[f"markdown/{md_out.picture_name(v, p, is_key)}"] = svg
+        if "html" in formats or pdf:
+            for is_key in (False, True):
+                files[f"html/{'key' if is_key else 'sheet'}-{v.id}.html"] = html_out.sheet(ws, v, key=is_key)
+    files["index.md"] = md_out.index(ws, pdf)
+    files["index.html"] = html_out.index(ws, pdf)
+    if "moodle" in formats:
+        xml, moodle_notes = moodle_xml(ws, symbolic=moodle_symbolic)
+        files["moodle.xml"] = xml
+        notes += moodle_notes
+    _write_all(folder, files, jobs)
+    written = sorted(files)
+    if pdf:
+        try:
+            for is_key, name in ((False, "students"), (True, "keys")):
+                doc = folder / "html" / f"all-{name}.html"
+                write_atomic(doc, html_out.all_sheets(ws, key=is_key))
+                print_pdf(doc, folder / f"{name}.pdf")
+                written += [f"html/all-{name}.html", f"{name}.pdf"]
+        except ChromiumNotFound as e:
+            notes.append(f"PDF files not made: {e.message}")
+    result = WorksheetResult(str(folder), ws.title, ws.seed, len(ws.variants),
+                             [{"id": q.id, "type": q.type, "title": q.title, "points": q.points,
+                               "items": [i.id for i in q.items]} for q in ws.questions],
+                             ws.total_points, written, notes, pictures=have_renderer)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _write_all(folder: Path, files: dict[str, bytes | str], jobs: int) -> None:
+    for sub in {os.path.dirname(n) for n in files if os.path.dirname(n)}:
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(lambda kv: write_atomic(folder / kv[0], kv[1]), files.items()))
