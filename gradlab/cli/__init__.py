@@ -15,7 +15,7 @@ from typing import Sequence
 from ..errors import GradlabError
 
 #: Subcommand modules, in the order ``gradlab --help`` lists them.
-COMMANDS = ["grad", "check", "shapes", "verify", "render", "worksheet", "grade"]
+COMMANDS = ["grad", "check", "shapes", "verify", "render", "worksheet", "grade", "lenet"]
 
 
 class _Parser(argparse.ArgumentParser):

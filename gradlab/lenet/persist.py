@@ -1,0 +1,220 @@
+"""Saving and loading models: weights in safetensors, everything else in a JSON file beside them.
+
+``save_model(model, "out/model", ...)`` writes ``out/model.safetensors`` (tensors only: no
+code can hide in it) and ``out/model.json`` (architecture, input normalisation, class
+names, metrics, the SHA-256 of the weights). :func:`load_model` rebuilds the model from
+the JSON, checks the weights' hash, names and shapes, and gives logits identical to the
+saved model's, bit for bit. Pickles (``torch.save`` files) are refused: unpickling runs code.
+
+>>> path = save_model(build_model("lenet"), "/tmp/gradlab-demo/model")   # doctest: +SKIP
+>>> model, meta = load_model(path)                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import GradlabError
+from ..fileio import atomic_path, write_atomic
+from .models import architecture, build_model
+
+__all__ = ["PersistError", "SavedModel", "save_model", "load_model", "refuse_unsafe", "model_paths", "FORMAT"]
+
+FORMAT = "gradlab-lenet-model"
+NORMALISATION = {"scale": 1 / 255, "mean": 0.0, "std": 1.0,
+                 "text": "x = pixel / 255 (values in [0, 1]), no mean/std normalisation, as in the reference notebook"}
+
+
+class PersistError(GradlabError):
+    """A model file that cannot be loaded safely: missing, corrupt, a pickle, weights that do not fit."""
+
+
+@dataclass
+class SavedModel:
+    """What :func:`load_model` returns besides the model: the JSON metadata and the file paths."""
+
+    meta: dict[str, Any]
+    weights: Path
+    config: Path
+
+
+def model_paths(path: str | Path) -> tuple[Path, Path]:
+    """``model``, ``model.safetensors`` or ``model.json`` -> (weights path, JSON path)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "model"
+    if p.suffix in (".safetensors", ".json"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
+
+
+def save_model(model: nn.Module, path: str | Path, *, config: Any = None, arch: Any = None,
+               classes: list[str] | None = None, metrics: dict[str, Any] | None = None,
+               dataset: dict[str, Any] | None = None) -> Path:
+    """Write ``<path>.safetensors`` and ``<path>.json`` (atomically); returns the weights path."""
+    from safetensors.torch import save
+
+    from .. import __version__
+
+    weights, meta_path = model_paths(path)
+    if arch is None:
+        arch = architecture(config.model if config is not None else "lenet")
+    arch = architecture(arch)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    blob = save(state, metadata={"format": FORMAT})
+    meta = {"format": FORMAT, "version": 1, "gradlab": __version__, "torch": torch.__version__,
+            "architecture": arch.to_dict(), "normalisation": NORMALISATION,
+            "classes": classes or [str(i) for i in range(arch.num_classes)],
+            "dtype": str(next(iter(state.values())).dtype).replace("torch.", "") if state else "float32",
+            "tensors": {k: list(v.shape) for k, v in state.items()},
+            "sha256": hashlib.sha256(blob).hexdigest(), "weights": weights.name,
+            "metrics": metrics or {}, "dataset": dataset or {},
+            "train_config": config.to_dict() if hasattr(config, "to_dict") else (config or {})}
+    write_atomic(weights, blob)
+    write_atomic(meta_path, json.dumps(_clean(meta), indent=1))
+    return weights
+
+
+def _clean(x: Any) -> Any:
+    import math
+
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+_PICKLE_HINT = ("gradlab loads weights only from safetensors files (a pickle can run code when it is loaded); "
+                "convert a trusted torch.save file yourself with safetensors.torch.save_file(model.state_dict(), ...)")
+
+
+def refuse_unsafe(path: Path, error: BaseException | None = None) -> None:
+    """Raise :class:`PersistError` when a load failed because the file holds pickled code."""
+    text = str(error or "")
+    if "weights_only" in text or "Unsupported global" in text or "GLOBAL" in text:
+        raise PersistError(f"{path}: the file contains pickled Python objects other than tensors "
+                           f"(refused: torch.load(weights_only=True) would have to run code). {_PICKLE_HINT}")
+
+
+def _sniff(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:2] == b"PK":
+        return "zip"  # torch.save's format
+    if head[:1] == b"\x80":
+        return "pickle"
+    return "other"
+
+
+def load_model(path: str | Path, *, device: str = "cpu") -> tuple[nn.Sequential, SavedModel]:
+    """Rebuild a saved model (eval mode); any damage or mismatch is a :class:`PersistError`."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    weights, meta_path = model_paths(path)
+    if Path(path).suffix not in ("", ".safetensors", ".json") and Path(path).is_file():
+        kind = _sniff(Path(path))
+        if kind in ("zip", "pickle"):
+            raise PersistError(f"{path}: this is a pickle / torch.save file, not a safetensors model. {_PICKLE_HINT}")
+    for p in (weights, meta_path):
+        if not p.is_file():
+            raise PersistError(f"{p}: no such file (a saved model is a .safetensors file and a .json file beside it)")
+    if _sniff(weights) in ("zip", "pickle"):
+        raise PersistError(f"{weights}: this is a pickle / torch.save file, not safetensors. {_PICKLE_HINT}")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PersistError(f"{meta_path}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise PersistError(f"{meta_path}: not a gradlab model description (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+    blob = weights.read_bytes()
+    digest = hashlib.sha256(blob).hexdigest()
+    if meta.get("sha256") and digest != meta["sha256"]:
+        raise PersistError(f"{weights}: the weights do not match their checksum in {meta_path.name} "
+                           f"(SHA-256 {digest[:12]}..., expected {str(meta['sha256'])[:12]}...); the file is corrupt "
+                           "or was changed")
+    try:
+        state = load(blob)
+    except (SafetensorError, ValueError, RuntimeError, OSError) as e:
+        raise PersistError(f"{weights}: not a valid safetensors file ({e}); it is corrupt or truncated") from None
+    try:
+        model = build_model(meta["architecture"])
+    except (KeyError, GradlabError) as e:
+        raise PersistError(f"{meta_path}: cannot rebuild the architecture ({e})") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        raise PersistError(f"{weights}: the tensors do not fit the architecture (missing: {', '.join(missing) or '-'}; "
+                           f"unexpected: {', '.join(extra) or '-'})")
+    for k, v in state.items():
+        if tuple(v.shape) != tuple(expected[k].shape):
+            raise PersistError(f"{weights}: tensor {k} has shape {tuple(v.shape)}, the architecture needs "
+                               f"{tuple(expected[k].shape)}")
+        if v.is_floating_point() and not torch.isfinite(v).all():
+            raise PersistError(f"{weights}: tensor {k} holds NaN or inf values")
+    model.load_state_dict(state)
+    model.to(device).eval()
+    return model, SavedModel(meta, weights, meta_path)
+
+
+def checkpoint_to_model(checkpoint: str | Path, out: str | Path, *, classes: list[str] | None = None) -> Path:
+    """Export a training checkpoint's weights to ``<out>.safetensors`` + ``<out>.json``."""
+    from .train import TrainConfig, load_checkpoint
+
+    state = load_checkpoint(checkpoint)
+    arch = architecture(json.loads(state["architecture"]))
+    model = build_model(arch)
+    model.load_state_dict(state["model"])
+    history = json.loads(state["history"])
+    cfg = TrainConfig(**json.loads(state["config"]))
+    if classes is None:
+        from .data import CLASS_NAMES
+
+        classes = CLASS_NAMES.get(cfg.dataset, None)
+    return save_model(model, out, config=cfg, arch=arch, classes=classes, metrics=history[-1] if history else {})
+
+
+def load_any(path: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
+    """A model from a saved model (``.safetensors``/``.json``/stem), a training checkpoint (``.pt``) or a run
+    folder (its ``model`` or ``checkpoint.pt``); returns the model (eval mode) and what is known about it:
+    ``dataset``, ``classes``, ``architecture``, ``train_config``, ``source``."""
+    from .data import CLASS_NAMES
+    from .train import load_checkpoint
+
+    p = Path(path)
+    if p.is_dir():
+        if (p / "model.safetensors").is_file():
+            p = p / "model"
+        elif (p / "checkpoint.pt").is_file():
+            p = p / "checkpoint.pt"
+        else:
+            raise PersistError(f"{p}: no model.safetensors or checkpoint.pt in this folder")
+    if p.suffix == ".pt" or (p.is_file() and p.suffix not in (".safetensors", ".json") and _sniff(p) == "zip"):
+        state = load_checkpoint(p)
+        arch = architecture(json.loads(state["architecture"]))
+        model = build_model(arch)
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as e:
+            raise PersistError(f"{p}: the weights do not fit the architecture ({str(e).splitlines()[0]})") from None
+        cfg = json.loads(state["config"])
+        model.eval()
+        return model, {"dataset": cfg.get("dataset"), "classes": CLASS_NAMES.get(cfg.get("dataset"), None),
+                       "architecture": arch.to_dict(), "train_config": cfg, "source": str(p),
+                       "epoch": state["epoch"]}
+    model, saved = load_model(p)
+    cfg = saved.meta.get("train_config") or {}
+    return model, {"dataset": saved.meta.get("dataset", {}).get("name") or cfg.get("dataset"),
+                   "classes": saved.meta.get("classes"), "architecture": saved.meta["architecture"],
+                   "train_config": cfg, "source": str(saved.weights), "metrics": saved.meta.get("metrics", {})}

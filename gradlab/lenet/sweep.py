@@ -1,0 +1,320 @@
+"""Sweeps: several training setups x several seeds, one Markdown report with a table and plots.
+
+A sweep file (TOML) names the shared settings and what varies::
+
+    name = "learning rate"
+    runs = 3                       # seeds per point
+    [base]                         # any TrainConfig field
+    dataset = "fashion-mnist"
+    epochs = 10
+    [vary]                         # a grid: every combination of these values
+    lr = [0.1, 0.3, 0.9, 2.0]
+
+or explicit points (each a table of overrides, ``label`` optional)::
+
+    [[point]]
+    label = "Adam"
+    optimizer = "adam"
+
+Every run keeps its own checkpoint, so an interrupted sweep continues where it stopped
+(finished runs are reused, unfinished ones resume from their last epoch). Independent
+runs can go to several processes (``jobs``).
+
+>>> spec = SweepSpec.parse('name = "lr"\\nruns = 1\\n[base]\\nepochs = 1\\n[vary]\\nlr = [0.1, 0.9]')
+>>> [p.label for p in spec.points]
+['lr=0.1', 'lr=0.9']
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import GradlabError
+from ..fileio import atomic_path, write_atomic
+
+__all__ = ["SweepError", "SweepPoint", "SweepSpec", "SweepResult", "run_sweep"]
+
+
+class SweepError(GradlabError):
+    """A sweep file that cannot be used."""
+
+
+@dataclass
+class SweepPoint:
+    label: str
+    overrides: dict[str, Any]
+
+    @property
+    def slug(self) -> str:
+        s = re.sub(r"[^A-Za-z0-9.=+-]+", "_", self.label).strip("_")
+        return s[:80] or "point"
+
+
+@dataclass
+class SweepSpec:
+    name: str
+    base: dict[str, Any]
+    points: list[SweepPoint]
+    runs: int = 3
+    description: str = ""
+    source: str = ""
+
+    @classmethod
+    def parse(cls, text: str, where: str = "sweep") -> "SweepSpec":
+        import tomllib
+
+        from .train import TrainConfig
+
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise SweepError(f"{where}: not valid TOML: {e}") from None
+        known = {"name", "description", "runs", "base", "vary", "point", "points"}
+        unknown = set(data) - known
+        if unknown:
+            raise SweepError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(sorted(known))}")
+        base = dict(data.get("base", {}))
+        runs = data.get("runs", base.pop("runs", 3))
+        if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
+            raise SweepError(f"{where}: runs must be a whole number >= 1, got {runs!r}")
+        explicit = list(data.get("point", [])) + list(data.get("points", []))
+        vary = data.get("vary", {})
+        if not isinstance(vary, dict) or any(not isinstance(v, list) or not v for v in vary.values()):
+            raise SweepError(f"{where}: [vary] maps a setting to a non-empty list of values, e.g. lr = [0.1, 0.9]")
+        grid = [dict(zip(vary, combo)) for combo in itertools.product(*vary.values())] if vary else [{}]
+        bases = explicit or [{}]
+        points: list[SweepPoint] = []
+        for b in bases:
+            if not isinstance(b, dict):
+                raise SweepError(f"{where}: each [[point]] is a table of settings")
+            b = dict(b)
+            label = b.pop("label", None)
+            for g in grid:
+                over = {**b, **g}
+                text = label or ", ".join(f"{k}={_short(v)}" for k, v in over.items()) or "base"
+                if label and g:
+                    text += " " + ", ".join(f"{k}={_short(v)}" for k, v in g.items())
+                points.append(SweepPoint(text, over))
+        if not explicit and not vary:
+            raise SweepError(f"{where}: nothing varies: add a [vary] table or [[point]] tables")
+        labels = [p.slug for p in points]
+        if len(set(labels)) != len(labels):
+            raise SweepError(f"{where}: two points have the same label; give each [[point]] its own label")
+        for p in points:  # validate every configuration before anything runs
+            cfg = {**base, **p.overrides, "runs": runs}
+            TrainConfig.from_dict(cfg, f"{where}, point {p.label!r}")
+        return cls(str(data.get("name", "sweep")), base, points, runs, str(data.get("description", "")), text)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "SweepSpec":
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as e:
+            raise SweepError(f"cannot read {p}: {e.strerror or e}") from None
+        return cls.parse(text, str(p))
+
+    def config(self, point: SweepPoint) -> Any:
+        from .train import TrainConfig
+
+        return TrainConfig.from_dict({**self.base, **point.overrides, "runs": self.runs})
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+@dataclass
+class SweepResult:
+    spec: SweepSpec
+    points: dict[str, list[Any]]  # label -> RunResult list
+    summaries: dict[str, dict[str, Any]]
+    out: str
+    seconds: float
+    files: list[str] = field(default_factory=list)
+
+    def table(self) -> str:
+        head = ("| point | final test acc | best test acc | final train loss | shifted/rotated test acc | "
+                "time per run |\n|---|---|---|---|---|---|")
+        rows = []
+        for p in self.spec.points:
+            s = self.summaries[p.label]
+            if not s:
+                continue
+            shifted = _pm(s["test_acc_shifted"]) if "test_acc_shifted" in s else "-"
+            rows.append(f"| {p.label} | {_pm(s['final_test_acc'])} | {_pm(s['best_test_acc'])} | "
+                        f"{_pm(s['final_train_loss'])} | {shifted} | {s['seconds_per_run']['mean']:.1f} s |")
+        return head + "\n" + "\n".join(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.spec.name, "runs": self.spec.runs, "base": self.spec.base, "seconds": self.seconds,
+                "points": [{"label": p.label, "overrides": p.overrides, "summary": self.summaries[p.label],
+                            "runs": [r.to_dict() for r in self.points[p.label]]} for p in self.spec.points]}
+
+
+def _pm(s: dict[str, float]) -> str:
+    return f"{s['mean']:.4f} ± {s['std']:.4f}" if s.get("n", 1) > 1 else f"{s['mean']:.4f}"
+
+
+# ----------------------------------------------------------------------------- running
+_DATA_CACHE: dict[tuple, Any] = {}
+
+
+def _dataset(cfg: Any) -> Any:
+    from .data import load_dataset
+
+    key = (cfg.dataset, cfg.data_dir, cfg.train_limit, cfg.test_limit)
+    if key not in _DATA_CACHE:
+        d = load_dataset(cfg.dataset, cfg.data_dir, download_missing=cfg.download)
+        if cfg.train_limit or cfg.test_limit:
+            d = d.subset(cfg.train_limit, cfg.test_limit)
+        _DATA_CACHE[key] = d
+    return _DATA_CACHE[key]
+
+
+def _task(cfg_dict: dict[str, Any], run_dir: str, run: int, seed: int, threads: int | None) -> dict[str, Any]:
+    from .train import TrainConfig, train_run
+
+    cfg = TrainConfig.from_dict(cfg_dict)
+    if threads:
+        cfg.threads = threads
+    return train_run(cfg, _dataset(cfg), run_dir, run=run, seed=seed, resume=True).to_dict()
+
+
+def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, force: bool = False,
+              log: Callable[[str], None] | None = None, threads: int | None = None) -> SweepResult:
+    """Run every point x ``spec.runs`` seeds (``jobs`` processes), then write ``report.md``, ``sweep.json``,
+    ``curves.png`` and ``final.png`` into ``out``."""
+    from .train import RunResult, summarize
+
+    if not isinstance(spec, SweepSpec):
+        spec = SweepSpec.load(spec)
+    out = Path(out)
+    if force and out.exists():
+        import shutil
+
+        for p in spec.points:
+            shutil.rmtree(out / p.slug, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomic(out / "sweep.toml", spec.source or "")
+    t0 = time.perf_counter()
+    tasks = []
+    for p in spec.points:
+        cfg = spec.config(p)
+        for k in range(spec.runs):
+            tasks.append((p.label, cfg.to_dict(), str(out / p.slug / f"run-{k + 1}"), k + 1, cfg.seed + k))
+    results: dict[str, dict[int, Any]] = {p.label: {} for p in spec.points}
+    total = len(tasks)
+    done = 0
+    jobs = max(1, min(jobs, total))
+    if jobs == 1:
+        for label, cfg, run_dir, run, seed in tasks:
+            already = (Path(run_dir) / "result.json").is_file()
+            results[label][run] = RunResult.from_dict(_task(cfg, run_dir, run, seed, threads))
+            done += 1
+            if log:
+                r = results[label][run]
+                log(f"[{done}/{total}] {label}, run {run}: test acc {r.final['test_acc']:.4f}"
+                    + (" (finished earlier)" if already else f" ({r.seconds:.1f}s)"))
+    else:
+        import multiprocessing as mp
+
+        per = threads or max(1, (os.cpu_count() or 1) // jobs)
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            futs = {pool.submit(_task, cfg, run_dir, run, seed, per): (label, run) for label, cfg, run_dir, run, seed in tasks}
+            for fut in as_completed(futs):
+                label, run = futs[fut]
+                results[label][run] = RunResult.from_dict(fut.result())
+                done += 1
+                if log:
+                    log(f"[{done}/{total}] {label}, run {run}: test acc {results[label][run].final['test_acc']:.4f}")
+    points = {label: [rs[k] for k in sorted(rs)] for label, rs in results.items()}
+    summaries = {label: summarize(rs) for label, rs in points.items()}
+    res = SweepResult(spec, points, summaries, str(out), time.perf_counter() - t0)
+    write_atomic(out / "sweep.json", json.dumps(_clean(res.to_dict()), indent=1))
+    _plots(res, out)
+    write_atomic(out / "report.md", report_markdown(res))
+    res.files = ["report.md", "sweep.json", "curves.png", "final.png", "sweep.toml"]
+    return res
+
+
+def _clean(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def report_markdown(res: SweepResult) -> str:
+    spec = res.spec
+    base = ", ".join(f"{k}={_short(v)}" for k, v in spec.base.items()) or "defaults"
+    lines = [f"# Sweep: {spec.name}", ""]
+    if spec.description:
+        lines += [spec.description, ""]
+    lines += [f"Shared settings: {base}; {spec.runs} run{'s' * (spec.runs > 1)} (seeds) per point. "
+              "Accuracies are mean ± standard deviation over the runs; 'final' is after the last epoch, 'best' "
+              "the best epoch of each run.", "", res.table(), "",
+              "![test accuracy and loss per epoch](curves.png)", "", "![final test accuracy per point](final.png)", "",
+              "## Verdicts", ""]
+    for p in spec.points:
+        for r in res.points[p.label]:
+            lines.append(f"- {p.label}, run {r.run} (seed {r.seed}): {r.verdict}")
+    lines += ["", f"Total time {res.seconds:.0f} s."]
+    return "\n".join(lines) + "\n"
+
+
+def _plots(res: SweepResult, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .train import plot_curves
+
+    plot_curves({p.label: res.points[p.label] for p in res.spec.points}, out / "curves.png",
+                title=f"{res.spec.name}: {res.spec.runs} run(s) per point (mean ± std band)",
+                show_runs=res.spec.runs == 1,
+                x="step" if any("iterations" in p.overrides for p in res.spec.points) or "iterations" in res.spec.base
+                else "epoch")
+    labels = [p.label for p in res.spec.points if res.summaries[p.label]]
+    keys = [k for k in ("final_test_acc", "best_test_acc", "test_acc_shifted")
+            if all(k in res.summaries[lab] for lab in labels)]
+    names = {"final_test_acc": "final test acc", "best_test_acc": "best test acc",
+             "test_acc_shifted": "shifted/rotated test acc"}
+    height = 0.8 / max(len(keys), 1)
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.28 * len(keys) * len(labels) + 0.6))
+    lo = min((res.summaries[lab][k]["mean"] for lab in labels for k in keys), default=0.0)
+    for i, k in enumerate(keys):
+        means = [res.summaries[lab][k]["mean"] for lab in labels]
+        stds = [res.summaries[lab][k]["std"] for lab in labels]
+        ys = [j + (i - (len(keys) - 1) / 2) * height for j in range(len(labels))]
+        ax.barh(ys, means, height, xerr=stds, capsize=2, label=names[k])
+        for y, m, sd in zip(ys, means, stds):
+            ax.text(m + sd + 0.004, y, f"{m:.3f}", va="center", fontsize=7)
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("accuracy (mean ± std over the runs)")
+    ax.set_xlim(max(0.0, lo - 0.05), 1.04)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(labels) > 3 else -0.25),
+              ncol=len(keys), frameon=False)
+    ax.set_title(f"{res.spec.name}: {res.spec.runs} run(s) per point", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(out / "final.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
