@@ -17,7 +17,6 @@ convention gives; the disagreement it causes is not a failure.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -29,6 +28,7 @@ from .finite_diff import finite_difference_estimates, scale_atol
 from .graph import Graph
 from .numeric import backward, forward, is_close, local_partials, rel_error
 from .ops import OPS
+from .jsonable import jsonable as _jsonable
 
 METHODS = ("symbolic", "fd", "torch")
 
@@ -165,18 +165,6 @@ class GradientReport:
             if n.id == name:
                 return n.grad
         raise KeyError(name)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.generic):
-        return _jsonable(x.item())
-    return x
 
 
 def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
@@ -393,7 +381,6 @@ def find_blame(graph: Graph, values: Mapping[str, np.ndarray], adjoints: Mapping
         t_local = torch_local_partials(graph, v, values)[k]
         fd_local = _fd_local(graph, v, k, values)
         if not is_close(sym_local, t_local, 1e-7, 1e-9):
-            d = graph.attrs(v)
             msg = (f"first disagreement in backward order at {graph.describe(first)}: adjoint "
                    f"{_f(adjoints[first]):.6g} (symbolic) vs {float(torch_adjoints[first]):.6g} (torch). "  # type: ignore[index]
                    f"Its consumer {graph.describe(v)} has a wrong local derivative for argument {k}: "

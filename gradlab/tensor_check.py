@@ -17,7 +17,6 @@ are the largest over the entries.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -30,6 +29,7 @@ from .errors import GradlabError
 from .graph import Graph
 from .ops import op_for
 from .tensor_ops import TensorOp, expand, size
+from .jsonable import jsonable as _jsonable
 
 #: Inputs with at most this many entries list every entry's formula; bigger ones a representative.
 ENTRY_FORMULAS = 64
@@ -69,20 +69,6 @@ class TensorGradientReport(GradientReport):
 
     def __str__(self) -> str:
         return format_tensor_report(self)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, np.generic):
-        return _jsonable(x.item())
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    return x
 
 
 def _value(a: np.ndarray) -> Any:

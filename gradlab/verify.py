@@ -26,7 +26,6 @@ by our own whitelisted parser (never ``eval``). The claim is
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -38,6 +37,7 @@ import sympy as sp
 
 from .errors import GradlabError, ParseError
 from .graph import Graph
+from .jsonable import jsonable as _jsonable
 
 #: Default number of random points a claim is tested at.
 TRIALS = 25
@@ -109,20 +109,6 @@ class VerifyResult:
 
     def __str__(self) -> str:
         return format_result(self)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, np.generic):
-        return _jsonable(x.item())
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    return x
 
 
 # ------------------------------------------------------------------------------- claims

@@ -8,7 +8,7 @@ import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gradlab import EvaluationError, Graph, gradients, parse_program
+from gradlab import EvaluationError, Graph, gradients
 from gradlab.ops import FUNCTIONS, OPS, Op
 
 NEURON_AT = dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)

@@ -14,7 +14,6 @@ torch is imported only when a lenet command runs.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any

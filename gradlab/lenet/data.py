@@ -225,7 +225,7 @@ def download(name: str, dest: str | Path | None = None, mirrors: list[str] | Non
                 errors.append(f"{url}: {getattr(e, 'reason', None) or e}")
         else:
             raise DataError(f"cannot download {name}: " + "; ".join(errors) +
-                            f". Put the four IDX files in a folder and pass --data-dir")
+                            ". Put the four IDX files in a folder and pass --data-dir")
     return dest
 
 

@@ -19,7 +19,7 @@ or a TOML file (``name = "mine"``, ``layers = [...]``, optional ``init``) into a
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 

@@ -17,7 +17,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import torch
 from torch import nn
 
 from ..errors import GradlabError

@@ -29,7 +29,6 @@ import contextlib
 import copy
 import inspect
 import json
-import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -38,6 +37,7 @@ import numpy as np
 
 from ..errors import GradlabError
 from ..report import num, table
+from ..jsonable import jsonable as _jsonable
 
 __tracebackhide__ = True  # pytest: gradlab's frames are not the user's problem
 
@@ -117,18 +117,6 @@ class JacobianReport:
 
     def __str__(self) -> str:
         return format_jacobian_report(self)
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, np.generic):
-        return _jsonable(x.item())
-    return x
 
 
 # ------------------------------------------------------------------------------------ helpers
