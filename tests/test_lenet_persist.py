@@ -88,6 +88,15 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
         load_checkpoint(ck)
 
 
+@pytest.mark.parametrize("content", [b"x", b"\x80\x02garbage", b"PK\x03\x04 not really a zip"])
+def test_garbage_is_called_corrupt_not_pickled_code(tmp_path, content):
+    p = tmp_path / "checkpoint.pt"
+    p.write_bytes(content)
+    with pytest.raises(PersistError, match="corrupt or truncated") as info:
+        load_checkpoint(p)
+    assert "pickled" not in str(info.value) and "Weights only load failed" not in str(info.value)
+
+
 def test_weights_that_do_not_fit_the_architecture(saved):
     _, w = saved
     meta = json.loads(w.with_suffix(".json").read_text())

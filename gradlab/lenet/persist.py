@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import GradlabError
-from ..fileio import atomic_path, write_atomic
+from ..fileio import write_atomic
 from .models import architecture, build_model
 
 __all__ = ["PersistError", "SavedModel", "save_model", "load_model", "refuse_unsafe", "model_paths", "FORMAT"]
@@ -101,7 +101,8 @@ _PICKLE_HINT = ("gradlab loads weights only from safetensors files (a pickle can
 def refuse_unsafe(path: Path, error: BaseException | None = None) -> None:
     """Raise :class:`PersistError` when a load failed because the file holds pickled code."""
     text = str(error or "")
-    if "weights_only" in text or "Unsupported global" in text or "GLOBAL" in text:
+    # torch's message always mentions weights_only; only a refused global means pickled code
+    if "Unsupported global" in text or "GLOBAL" in text:
         raise PersistError(f"{path}: the file contains pickled Python objects other than tensors "
                            f"(refused: torch.load(weights_only=True) would have to run code). {_PICKLE_HINT}")
 

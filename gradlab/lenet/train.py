@@ -33,6 +33,7 @@ from .augment import Augment, shifted_test_set
 from .data import Dataset, load_dataset
 from .gradcheck import directional_check
 from .models import architecture, build_model
+from ..jsonable import jsonable as _jsonable
 
 __all__ = ["TrainConfig", "EpochMetrics", "RunResult", "TrainResult", "TrainError", "OPTIMIZERS", "DEFAULT_LR",
            "train", "train_run", "make_optimizer", "evaluate", "verdict", "load_checkpoint", "plot_curves"]
@@ -203,16 +204,6 @@ def _pm(stat: dict[str, float]) -> str:
     return f"{stat['mean']:.4f}"
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    return x
-
-
 # ----------------------------------------------------------------------------- pieces
 def make_optimizer(name: str, params: Any, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
                    ) -> torch.optim.Optimizer:
@@ -302,11 +293,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many kinds for damaged files
         refuse_unsafe(p, e)
-        raise PersistError(f"{p}: not a readable checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-                           "the file is corrupt or truncated") from None
+        raise PersistError(f"{p}: not a readable checkpoint: the file is corrupt or truncated "
+                           f"({_torch_reason(e)})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise PersistError(f"{p}: not a gradlab LeNet checkpoint")
     return state
+
+
+def _torch_reason(error: BaseException) -> str:
+    """The informative line of torch.load's error (its messages open with pages of advice)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("Unsupported operand", "PytorchStreamReader", "invalid load key")) or "EOF" in line:
+            return line.split(". ")[0][:120]
+    return f"{type(error).__name__}: {lines[0][:120]}" if lines else type(error).__name__
 
 
 def verdict(history: list[EpochMetrics]) -> str:
