@@ -15,13 +15,14 @@ shares at forks, as the scalar engine does. Finite differences perturb one entry
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .errors import EvaluationError, Location, ShapeError
 from .graph import Graph
+from .numeric import Evaluation  # the same result as a scalar graph's: arrays of any shape
 from .ops import op_for
 from .tensor_ops import TensorOp, batch_of, forward_values, shape_text, vjp_values
 
@@ -126,25 +127,6 @@ def forward(graph: Graph, at: Mapping[str, Any] | None = None, *, inputs: Mappin
                 raise _describe_bad(graph, n, args, r)
             values[n] = r
     return values
-
-
-@dataclass
-class Evaluation:
-    """Forward values and adjoints (d output / d node) of a tensor graph; ``edge_adjoints`` are each
-    wire's share, in the shape of the argument; ``local`` the entrywise local partial of elementwise gates."""
-
-    graph: Graph
-    values: dict[str, np.ndarray]
-    adjoints: dict[str, np.ndarray]
-    edge_adjoints: dict[Edge, np.ndarray] = field(default_factory=dict)
-    local: dict[Edge, np.ndarray] = field(default_factory=dict)
-
-    @property
-    def output(self) -> np.ndarray:
-        return self.values[self.graph.output]
-
-    def grad(self, name: str) -> np.ndarray:
-        return self.adjoints[name]
 
 
 def backward(graph: Graph, values: Mapping[str, np.ndarray], *, seeds: Mapping[str, np.ndarray] | None = None,

@@ -23,6 +23,7 @@ from torch import nn
 
 from ..errors import GradlabError
 from ..fileio import write_atomic
+from ..jsonable import jsonable
 from .models import architecture, build_model
 
 __all__ = ["PersistError", "SavedModel", "save_model", "load_model", "refuse_unsafe", "model_paths", "FORMAT"]
@@ -78,20 +79,8 @@ def save_model(model: nn.Module, path: str | Path, *, config: Any = None, arch: 
             "metrics": metrics or {}, "dataset": dataset or {},
             "train_config": config.to_dict() if hasattr(config, "to_dict") else (config or {})}
     write_atomic(weights, blob)
-    write_atomic(meta_path, json.dumps(_clean(meta), indent=1))
+    write_atomic(meta_path, json.dumps(jsonable(meta), indent=1))
     return weights
-
-
-def _clean(x: Any) -> Any:
-    import math
-
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 _PICKLE_HINT = ("gradlab loads weights only from safetensors files (a pickle can run code when it is loaded); "

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import re
 import time
@@ -40,6 +39,7 @@ from typing import Any, Callable
 
 from ..errors import GradlabError
 from ..fileio import atomic_path, write_atomic
+from ..jsonable import jsonable
 
 __all__ = ["SweepError", "SweepPoint", "SweepSpec", "SweepResult", "run_sweep"]
 
@@ -242,21 +242,11 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, f
     points = {label: [rs[k] for k in sorted(rs)] for label, rs in results.items()}
     summaries = {label: summarize(rs) for label, rs in points.items()}
     res = SweepResult(spec, points, summaries, str(out), time.perf_counter() - t0)
-    write_atomic(out / "sweep.json", json.dumps(_clean(res.to_dict()), indent=1))
+    write_atomic(out / "sweep.json", json.dumps(jsonable(res.to_dict()), indent=1))
     _plots(res, out)
     write_atomic(out / "report.md", report_markdown(res))
     res.files = ["report.md", "sweep.json", "curves.png", "final.png", "sweep.toml"]
     return res
-
-
-def _clean(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def report_markdown(res: SweepResult) -> str:
