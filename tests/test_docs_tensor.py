@@ -1,4 +1,4 @@
-"""The console examples of the tensor and verify pages are real: each command, run again, prints
+"""The console examples of the tensor, verify and exercise pages are real: each command, run again, prints
 what the page shows (error estimates such as 1.2e-15 may differ by machine and are not compared)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from gradlab.cli import main
 
 ROOT = Path(__file__).parent.parent
-PAGES = ["docs/tensors.md", "docs/verify.md", "docs/exercises/sheet2-task6.md"]
+PAGES = ["docs/tensors.md", "docs/verify.md", "docs/exercises/sheet2-task6.md", "docs/exercises/sheet1-task2.md"]
 
 
 def examples() -> list[tuple[str, str, str]]:
