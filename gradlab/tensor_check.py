@@ -327,5 +327,8 @@ def format_tensor_report(r: TensorGradientReport, *, nodes: bool = False) -> str
         lines.append("BLAME: " + r.blame.message)
     if r.at is not None:
         lines.append("")
-        lines.append("all methods agree" if r.ok else "CHECK FAILED: the methods disagree (see FAIL above)")
+        if r.ok and not set(r.methods) - {"symbolic"}:
+            lines.append("no independent check run (--methods ''): the gradients are the symbolic ones, evaluated")
+        else:
+            lines.append("all methods agree" if r.ok else "CHECK FAILED: the methods disagree (see FAIL above)")
     return "\n".join(lines)

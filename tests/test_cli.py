@@ -40,6 +40,13 @@ def test_grad_without_at_is_symbolic_only(capsys):
     assert "df/dx = sin(y)" in out and "finite diff" not in out
 
 
+@pytest.mark.parametrize("program, at", [("f = (x+y)*z", "x=-2,y=5,z=-4"), ("L = sum(A @ x)", "A=[[1, 2]],x=[3, 4]")])
+def test_grad_without_independent_methods_does_not_claim_they_agree(capsys, program, at):
+    assert main(["grad", program, "--at", at, "--methods", ""]) == 0
+    out = capsys.readouterr().out
+    assert "all methods agree" not in out and "no independent check run" in out
+
+
 def test_grad_of_a_graph_file_uses_its_point(capsys):
     assert main(["grad", str(ROOT / "graphs" / "add_mul.toml"), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)

@@ -32,9 +32,7 @@ def run(args: argparse.Namespace) -> int:
         gf = load_graph_file(args.program)
         graph, at = gf.graph, (at if at is not None else (gf.at or None))
     else:
-        from ..graph import Graph
-
-        graph = Graph.parse(args.program)
+        graph = args.program  # gradients() reads it, taking undeclared shapes from the --at values
     methods = ["symbolic"] + [m.strip() for m in args.methods.split(",") if m.strip()]
     from .common import UsageError
 
