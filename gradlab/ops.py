@@ -234,10 +234,10 @@ _register(Op("add_const", 1, lambda a, p: a[0] + p, lambda a, o, p: [sp.Integer(
 _register(Op("rsub_const", 1, lambda a, p: p - a[0], lambda a, o, p: [sp.Integer(-1)],
              lambda a, p: float(p) - a[0], lambda a, p: float(p) - a[0],
              lambda p: f"{_fmt(p)}-x", "c - x", has_param=True))
-_register(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [sp.sympify(p)],
+_register(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [sp.sympify(p, strict=True)],
              lambda a, p: float(p) * a[0], lambda a, p: float(p) * a[0],
              lambda p: f"*{_fmt(p)}", "c * x", has_param=True))
-_register(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / sp.sympify(p)],
+_register(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / sp.sympify(p, strict=True)],
              lambda a, p: a[0] / float(p), lambda a, p: a[0] / float(p),
              lambda p: f"/{_fmt(p)}", "x / c", has_param=True))
 _register(Op("rdiv_const", 1, lambda a, p: p / a[0], lambda a, o, p: [-p / a[0] ** 2],

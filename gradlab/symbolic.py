@@ -122,7 +122,7 @@ class SymbolicGradients:
             if d["kind"] == "input":
                 self._full_expr[n] = self._named_expr[n] = g.symbol(n)
             elif d["kind"] == "const":
-                self._full_expr[n] = self._named_expr[n] = sp.sympify(d["value"])
+                self._full_expr[n] = self._named_expr[n] = sp.sympify(d["value"], strict=True)
             else:
                 op, p = OPS[d["op"]], _sp_param(d.get("param"))
                 self._full_expr[n] = op.sym([self._full_expr[a] for a in g.args(n)], p)
@@ -250,7 +250,7 @@ def symbolic_gradients(graph: Graph, *, simplify: bool = True) -> SymbolicGradie
         arg_syms = [g._arg_sym(a) for a in args]
         parts = OPS[d["op"]].partials(arg_syms, g.symbol(v), _sp_param(d.get("param")))
         for k, (u, lp) in enumerate(zip(args, parts)):
-            lp = sp.sympify(lp)
+            lp = sp.sympify(lp, strict=True)
             partials[(u, v, k)] = lp
             if v == out:
                 staged[u].append(lp)

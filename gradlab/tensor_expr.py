@@ -92,7 +92,7 @@ class Tensor:
             return other
         if self.symbolic:
             a = np.empty((), dtype=object)
-            a[()] = sp.sympify(other)
+            a[()] = sp.sympify(other, strict=True)
             return Tensor(a, (), _num_text(other))
         return Tensor(np.asarray(float(other)), (), _num_text(other))
 
@@ -133,7 +133,7 @@ class Tensor:
 
     def __pow__(self, o: Any) -> "Tensor":
         if not isinstance(o, Tensor):
-            p = sp.sympify(o) if self.symbolic else float(o)
+            p = sp.sympify(o, strict=True) if self.symbolic else float(o)
             data = forward_values("pow_const", [self.data], [self.shape], p, self.shape)
             return Tensor(data, self.shape)
         return self._binary("pow", o)
@@ -267,7 +267,7 @@ class MatrixExpressionParser(ExpressionParser):
                 raise ShapeError("@ multiplies vectors and matrices, not numbers; use * to multiply by a number",
                                  Location(col=node.col_offset + 1))
             return self._shape_checked(lambda: a @ b, node)
-        if isinstance(node.op, ast.Div) and not isinstance(b, Tensor) and getattr(sp.sympify(b), "is_zero", False):
+        if isinstance(node.op, ast.Div) and not isinstance(b, Tensor) and getattr(sp.sympify(b, strict=True), "is_zero", False):
             raise self.fail("division by zero", node)
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             return super().binop(node, a, b)
@@ -333,7 +333,7 @@ class MatrixExpressionParser(ExpressionParser):
 
     def elementwise(self, fname: str, args: list[Any]) -> Tensor:
         ts = [a if isinstance(a, Tensor) else (Tensor(np.asarray(float(a)), ()) if not self.symbolic else
-                                               Tensor(_obj(sp.sympify(a)), ())) for a in args]
+                                               Tensor(_obj(sp.sympify(a, strict=True)), ())) for a in args]
         if self.symbolic:
             ts = [_as_symbolic(t) for t in ts]
         op = ELEMENTWISE[fname]
@@ -373,7 +373,7 @@ class MatrixExpressionParser(ExpressionParser):
         return Tensor(forward_values(op_name, [t.data for t in ts], [t.shape for t in ts], param, out), out)
 
     def _scalar_tensor(self, a: Any) -> Tensor:
-        return Tensor(_obj(sp.sympify(a)), ()) if self.symbolic else Tensor(np.asarray(float(a)), ())
+        return Tensor(_obj(sp.sympify(a, strict=True)), ()) if self.symbolic else Tensor(np.asarray(float(a)), ())
 
 
 def _obj(x: Any) -> np.ndarray:

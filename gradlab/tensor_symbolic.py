@@ -95,7 +95,7 @@ def named_values(graph: Graph) -> tuple[dict[str, np.ndarray], dict[str, np.ndar
         if d["kind"] == "input" or (d["kind"] == "op" and d.get("named")):
             symbols[n] = values[n] = node_symbols(graph, n)
         elif d["kind"] == "const":
-            values[n] = _obj(sp.sympify(d["value"]), ())
+            values[n] = _obj(sp.sympify(d["value"], strict=True), ())
         else:
             args = graph.args(n)
             values[n] = np.asarray(forward_values(d["op"], [values[a] for a in args],
@@ -186,7 +186,7 @@ def collapse_sums(expr: sp.Expr, groups: Sequence[tuple[sp.Symbol, ...]]) -> sp.
 
 def tidy(expr: sp.Expr, groups: Sequence[tuple[sp.Symbol, ...]] = ()) -> sp.Expr:
     """A bounded simplification in the textbook's shape: sums of labels collapsed, common factors out."""
-    e = sp.sympify(expr)
+    e = sp.sympify(expr, strict=True)
     if e.is_Atom:
         return e
     key = (e, tuple(groups))

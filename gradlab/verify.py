@@ -208,7 +208,7 @@ def is_zero(expr: sp.Expr, *, thorough: bool = True) -> bool:
     Cheap steps first (expand, then cancel when there are fractions); ``thorough`` adds SymPy's
     ``simplify`` on the exponential form, for expressions small enough.
     """
-    expr = sp.sympify(expr)
+    expr = sp.sympify(expr, strict=True)
     if expr == 0:
         return True
     try:
@@ -246,7 +246,7 @@ def prove_equal(diff: sp.Expr, definitions: Mapping[sp.Symbol, sp.Expr],
             d = d.xreplace(defs)
         return False
 
-    d0 = sp.sympify(diff)
+    d0 = sp.sympify(diff, strict=True)
     if keep:
         partial = {k: v for k, v in definitions.items() if k not in keep}
         if partial and settle(d0, partial):
@@ -273,7 +273,7 @@ class _ScalarProblem:
         from .expr import parse_expression
 
         self.symbols = {n: graph.symbol(n) for n in names}
-        self.expr = sp.sympify(parse_expression(claim.rhs, self.symbols, lenient=lenient, unknown_names=False))
+        self.expr = sp.sympify(parse_expression(claim.rhs, self.symbols, lenient=lenient, unknown_names=False), strict=True)
         self.shape: tuple[int, ...] = ()
 
     # symbolic ------------------------------------------------------------------------------
@@ -619,7 +619,7 @@ class _TensorProblem:
         defs = named_definitions(self.graph)
         constraints = simplex_constraints(self.graph)
         for idx in idxs:
-            c = sp.sympify(claim.data[()] if claim.shape == () else claim.data[idx if self.entry is None else ()])
+            c = sp.sympify(claim.data[()] if claim.shape == () else claim.data[idx if self.entry is None else ()], strict=True)
             t = ts.entry(self.wrt, idx)
             if not prove_equal(c - t, defs, constraints, keep=c.free_symbols):
                 return False

@@ -46,7 +46,7 @@ class _KeyPrinter(StrPrinter):
 
 def key_text(expr: Any) -> str:
     """A formula as key.json stores it (strict syntax; no ``eval`` needed to read it back)."""
-    return _KeyPrinter({"order": None}).doprint(sp.sympify(expr))
+    return _KeyPrinter({"order": None}).doprint(sp.sympify(expr, strict=True))
 
 
 def latex(expr: Any) -> str:
@@ -80,7 +80,7 @@ def _math(inner: str, display: bool = False) -> str:
 
 def mathml(expr: Any, *, display: bool = False) -> str:
     """Presentation MathML of a formula, as a ``<math>`` element."""
-    return _math(_MathML().doprint(sp.sympify(expr)), display)
+    return _math(_MathML().doprint(sp.sympify(expr, strict=True)), display)
 
 
 def _name_mathml(name: str) -> str:
@@ -96,7 +96,7 @@ def partial_mathml(out: str, wrt: str, rhs: Any = None) -> str:
     """``∂a/∂x0`` (``= rhs`` when given) as MathML."""
     inner = partial_mathml_inner(out, wrt)
     if rhs is not None:
-        inner = f"<mrow>{inner}<mo>=</mo>{_MathML().doprint(sp.sympify(rhs))}</mrow>"
+        inner = f"<mrow>{inner}<mo>=</mo>{_MathML().doprint(sp.sympify(rhs, strict=True))}</mrow>"
     return _math(inner)
 
 

@@ -51,7 +51,7 @@ def named_values(graph: Graph) -> dict[str, sp.Expr]:
         if d["kind"] == "input":
             out[n] = graph.symbol(n)
         elif d["kind"] == "const":
-            out[n] = sp.sympify(d["value"])
+            out[n] = sp.sympify(d["value"], strict=True)
         else:
             local = OPS[d["op"]].sym([out[a] for a in graph.args(n)], _sp_param(d.get("param")))
             out[n] = graph.symbol(n) if d.get("named") else local
