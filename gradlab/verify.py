@@ -800,6 +800,30 @@ class _TensorProblem:
                 out.append(("wrong variable", f"it is d{self.claim.of}/d{n}, not {self.claim.lhs}", adj[n]))
         return out
 
+    def transpose_hint(self, values: Mapping[str, np.ndarray], truth: np.ndarray, rtol: float,
+                       atol: float) -> tuple[str, str] | None:
+        """A square matrix of the claim used where its transpose belongs (``B @ (p - y)`` for
+        ``B.T @ (p - y)``): the shapes fit either way, so only the values tell."""
+        for n in claim_names(self.graph):
+            shape = self.graph.shape(n) if n in self.graph else ()
+            if len(shape) != 2 or shape[0] != shape[1] or not re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)",
+                                                                        self.claim.rhs):
+                continue
+            swapped = dict(values)
+            swapped[n] = np.swapaxes(values[n], -1, -2)
+            try:
+                claimed = self.claim_numeric(swapped)
+            except GradlabError:
+                continue
+            if claimed.shape == truth.shape and _close(claimed, truth, rtol, atol, tuple(range(1, truth.ndim))).all():
+                plain = len(re.findall(rf"(?<![\w.]){re.escape(n)}(?!\w)", self.claim.rhs))
+                marked = len(re.findall(rf"(?<![\w.]){re.escape(n)}\s*(\.T\b|\^T|ᵀ|')", self.claim.rhs))
+                which = (f"{n} stands where {n}.T belongs" if marked == 0 else
+                         f"{n}.T stands where {n} belongs" if marked == plain else
+                         f"{n} and {n}.T are swapped")
+                return f"transposed {n}", f"{which}: with {n} transposed the claim is right"
+        return None
+
     def label_hint(self, seed: int, rtol: float, atol: float) -> tuple[str, str] | None:
         """A claim that fails only because a label is not declared: right when it is one-hot."""
         sub = self.sub
@@ -1036,7 +1060,7 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
         ce.claimed_value, ce.true_value = claimed[i].tolist(), truth[i].tolist()
     found = diagnose(claimed, truth, problem.mutants(values), rtol=rtol, atol=atol)
     if found is None and same_shape and isinstance(problem, _TensorProblem):
-        found = problem.label_hint(seed, rtol, atol)
+        found = problem.transpose_hint(values, truth, rtol, atol) or problem.label_hint(seed, rtol, atol)
     if found is None and not same_shape:
         found = ("wrong shape", f"the claim is {_shape_words(claimed.shape[1:])}, {c.lhs} has the shape of "
                                 f"{c.wrt}: {_shape_words(truth.shape[1:])}")

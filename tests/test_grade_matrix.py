@@ -46,6 +46,7 @@ def test_right_matrix_answers_are_proved_correct(key, text):
     (DL_DB, "(y - p) @ v.T / 2", "sign", 0.5, "sign"),
     (DL_DB, "p @ v.T / 2", "label", 0.25, "the label y is left out"),
     (DL_DZ, "p/2", "label", 0.25, "p - y"),
+    (DL_DA, "(B (p - y) ⊙ (1 - v²)) xᵀ / 2", "transposed", 0.5, "B stands where B.T belongs"),
 ])
 def test_the_five_wrong_claims_are_named_with_the_spec_s_credit(key, text, mistake, credit, words):
     v = grade_matrix(text, key, CREDIT)

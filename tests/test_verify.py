@@ -155,6 +155,8 @@ def test_the_closed_forms_are_proved(claim):
     ("dL/dz = p / 2", "p instead of p - y"),
     ("dL/dA = ((B.T @ p / 2) * (1 - v**2)) @ x.T", "p instead of p - y"),
     ("dL/dx = (A.T @ ((B.T @ (p - y) / 2) * (1 - v**2))).T", "transposed"),
+    ("dL/dA = ((B @ (p - y) / 2) * (1 - v**2)) @ x.T", "transposed B"),  # B is square: only values tell
+    ("dL/dv = B @ (p - y) / 2", "transposed B"),
 ])
 def test_wrong_matrix_claims_are_rejected_with_a_counterexample(claim, mistake):
     r = verify(SHEET, claim)

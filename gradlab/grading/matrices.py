@@ -51,7 +51,7 @@ TRIALS = 25
 _IDS = [
     (re.compile(r"^sign$"), "sign"),
     (re.compile(r"^(missing|extra) factor "), "factor"),
-    (re.compile(r"^transposed$"), "transposed"),
+    (re.compile(r"^transposed( \w+)?$"), "transposed"),  # the whole gradient, or one square matrix in it
     (re.compile(r"^missing (activation|local) derivative$"), "chain"),
     (re.compile(r" instead of .+ - "), "label"),
     (re.compile(r"^wrong variable$"), "variable"),
@@ -174,6 +174,8 @@ def mistake_message(ids: list[str], hint: str) -> str:
         return hint[0].upper() + hint[1:]
     if ids == ["variable"] and hint:
         return f"{MISTAKES['variable']}: {hint}"
+    if ids == ["transposed"] and hint and ("stands where" in hint or "are swapped" in hint):  # one square matrix
+        return f"transposed: {hint}"
     text = "; ".join(MISTAKES[i] for i in ids)
     return text + (f" ({hint})" if hint and any(i in _EXPLAINED for i in ids) else "")
 
