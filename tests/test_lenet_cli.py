@@ -33,6 +33,17 @@ def test_train_refuses_to_overwrite(trained, capsys):
     assert "already holds a training" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("bad, says", [(["--model", "conv 6@5x5 | dense 10"], "add 'flatten'"),
+                                        (["--device", "tpu"], "unknown device")])
+def test_a_bad_setting_writes_nothing_and_blocks_nothing(tmp_path, capsys, bad, says):
+    out = tmp_path / "run"
+    assert main(["lenet", "train", *TINY, "--epochs", "1", "--out", str(out), *bad]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+    assert main(["lenet", "train", *TINY, "--epochs", "1", "--runs", "1", "--out", str(out), "--no-progress"]) == 0
+
+
 def test_save_load_compare(trained, tmp_path, capsys):
     assert main(["lenet", "save", str(trained / "run-1"), str(tmp_path / "m")]) == 0
     assert "wrote" in capsys.readouterr().out

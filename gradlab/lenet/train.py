@@ -562,6 +562,9 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
           plot: bool = True) -> TrainResult:
     """``config.runs`` runs with seeds ``seed, seed+1, ...``; with ``out``, every file of the lab goes there:
     ``config.json``, ``metrics.csv``, ``metrics.json``, ``curves.png`` and ``run-<k>/`` (checkpoint, model)."""
+    # what TrainConfig cannot check by itself fails here, before any file is written
+    resolve_device(config.device)
+    build_model(config.model, seed=0)
     if data is None:
         data = load_dataset(config.dataset, config.data_dir, download_missing=config.download)
         if config.train_limit or config.test_limit:
