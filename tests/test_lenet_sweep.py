@@ -86,3 +86,10 @@ def test_changed_spec_is_not_mixed_with_old_results(tmp_path):
     with pytest.raises(Exception, match="other settings.*batch_size"):
         run_sweep(changed, tmp_path / "s")
     assert run_sweep(changed, tmp_path / "s", force=True).summaries
+
+
+def test_a_point_that_cannot_run_stops_the_sweep_before_anything_runs(tmp_path):
+    spec = SweepSpec.parse(BASE + '[vary]\nmodel = ["lenet", "conv 6@5x5 | dense 10"]\n')
+    with pytest.raises(SweepError, match=r"point model=conv 6@5x5 \| dense 10: .*add 'flatten'"):
+        run_sweep(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

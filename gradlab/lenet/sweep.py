@@ -200,6 +200,16 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, f
 
     if not isinstance(spec, SweepSpec):
         spec = SweepSpec.load(spec)
+    from .models import build_model
+    from .train import resolve_device
+
+    configs = {p.slug: spec.config(p) for p in spec.points}
+    for p in spec.points:  # every point's model and device, before a run starts or a file is written
+        try:
+            resolve_device(configs[p.slug].device)
+            build_model(configs[p.slug].model, seed=0)
+        except GradlabError as e:
+            raise SweepError(f"point {p.label}: {e}") from None
     out = Path(out)
     if force and out.exists():
         import shutil
@@ -211,7 +221,7 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, f
     t0 = time.perf_counter()
     tasks = []
     for p in spec.points:
-        cfg = spec.config(p)
+        cfg = configs[p.slug]
         for k in range(spec.runs):
             tasks.append((p.label, cfg.to_dict(), str(out / p.slug / f"run-{k + 1}"), k + 1, cfg.seed + k))
     results: dict[str, dict[int, Any]] = {p.label: {} for p in spec.points}
