@@ -328,7 +328,7 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
         if not isinstance(v, str):
             raise GraphFileError(f"the formula for '{k}' must be a string, got {v!r}", Location(file=name, line=line))
         try:
-            from .verify import parse_claim
+            from .claims import parse_claim
 
             parse_claim(k, v)
         except GradlabError as e:

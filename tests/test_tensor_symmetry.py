@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from gradlab import parse_program, verify
 from gradlab.tensor_symmetry import axis_classes, claim_graph, representatives
-from gradlab.verify import Claim, _TensorProblem
+from gradlab.claims import Claim
+from gradlab.verify_tensor import TensorProblem
 
 NET = "x: (4,); A: (3, 4); B: (2, 3); y: onehot(2); v = tanh(A @ x); p = softmax(B @ v); L = -sum(y*log(p))"
 
@@ -34,11 +35,11 @@ def test_the_claim_ties_axes_too():
 
 def test_a_claim_wrong_only_off_the_diagonal_is_not_proved():
     g = parse_program("x: (9,); W: (9, 9); s = x.T @ W @ x; f = sigmoid(s)")
-    right = _TensorProblem(g, Claim("f", "W", "f*(1 - f) * (x @ x.T)", ""), False)
+    right = TensorProblem(g, Claim("f", "W", "f*(1 - f) * (x @ x.T)", ""), False)
     right.notes = []
     assert right._representatives() == [(0, 0), (0, 1)] and right.decide()
     # x_i**2 on the diagonal is right, off the diagonal it is wrong
-    wrong = _TensorProblem(g, Claim("f", "W", "f*(1 - f) * ((x*x) @ (x/x).T)", ""), False)
+    wrong = TensorProblem(g, Claim("f", "W", "f*(1 - f) * ((x*x) @ (x/x).T)", ""), False)
     wrong.notes = []
     assert not wrong.decide()
     assert not verify(g, "df/dW = f*(1 - f) * ((x*x) @ (x/x).T)").ok

@@ -9,7 +9,7 @@ import pytest
 
 from gradlab import GradlabError, ParseError, gradients, verify
 from gradlab.cli import main
-from gradlab.verify import parse_claim
+from gradlab.claims import parse_claim
 
 NEURON = "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)"
 CIRCUIT = "z = w0*x0 + w1*x1 + w2; a = 1/(1+exp(-z))"

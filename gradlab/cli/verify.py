@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..verify import TRIALS, verify
+    from ..claims import TRIALS
+    from ..verify import verify
     from .common import UsageError
 
     at = parse_at(args.at)

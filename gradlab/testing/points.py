@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import EvaluationError, GradlabError
 from ..graph import Graph
 from ..numeric import forward
-from ..verify import _random_input
+from ..verify_tensor import random_input
 
 __tracebackhide__ = True
 
@@ -33,7 +33,7 @@ def random_points(graph: Graph, n: int, seed: int = 0, *, tries: int = 20) -> li
     for attempt in range(tries * n):
         p: dict[str, Any] = {}
         for name in graph.inputs:
-            v = _random_input(rng, 1, graph.shape(name), graph.attrs(name).get("domain"),
+            v = random_input(rng, 1, graph.shape(name), graph.attrs(name).get("domain"),
                               positive=attempt >= tries * n // 2)[0]
             p[name] = float(v) if np.ndim(v) == 0 else v
         try:

@@ -355,7 +355,7 @@ def matrix_entry_mistakes(graph: Graph, values: dict[str, Any], node: str, idx: 
     (a transposed formula at the transposed entry); the sign error always."""
     from ..tensor_expr import Tensor, parse_matrix_expression
     from ..tensor_forms import show
-    from ..verify import claim_names
+    from ..claims import claim_names
 
     shape = graph.shape(node)
     names = {n: Tensor(np.asarray(values[n], dtype=float)[None], graph.shape(n)) for n in claim_names(graph)}

@@ -1,0 +1,171 @@
+"""A claimed derivative, ``d<of>/d<wrt> = <formula>``, and what deciding it needs: the names a
+claim may use, entrywise closeness at random points, and the symbolic proof of a difference.
+:mod:`gradlab.verify` decides claims with these (the scalar and tensor problems hold the rest).
+
+>>> parse_claim("dL/dB = (p - y) @ v.T / 2").wrt
+'B'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Mapping
+
+import networkx as nx
+import numpy as np
+import sympy as sp
+
+from .errors import ParseError
+from .graph import Graph
+
+#: Default number of random points a claim is tested at.
+TRIALS = 25
+#: Unary gates whose local derivative a student may forget; named "activation" in the diagnosis.
+ACTIVATIONS = frozenset({"sigmoid", "tanh", "relu", "softplus", "exp", "log", "sin", "cos", "sqrt", "abs"})
+
+_LHS = re.compile(r"^\s*[d∂]\s*([A-Za-z][A-Za-z0-9_]*)\s*/\s*[d∂]\s*([A-Za-z][A-Za-z0-9_]*)\s*$")
+
+
+# ------------------------------------------------------------------------------- claims
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A parsed claim: ``d of / d wrt = rhs``."""
+
+    of: str
+    wrt: str
+    rhs: str
+    text: str
+
+    @property
+    def lhs(self) -> str:
+        return f"d{self.of}/d{self.wrt}"
+
+
+def parse_claim(claim: str, rhs: str | None = None) -> Claim:
+    """``"dL/dB = (p - y) @ v.T / 2"`` (or the two sides apart) -> :class:`Claim`.
+
+    >>> parse_claim("da/dx0 = w0*a*(1-a)")
+    Claim(of='a', wrt='x0', rhs='w0*a*(1-a)', text='da/dx0 = w0*a*(1-a)')
+    """
+    if not isinstance(claim, str) or (rhs is not None and not isinstance(rhs, str)):
+        raise ParseError("a claim is text: 'dL/dB = formula' (or the two sides as two strings)")
+    if rhs is None:
+        if "=" not in claim:
+            raise ParseError(f"write the claim as 'da/dx = formula' (no '=' in {claim!r})")
+        lhs, rhs = claim.split("=", 1)
+        if rhs.startswith("="):
+            rhs = rhs[1:]
+        text = claim.strip()
+    else:
+        lhs = claim
+        text = f"{claim.strip()} = {rhs.strip()}"
+    m = _LHS.match(lhs)
+    if not m:
+        raise ParseError(f"the left side '{lhs.strip()}' must read d<output>/d<variable>, e.g. 'da/dx0' or 'dL/dB'")
+    if not rhs.strip():
+        raise ParseError("the claimed formula (right of '=') is empty")
+    return Claim(m.group(1), m.group(2), rhs.strip(), text)
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
+    """A graph from a program (shapes of undeclared inputs from array values in ``at``) or a Graph."""
+    from .check import _as_graph
+
+    return _as_graph(graph_or_program, at)
+
+
+def subgraph_to(graph: Graph, node: str) -> Graph:
+    """The part of ``graph`` that ``node`` depends on, with ``node`` as its output (order kept)."""
+    keep = nx.ancestors(graph.nx, node) | {node}
+    g = graph.copy()
+    g.nx.remove_nodes_from([n for n in graph.nodes if n not in keep])
+    g.nx.graph["output"] = node
+    return g
+
+
+def claim_names(graph: Graph) -> list[str]:
+    """The names a claim may use: inputs and the user's named nodes, in graph order."""
+    return [n for n in graph.nodes if graph.kind(n) == "input" or graph.attrs(n).get("named")]
+
+
+def nice_number(x: float) -> str:
+    """``0.5`` -> ``1/2``, ``-2.0`` -> ``-2``, ``0.3183...`` -> ``0.318310``."""
+    frac = Fraction(x).limit_denominator(64)
+    if abs(float(frac) - x) <= 1e-9 * max(1.0, abs(x)):
+        return str(frac.numerator) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
+    return f"{x:.6g}"
+
+
+def close_entries(a: np.ndarray, b: np.ndarray, rtol: float, atol: float, axes: tuple[int, ...]) -> np.ndarray:
+    """Entrywise closeness, the tolerance scaled by the size of the values at each point (an
+    infinite or undefined value is close to nothing: ``exp(exp(exp(B)))`` overflows, it is not right)."""
+    with np.errstate(all="ignore"):
+        scale = np.maximum(np.abs(a), np.abs(b))
+        point_scale = scale.max(axis=axes, keepdims=True) if axes else scale
+        close = np.abs(a - b) <= atol * np.maximum(1.0, point_scale) + rtol * np.maximum(scale, point_scale)
+    return close & np.isfinite(a) & np.isfinite(b)
+
+
+# ------------------------------------------------------------------------------- symbolic decision
+
+#: Expressions larger than this (SymPy operation count) are not simplified, only expanded.
+SIMPLIFY_OPS = 150
+
+
+def is_zero(expr: sp.Expr, *, thorough: bool = True) -> bool:
+    """Whether ``expr`` is identically 0, by bounded algebra (a False means: not shown, not disproved).
+
+    Cheap steps first (expand, then cancel when there are fractions); ``thorough`` adds SymPy's
+    ``simplify`` on the exponential form, for expressions small enough.
+    """
+    expr = sp.sympify(expr, strict=True)
+    if expr == 0:
+        return True
+    try:
+        e = sp.expand(expr)
+        if e == 0:
+            return True
+        if any(p.is_Pow and p.exp.is_negative for p in e.atoms(sp.Pow)) and sp.cancel(sp.together(e)) == 0:
+            return True
+        if thorough and sp.count_ops(e) <= SIMPLIFY_OPS:
+            r = e.rewrite(sp.exp)
+            if sp.expand(r) == 0 or sp.simplify(r) == 0:
+                return True
+    except (TypeError, ValueError, NotImplementedError, RecursionError, ZeroDivisionError):  # pragma: no cover
+        return False
+    return False
+
+
+def prove_equal(diff: sp.Expr, definitions: Mapping[sp.Symbol, sp.Expr],
+                constraints: Mapping[sp.Symbol, sp.Expr] | None = None, *, max_levels: int = 50,
+                keep: set[sp.Symbol] | frozenset[sp.Symbol] = frozenset()) -> bool:
+    """Show ``diff == 0``: as it stands, then with named nodes replaced by their ``definitions``
+    (first those in ``keep``'s complement: the names one side uses and the other does not), one
+    level at a time down to the inputs, under ``constraints`` (a label's entries summing to 1)."""
+    constraints = constraints or {}
+
+    def settle(d: sp.Expr, defs: Mapping[sp.Symbol, sp.Expr]) -> bool:
+        for _ in range(max_levels):
+            if constraints:
+                d = d.xreplace(constraints)
+            last = not (d.free_symbols & set(defs))
+            if is_zero(d, thorough=last and not (d.free_symbols & set(definitions))):
+                return True
+            if last:
+                return False
+            d = d.xreplace(defs)
+        return False
+
+    d0 = sp.sympify(diff, strict=True)
+    if keep:
+        partial = {k: v for k, v in definitions.items() if k not in keep}
+        if partial and settle(d0, partial):
+            return True
+    return settle(d0, definitions)

@@ -1,0 +1,240 @@
+"""A claim about a graph of numbers, decided on the scalar engine (used by :func:`gradlab.verify`):
+random points away from kinks and poles, the true derivative from the local derivatives, the
+symbolic decision, and the mistakes a student makes along a chain (a left-out local derivative,
+the wrong variable)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import networkx as nx
+import numpy as np
+import sympy as sp
+
+from .errors import GradlabError
+from .graph import Graph
+
+from .claims import ACTIVATIONS, Claim, claim_names, prove_equal, subgraph_to
+
+
+
+class ScalarProblem:
+    """A claim about a graph of scalars, on the core engine (symbolic named forms, batched numbers)."""
+
+    def __init__(self, graph: Graph, claim: Claim, lenient: bool) -> None:
+        self.graph = graph
+        self.claim = claim
+        names = claim_names(graph)
+        for role, n in (("output", claim.of), ("variable", claim.wrt)):
+            if n not in graph:
+                raise GradlabError(f"'{n}' in '{claim.lhs}' is not a node of the graph; its names: {', '.join(names)}")
+            if n not in names:
+                raise GradlabError(f"'{n}' is an anonymous gate; name it in the program to use it in a claim")
+        self.sub = subgraph_to(graph, claim.of)
+        from .expr import parse_expression
+
+        self.symbols = {n: graph.symbol(n) for n in names}
+        self.expr = sp.sympify(parse_expression(claim.rhs, self.symbols, lenient=lenient, unknown_names=False), strict=True)
+        self.shape: tuple[int, ...] = ()
+
+    # symbolic ------------------------------------------------------------------------------
+    def truth_symbolic(self) -> sp.Expr:
+        from .symbolic import symbolic_gradients
+
+        if self.claim.wrt not in self.sub:
+            return sp.Integer(0)
+        self.sg = symbolic_gradients(self.sub)
+        return self.sg.named(self.claim.wrt)
+
+    def definitions(self) -> dict[sp.Symbol, sp.Expr]:
+        from .symbolic import symbolic_gradients
+
+        sg = symbolic_gradients(self.graph)
+        return {self.graph.symbol(n): sg.named_value_expr(n) for n in self.graph.op_nodes
+                if self.graph.attrs(n).get("named")}
+
+    notes: list[str]
+
+    def truth_formula(self) -> str:
+        return str(self.truth_symbolic())
+
+    def decide(self) -> bool:
+        truth = self.truth_symbolic()
+        self.truth_text = str(truth)
+        return prove_equal(self.expr - truth, self.definitions(), keep=self.expr.free_symbols)
+
+    # numeric -------------------------------------------------------------------------------
+    def sample(self, trials: int, rng: np.random.Generator, at: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
+        from .numeric import point_values
+
+        g = self.graph
+        wanted = trials
+        fixed = point_values(g, at) if at is not None else None
+        found: dict[str, list[np.ndarray]] = {n: [] for n in g.nodes}
+        count = 0
+        if fixed is not None:
+            vals = _forward_tolerant(g, {n: np.atleast_1d(v) for n, v in fixed.items()})
+            ok = _valid(g, vals)
+            if not ok[0]:
+                raise GradlabError("the point given by 'at' is not valid for a check (a value is not finite, or "
+                                   "a gate sits on its kink)")
+            for n in g.nodes:
+                found[n].append(vals[n])
+            count = 1
+        for attempt in range(8):
+            if count >= wanted + (fixed is not None) or wanted == 0:
+                break
+            n_cand = 4 * wanted
+            pts = {n: _random_values(rng, n_cand, positive=attempt >= 4) for n in g.inputs}
+            vals = _forward_tolerant(g, pts)
+            ok = _valid(g, vals)
+            take = np.flatnonzero(ok)[: wanted + (fixed is not None) - count]
+            for n in g.nodes:
+                found[n].append(vals[n][take])
+            count += len(take)
+        if count == 0:
+            raise GradlabError("no valid random point found: every try hit a pole, a domain error or a kink")
+        return {n: np.concatenate(v) for n, v in found.items()}
+
+    def truth_numeric(self, values: Mapping[str, np.ndarray], overrides: Mapping[Any, float] | None = None
+                      ) -> np.ndarray:
+        from .numeric import backward
+
+        if self.claim.wrt not in self.sub:
+            return np.zeros_like(values[self.claim.of])
+        vals = {n: values[n] for n in self.sub.nodes}
+        return backward(self.sub, vals, overrides=overrides).adjoints[self.claim.wrt]
+
+    def claim_numeric(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        from .ops import NUMPY_NAMESPACE
+
+        syms = sorted(self.expr.free_symbols, key=str)
+        f = sp.lambdify(syms, self.expr, modules=[NUMPY_NAMESPACE, "numpy"])
+        batch = values[self.claim.of].shape
+        with np.errstate(all="ignore"):
+            out = np.asarray(f(*[values[str(s)] for s in syms]), dtype=np.float64)
+        return np.broadcast_to(out, batch).copy()
+
+    def mutants(self, values: Mapping[str, np.ndarray]) -> list[tuple[str, str, np.ndarray]]:
+        """Common mistakes, as the derivative they would give: (short name, explanation, values)."""
+        out = []
+        for edges, node, label in _derivative_chains(self.sub, self.claim.wrt):
+            m = self.truth_numeric(values, overrides={e: 1.0 for e in edges})
+            kind = "missing activation derivative" if any(
+                self.sub.attrs(v).get("op") in ACTIVATIONS for _, v, _ in edges) else "missing local derivative"
+            out.append((kind, f"the derivative of {label} is left out", m))
+        # the derivative with respect to another variable (x0 for w0: the factors swapped)
+        from .numeric import backward
+
+        vals = {n: values[n] for n in self.sub.nodes}
+        adj = backward(self.sub, vals).adjoints
+        for n in claim_names(self.sub):
+            if n not in (self.claim.wrt, self.claim.of):
+                out.append(("wrong variable", f"it is d{self.claim.of}/d{n}, not {self.claim.lhs}", adj[n]))
+        return out
+
+    def entry_name(self, index: tuple[int, ...]) -> str:
+        return self.claim.lhs
+
+    def point_of(self, values: Mapping[str, np.ndarray], i: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        g = self.graph
+        point = {n: float(values[n][i]) for n in g.inputs}
+        named = {n: float(values[n][i]) for n in g.op_nodes if g.attrs(n).get("named")}
+        return point, named
+
+
+def _random_values(rng: np.random.Generator, n: int, positive: bool = False) -> np.ndarray:
+    """Magnitudes log-uniform in [0.25, 2] (no zeros, no saturation), random signs."""
+    mag = np.exp(rng.uniform(np.log(0.25), np.log(2.0), size=n))
+    if positive:
+        return mag
+    return mag * rng.choice([-1.0, 1.0], size=n)
+
+
+def _forward_tolerant(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every node's value at a batch of points; non-finite results are kept (marked invalid later)."""
+    from .ops import op_for
+
+    values: dict[str, np.ndarray] = {}
+    shape = np.broadcast_shapes(*(np.shape(v) for v in inputs.values())) if inputs else (1,)
+    with np.errstate(all="ignore"):
+        for n in graph.nodes:
+            d = graph.attrs(n)
+            if d["kind"] == "input":
+                values[n] = np.broadcast_to(np.asarray(inputs[n], dtype=np.float64), shape).copy()
+            elif d["kind"] == "const":
+                values[n] = np.full(shape, float(d["value"]))
+            else:
+                r = np.asarray(op_for(d["op"]).np_fn([values[a] for a in graph.args(n)], d.get("param")), dtype=float)
+                values[n] = np.broadcast_to(r, shape).copy()
+    return values
+
+
+def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
+    """Points (along the batch axis) where every value and every local derivative is finite, away from kinks."""
+    from .numeric import local_partials
+    from .ops import op_for
+
+    first = next(iter(values.values()))
+    ok = np.ones(first.shape[0], dtype=bool)
+    for n in graph.nodes:
+        v = values[n]
+        ok &= np.isfinite(v).reshape(v.shape[0], -1).all(axis=1)
+    for n in graph.op_nodes:
+        d = graph.attrs(n)
+        op = op_for(d["op"])
+        args = [values[a] for a in graph.args(n)]
+        if op.kink_distance is not None:
+            with np.errstate(all="ignore"):
+                dist = np.asarray(op.kink_distance(args, d.get("param")))
+                scale = 1.0 + np.max(np.abs(np.stack(args)), axis=0)
+            ok &= (dist > kink_margin * scale).reshape(ok.shape[0], -1).all(axis=1)
+    safe = {n: np.where(ok.reshape((-1,) + (1,) * (v.ndim - 1)), v, 1.0) for n, v in values.items()}
+    for n in graph.op_nodes:
+        for lp in local_partials(graph, n, safe):
+            ok &= np.isfinite(lp).reshape(ok.shape[0], -1).all(axis=1)
+    return ok
+
+
+def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str, int]], str, str]]:
+    """Candidates for a forgotten derivative: each one-argument gate between ``wrt`` and the output,
+    and each chain of one-argument gates between two named nodes (``a = 1/(1+exp(-z))``)."""
+    from .ops import op_for
+
+    on_path = (nx.descendants(graph.nx, wrt) if wrt in graph else set())
+    found: list[tuple[list[tuple[str, str, int]], str, str]] = []
+    seen: set[frozenset[tuple[str, str, int]]] = set()
+
+    def unary(n: str) -> bool:
+        d = graph.attrs(n)
+        return d["kind"] == "op" and n in on_path and op_for(d["op"]).arity == 1 and d["op"] not in (
+            "identity", "neg", "add_const", "mul_const", "div_const")
+
+    def label(n: str) -> str:
+        d = graph.attrs(n)
+        text = d.get("text")
+        return f"{n} = {text}" if d.get("named") and text else f"the gate {d['label']} ({graph.describe(n)})"
+
+    for n in graph.op_nodes:
+        if not unary(n):
+            continue
+        e = (graph.args(n)[0], n, 0)
+        found.append(([e], n, label(n)))
+        seen.add(frozenset([e]))
+    # chains of one-argument gates ending at a named node: the whole activation of a neuron
+    for n in graph.op_nodes:
+        if n not in on_path or not graph.attrs(n).get("named"):
+            continue
+        chain: list[tuple[str, str, int]] = []
+        cur = n
+        while graph.kind(cur) == "op" and op_for(graph.attrs(cur)["op"]).arity == 1 and cur in on_path:
+            arg = graph.args(cur)[0]
+            chain.append((arg, cur, 0))
+            cur = arg
+            if graph.attrs(cur).get("named") or graph.kind(cur) != "op":
+                break
+        key = frozenset(chain)
+        if len(chain) > 1 and key not in seen and any(graph.attrs(v).get("op") in ACTIVATIONS for _, v, _ in chain):
+            seen.add(key)
+            found.append((chain, n, label(n)))
+    return found[:60]
