@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from .check import GradientReport
@@ -37,21 +37,26 @@ def _status(ok: bool, status: str) -> str:
     return "ok" if ok else "FAIL"
 
 
+def header_lines(r: "GradientReport", value: Callable[[Any], str] = num, sep: str = "=") -> list[str]:
+    """The lines every report opens with: title, program, the point and the output's value."""
+    lines = [r.title] if r.title else []
+    if r.program:
+        lines.append("program: " + "; ".join(s.strip() for s in r.program.strip().splitlines() if s.strip()))
+    if r.at is not None:
+        lines.append("at " + ", ".join(f"{k}{sep}{value(v)}" for k, v in r.at.items()))
+        lines.append(f"output {r.output.name} = {num(r.output.value)}")
+        lines.append("")
+    return lines
+
+
 def format_report(r: "GradientReport", *, nodes: bool = False, width: int = 100) -> str:
     if getattr(r, "is_tensor", False):  # vectors and matrices: arrays in the tables
         from .tensor_check import format_tensor_report
 
         return format_tensor_report(r, nodes=nodes)  # type: ignore[arg-type]
     out = r.output.name
-    lines = []
-    if r.title:
-        lines.append(r.title)
-    if r.program:
-        lines.append("program: " + "; ".join(s.strip() for s in r.program.strip().splitlines() if s.strip()))
+    lines = header_lines(r)
     if r.at is not None:
-        lines.append("at " + ", ".join(f"{k}={num(v)}" for k, v in r.at.items()))
-        lines.append(f"output {out} = {num(r.output.value)}")
-        lines.append("")
         headers = ["input", "value", f"d{out}/d input"]
         if "fd" in r.methods:
             headers.append("finite diff")

@@ -259,18 +259,11 @@ def _arr(a: Any) -> str:
 
 def format_tensor_report(r: TensorGradientReport, *, nodes: bool = False) -> str:
     """The text report of a tensor graph (``gradlab grad`` and ``gradlab check`` print it)."""
-    from .report import num, table
+    from .report import header_lines, table
 
     out = r.output.name
-    lines = []
-    if r.title:
-        lines.append(r.title)
-    if r.program:
-        lines.append("program: " + "; ".join(s.strip() for s in r.program.strip().splitlines() if s.strip()))
+    lines = header_lines(r, _arr, " = ")
     if r.at is not None:
-        lines.append("at " + ", ".join(f"{k} = {_arr(v)}" for k, v in r.at.items()))
-        lines.append(f"output {out} = {num(r.output.value)}")
-        lines.append("")
         headers = ["input", "shape", f"d{out}/d input"]
         if "fd" in r.methods:
             headers.append("fd rel err")
