@@ -506,13 +506,8 @@ def _size(e: M) -> int:
     return 1 + sum(_size(a) for a in e.args)
 
 
-def raw_matrix_forms(graph: Graph, ts: Any = None) -> dict[str, M | None]:
-    """The adjoint of every node as a matrix formula (unchecked; see :func:`matrix_forms`)."""
-    from .tensor_symbolic import tensor_symbolic
-
-    g = graph
-    out = g.output
-    ts = ts if ts is not None else tensor_symbolic(g)
+def value_forms(g: Graph) -> dict[str, "M | None"]:
+    """Every node's value as a matrix formula in the inputs and named nodes (None where none is known)."""
     vals: dict[str, M | None] = {}
     for n in g.nodes:
         d = g.attrs(n)
@@ -524,6 +519,17 @@ def raw_matrix_forms(graph: Graph, ts: Any = None) -> dict[str, M | None]:
             args = [vals[a] for a in g.args(n)]
             vals[n] = None if any(a is None for a in args) else value_form(d["op"], args, d.get("param"),  # type: ignore
                                                                            g.shape(n))
+    return vals
+
+
+def raw_matrix_forms(graph: Graph, ts: Any = None) -> dict[str, M | None]:
+    """The adjoint of every node as a matrix formula (unchecked; see :func:`matrix_forms`)."""
+    from .tensor_symbolic import tensor_symbolic
+
+    g = graph
+    out = g.output
+    ts = ts if ts is not None else tensor_symbolic(g)
+    vals = value_forms(g)
     unit = {n: g.shape(n) for n in g.nodes if (g.kind(n) == "input" and g.attrs(n).get("domain") in ("onehot", "probs"))
             or (g.attrs(n).get("op") == "softmax" and g.attrs(n).get("named"))}
     forms: dict[str, M | None] = {out: ONE}
@@ -571,17 +577,7 @@ def staged_forms(graph: Graph) -> dict[str, str]:
     """Each node's adjoint in the adjoints of its consumers, in matrix form: ``dL/dt1 @ x.T`` for ``A``."""
     g = graph
     out = g.output
-    vals: dict[str, M | None] = {}
-    for n in g.nodes:
-        d = g.attrs(n)
-        if d["kind"] == "input" or d.get("named"):
-            vals[n] = name(n, g.shape(n))
-        elif d["kind"] == "const":
-            vals[n] = num(d["value"])
-        else:
-            args = [vals[a] for a in g.args(n)]
-            vals[n] = None if any(a is None for a in args) else value_form(d["op"], args, d.get("param"),  # type: ignore
-                                                                           g.shape(n))
+    vals = value_forms(g)
     result: dict[str, str] = {out: "1"}
     for u in g.nodes:
         if u == out:

@@ -190,14 +190,7 @@ def wire_mistakes(graph: Graph, ev: Evaluation, wire: tuple[str, str | None, int
     else:
         right = value
         found.append(("sign", -value))
-    out: list[Mistake] = []
-    seen = [right]
-    for mid, x in found:
-        if not np.isfinite(x) or any(abs(x - s) <= 1e-9 * max(1.0, abs(s)) for s in seen):
-            continue
-        seen.append(x)
-        out.append(Mistake(mid, MISTAKES[mid], value=float(x)))
-    return out
+    return _distinct_mistakes(found, right)
 
 
 
@@ -411,6 +404,16 @@ def tensor_wire_mistakes(graph: Graph, ev: Any, wire: tuple[str, str | None, int
     else:
         right = value
         found.append(("sign", -value))
+    return _distinct_mistakes(found, right)
+
+
+__all__ = ["formula_mistakes", "wire_mistakes", "definitions", "named_values", "adjoint", "path_edges",
+           "matrix_mistakes", "matrix_entry_mistakes", "tensor_wire_mistakes", "tensor_definitions",
+           "transposed_form"]
+
+
+def _distinct_mistakes(found: list[tuple[str, float]], right: float) -> list[Mistake]:
+    """Each wrong number once, in order, and none that equals the right answer."""
     out: list[Mistake] = []
     seen = [right]
     for mid, x in found:
@@ -419,8 +422,3 @@ def tensor_wire_mistakes(graph: Graph, ev: Any, wire: tuple[str, str | None, int
         seen.append(x)
         out.append(Mistake(mid, MISTAKES[mid], value=float(x)))
     return out
-
-
-__all__ = ["formula_mistakes", "wire_mistakes", "definitions", "named_values", "adjoint", "path_edges",
-           "matrix_mistakes", "matrix_entry_mistakes", "tensor_wire_mistakes", "tensor_definitions",
-           "transposed_form"]
