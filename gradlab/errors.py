@@ -89,3 +89,35 @@ class ShapeError(GradlabError):
 
 class RenderError(GradlabError):
     """A picture that cannot be drawn: an unknown option or blank, a missing Graphviz ``dot``."""
+
+
+import re  # noqa: E402  (only the syntax messages use it)
+
+_DANGLING = ("**", "+", "-", "*", "/", "@", "(", ",", "=", "^")
+
+
+def syntax_message(line: str, python_message: str | None) -> str:
+    """What Python's parser means, in words for a student (``line`` is the line it stopped in).
+
+    >>> syntax_message("f = x +", "invalid syntax")
+    "syntax error: the line ends after '+': a term is missing"
+    >>> syntax_message("f = (x + y", "'(' was never closed")
+    "syntax error: a ')' is missing ('(' was never closed)"
+    """
+    msg = (python_message or "invalid syntax").replace(". Perhaps you forgot a comma?", "")
+    text = line.strip()
+    opened, closed = text.count("(") + text.count("["), text.count(")") + text.count("]")
+    if opened > closed:
+        return f"syntax error: a ')' is missing ({msg})" if msg != "invalid syntax" else "syntax error: a ')' is missing"
+    if closed > opened:
+        return "syntax error: a ')' has no '(' to close"
+    end = next((op for op in _DANGLING if text.endswith(op)), None)
+    if end is not None and end not in "(,":
+        return f"syntax error: the line ends after '{end}': a term is missing"
+    if "decimal literal" in msg:
+        return "syntax error: a number is followed by a name: write the product with '*' (2*x, not 2x)"
+    if re.search(r"[\w)]\s+[\w(]", text.split("=", 1)[-1]):
+        return f"syntax error: {msg}: two terms stand side by side; write the product with '*' (x*y, not x y)"
+    if "==" in text or text.count("=") > 1:
+        return f"syntax error: {msg} (write one statement 'name = formula' per line; '==' is not allowed)"
+    return f"syntax error: {msg}"

@@ -39,7 +39,7 @@ from typing import Any, Callable, Mapping
 
 import sympy as sp
 
-from .errors import Location, ParseError
+from .errors import Location, ParseError, syntax_message
 from .ops import relu, sigmoid, softplus
 
 
@@ -197,9 +197,9 @@ class ExpressionParser:
         try:
             tree = ast.parse(source.strip(), mode="eval")
         except SyntaxError as e:
-            msg = (e.msg or "invalid syntax").replace(". Perhaps you forgot a comma?", "")
             hint = " (use ** for powers)" if "^" in source else ""
-            raise ParseError(f"syntax error: {msg}{hint}", Location(col=e.offset)) from None
+            col = e.offset if e.offset else len(source.strip())
+            raise ParseError(syntax_message(source, e.msg) + hint, Location(col=col)) from None
         except (RecursionError, MemoryError, ValueError) as e:
             raise ParseError(f"the formula is nested too deeply to read ({type(e).__name__})") from None
         self._check_size(tree)

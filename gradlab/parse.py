@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 from typing import Union
 
-from .errors import Location, ParseError
+from .errors import Location, ParseError, syntax_message
 from .graph import Graph, Node, Number, check_name, fold
 from .ops import FUNCTIONS
 
@@ -117,8 +117,9 @@ class ProgramParser:
         try:
             tree = _ast_parse(self.program)
         except SyntaxError as e:
-            msg = (e.msg or "invalid syntax").replace("invalid syntax. Perhaps you forgot a comma?", "invalid syntax")
-            raise ParseError(f"syntax error: {msg}", Location(line=e.lineno, col=e.offset)) from None
+            lines = self.program.splitlines() or [""]
+            line = lines[min(max((e.lineno or 1) - 1, 0), len(lines) - 1)]
+            raise ParseError(syntax_message(line, e.msg), Location(line=e.lineno, col=e.offset)) from None
         except (RecursionError, MemoryError, ValueError) as e:
             raise ParseError(f"the program is nested too deeply to read ({type(e).__name__})") from None
         if not tree.body:
@@ -142,8 +143,9 @@ class ProgramParser:
                 raise self.fail("assign to one plain name: 'z = ...'", stmt)
             name = stmt.targets[0].id
             return self.assign(name, stmt.value, stmt)
-        if isinstance(stmt, ast.Expr) and last:
-            name = "f" if "f" not in self.env and "f" not in self.used_before else "out"
+        if isinstance(stmt, ast.Expr) and last:  # a bare formula: its value is the output, named f (or out, ...)
+            taken = set(self.env) | set(self.used_before) | {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
+            name = next(n for n in ("f", "out", *(f"out{i}" for i in range(1, 10_000))) if n not in taken)
             return self.assign(name, stmt.value, stmt)
         if isinstance(stmt, ast.Expr):
             raise self.fail("only the last statement may be a bare expression; name it: 'z = ...'", stmt)

@@ -78,7 +78,12 @@ def test_builder_api_matches_the_parser():
 
 
 MALFORMED = [
-    ("a = x +", "syntax error"),
+    ("a = x +", "syntax error: the line ends after '+': a term is missing"),
+    ("a = (x + y", "a ')' is missing"),
+    ("a = x + y)", "a ')' has no '(' to close"),
+    ("a = w0 x0", "two terms stand side by side; write the product with '*'"),
+    ("a = 2x", "write the product with '*' (2*x, not 2x)"),
+    ("f == x", "comparisons"),
     ("a = foo(x)", "unknown function 'foo'"),
     ("a = x.real", "attribute access"),
     ("__import__('os').system('touch CANARY')", "attribute access"),

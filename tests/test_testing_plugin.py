@@ -237,7 +237,7 @@ def test_a_failing_assertion_shows_the_table_and_no_gradlab_frames(pytester):
     # a mistake in the call is a gradlab error raised from the test's own line
     result.stdout.fnmatch_lines([
         '>       assert_gradients("a = sigmoid(w*x", at=dict(w=1, x=2))',
-        "E       gradlab.errors.ParseError: line 1, col 12: syntax error: '(' was never closed",
+        "E       gradlab.errors.ParseError: line 1, col 12: syntax error: a ')' is missing ('(' was never closed)",
         "test_mine.py:*: ParseError",
     ])
 
