@@ -39,9 +39,12 @@ class Location:
             parts.append(f"node {self.node}")
         return ", ".join(parts)
 
-    def with_file(self, file: str, line_offset: int = 0) -> "Location":
+    def with_file(self, file: str, line_offset: int = 0, col_offset: int = 0) -> "Location":
+        """The place inside ``file``: lines shifted by ``line_offset``, and the columns of line 1 by
+        ``col_offset`` (a one-line program starts after ``program = "``)."""
         line = None if self.line is None else self.line + line_offset
-        return Location(file=file, line=line, col=self.col, node=self.node)
+        col = self.col + col_offset if self.col is not None and self.line in (1, None) else self.col
+        return Location(file=file, line=line, col=col, node=self.node)
 
 
 class GradlabError(Exception):
@@ -58,9 +61,9 @@ class GradlabError(Exception):
         where = str(self.where) if self.where else ""
         return f"{where}: {self.message}" if where else self.message
 
-    def located(self, file: str, line_offset: int = 0) -> "GradlabError":
-        """The same error, its place moved into ``file`` (lines shifted by ``line_offset``)."""
-        where = (self.where or Location()).with_file(file, line_offset)
+    def located(self, file: str, line_offset: int = 0, col_offset: int = 0) -> "GradlabError":
+        """The same error, its place moved into ``file`` (see :meth:`Location.with_file`)."""
+        where = (self.where or Location()).with_file(file, line_offset, col_offset)
         err = type(self).__new__(type(self))
         GradlabError.__init__(err, self.message, where)
         err.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("message", "where")})

@@ -80,6 +80,8 @@ class GraphFile:
     tags: list[str] = field(default_factory=list)
     formulas: dict[str, str] = field(default_factory=dict)  # "dL/dB" -> "(p - y) @ v.T / 2"
     formula_lines: dict[str, int | None] = field(default_factory=dict)
+    line_offset: int = 0  # the program's line 1 is the file's line line_offset + 1
+    col_offset: int = 0  # ... and its column 1 the file's column col_offset + 1 (a one-line program)
 
 
 @dataclass
@@ -237,6 +239,13 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
     prog_line = _line_of(text, "program") or 1
     raw_after = text.splitlines()[prog_line - 1].split("=", 1)[1].lstrip() if prog_line else ""
     offset = prog_line if raw_after.startswith(('"""', "'''")) and raw_after.strip() in ('"""', "'''") else prog_line - 1
+    col_offset = 0
+    if prog_line and offset == prog_line - 1:  # the program starts on the 'program =' line, after its quote
+        raw = text.splitlines()[prog_line - 1]
+        starts = [i for i in (raw.find('"', raw.find("=")), raw.find("'", raw.find("="))) if i >= 0]
+        if starts:
+            quote = min(starts)
+            col_offset = quote + (3 if raw[quote:quote + 3] in ('"""', "'''") else 1)
     title = data.get("title", "")
     if not isinstance(title, str):
         raise GraphFileError("'title' must be a string", at_line("title"))
@@ -250,7 +259,7 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
         else:
             graph = parse_program(program, title=title)
     except GradlabError as e:
-        raise e.located(name, offset) from None
+        raise e.located(name, offset, col_offset) from None
     graph.nx.graph["description"] = str(data.get("description", ""))
 
     at_table = data.get("at", {})
@@ -284,7 +293,8 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
     tolerances = Tolerances(**{k: v for k, v in tol_values.items() if k != "expected"})
 
     gf = GraphFile(name, graph, at, title, str(data.get("description", "")), tolerances=tolerances,
-                   tags=[str(t) for t in data.get("tags", [])] if isinstance(data.get("tags", []), list) else [])
+                   tags=[str(t) for t in data.get("tags", [])] if isinstance(data.get("tags", []), list) else [],
+                   line_offset=offset, col_offset=col_offset)
     expected = data.get("expected", {})
     if not isinstance(expected, dict):
         raise GraphFileError("'expected' must be tables [expected.values] and [expected.grads]", at_line("expected"))
@@ -403,7 +413,7 @@ def check_graph_file(path_or_file: str | Path | GraphFile, *, methods: tuple[str
     try:
         report = gradients(gf.graph, gf.at, methods=methods, tol=gf.tolerances, simplify=simplify)
     except GradlabError as e:
-        raise e.located(gf.path) if not (e.where and e.where.file) else e from None
+        raise e.located(gf.path, gf.line_offset, gf.col_offset) if not (e.where and e.where.file) else e from None
     checks: list[ExpectedCheck] = []
     node_values = {n.id: n.value for n in report.nodes}
     for k, v in gf.expected_values.items():

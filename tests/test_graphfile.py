@@ -57,8 +57,9 @@ MALFORMED = [
     (GOOD + '[expected.values]\nq = 1\n', "'q', which is not a node", 6),
     (GOOD + '[expected.grad]\nx = 1\n', "unknown table [expected.grad]", 5),
     (GOOD + '[tolerance]\nexpectd = 0.1\n', "unknown tolerance 'expectd'", 6),
-    ('program = "f = log(x)"\n[at]\nx = -2\n', "log of a non-positive number", None),
-    ('program = "f = 1/x"\n[at]\nx = 0\n', "division by zero", None),
+    ('program = "f = log(x)"\n[at]\nx = -2\n', "log of a non-positive number", 1),
+    ('program = "f = 1/x"\n[at]\nx = 0\n', "division by zero", 1),
+    ('title = "t"\nprogram = """\nz = x*y\nf = log(z)\n"""\n[at]\nx = -2\ny = 1\n', "log of a non-positive", 4),
     ('program = 42\n', "'program' must be a string", 1),
 ]
 
@@ -73,6 +74,18 @@ def test_malformed_graph_files_name_file_and_line(tmp_path, text, message, line)
     assert str(p) in str(info.value)
     if line is not None:
         assert info.value.where.line == line
+
+
+@pytest.mark.parametrize("text, col", [
+    ('program = "f = x*y +"\n', 21),            # the end of the program, in the file's line
+    ('program = """f = log(x)"""\n[at]\nx = -1\n', 18),  # the log gate, after the triple quote
+])
+def test_a_one_line_program_s_columns_are_the_file_s(tmp_path, text, col):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(GradlabError) as info:
+        check_graph_file(p)
+    assert (info.value.where.line, info.value.where.col) == (1, col)
 
 
 def test_missing_file_and_folder():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..check import METHODS, gradients
+from ..errors import GradlabError
 from ..graphfile import load_graph_file
 from ..report import format_report
 from .common import add_at, add_json, looks_like_file, parse_at, print_json
@@ -39,7 +40,12 @@ def run(args: argparse.Namespace) -> int:
     for m in methods:
         if m not in METHODS:
             raise UsageError(f"--methods: unknown method '{m}' (choose from fd, torch)")
-    report = gradients(graph, at, methods=tuple(methods), simplify=not args.no_simplify)
+    try:
+        report = gradients(graph, at, methods=tuple(methods), simplify=not args.no_simplify)
+    except GradlabError as e:  # a graph file's program: the place in the file
+        if not looks_like_file(args.program) or (e.where and e.where.file):
+            raise
+        raise e.located(args.program, gf.line_offset, gf.col_offset) from None
     if args.json:
         print_json(report.to_dict())
     else:
