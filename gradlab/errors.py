@@ -15,6 +15,7 @@ line 1, col 5: unknown function 'foo' in 'foo(x)'; known functions: abs, cos, ex
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -93,8 +94,6 @@ class ShapeError(GradlabError):
 class RenderError(GradlabError):
     """A picture that cannot be drawn: an unknown option or blank, a missing Graphviz ``dot``."""
 
-
-import re  # noqa: E402  (only the syntax messages use it)
 
 _DANGLING = ("**", "+", "-", "*", "/", "@", "(", ",", "=", "^")
 
