@@ -169,3 +169,24 @@ def prove_equal(diff: sp.Expr, definitions: Mapping[sp.Symbol, sp.Expr],
         if partial and settle(d0, partial):
             return True
     return settle(d0, definitions)
+
+
+#: One-argument gates whose local derivative is not a factor anyone forgets (a copy, a sign, a constant).
+_PLAIN_GATES = frozenset({"identity", "neg", "add_const", "mul_const", "div_const"})
+
+
+def forgettable_gates(graph: Graph, wrt: str) -> list[str]:
+    """The one-argument gates between ``wrt`` and the output whose local derivative a student may
+    leave out of the chain (activations, ``1/x``, ``x**2``, ...), in graph order."""
+    from .ops import op_for
+    from .tensor_ops import TensorOp
+
+    below = nx.descendants(graph.nx, wrt)
+    found = []
+    for n in graph.op_nodes:
+        d = graph.attrs(n)
+        op = op_for(d["op"])
+        if n in below and not isinstance(op, TensorOp) and op.arity == 1 and d["op"] not in _PLAIN_GATES:
+            found.append(n)
+    return found
+

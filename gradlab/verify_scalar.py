@@ -14,7 +14,7 @@ import sympy as sp
 from .errors import GradlabError
 from .graph import Graph
 
-from .claims import ACTIVATIONS, Claim, claim_names, prove_equal, subgraph_to
+from .claims import ACTIVATIONS, Claim, claim_names, forgettable_gates, prove_equal, subgraph_to
 
 
 
@@ -202,13 +202,12 @@ def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str
     from .ops import op_for
 
     on_path = (nx.descendants(graph.nx, wrt) if wrt in graph else set())
+    forgettable = set(forgettable_gates(graph, wrt)) if wrt in graph else set()
     found: list[tuple[list[tuple[str, str, int]], str, str]] = []
     seen: set[frozenset[tuple[str, str, int]]] = set()
 
     def unary(n: str) -> bool:
-        d = graph.attrs(n)
-        return d["kind"] == "op" and n in on_path and op_for(d["op"]).arity == 1 and d["op"] not in (
-            "identity", "neg", "add_const", "mul_const", "div_const")
+        return n in forgettable
 
     def label(n: str) -> str:
         d = graph.attrs(n)

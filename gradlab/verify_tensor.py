@@ -15,7 +15,8 @@ import sympy as sp
 from .errors import GradlabError
 from .graph import Graph
 
-from .claims import ACTIVATIONS, TRIALS, Claim, claim_names, close_entries, prove_equal, subgraph_to
+from .claims import (ACTIVATIONS, TRIALS, Claim, claim_names, close_entries, forgettable_gates, prove_equal,
+                     subgraph_to)
 
 
 #: Gradients with at most this many entries are decided symbolically entry by entry; bigger ones
@@ -288,21 +289,14 @@ class TensorProblem:
         return np.broadcast_to(data, (nb,) + t.shape if t.shape != () or self.shape == () else data.shape).copy()
 
     def mutants(self, values: Mapping[str, np.ndarray]) -> list[tuple[str, str, np.ndarray]]:
-        from .ops import op_for
-        from .tensor_ops import TensorOp
-
         sub = self.sub
         out: list[tuple[str, str, np.ndarray]] = []
         if self.wrt not in sub:
             return out
         below = nx.descendants(sub.nx, self.wrt)
         # a forgotten local derivative of a one-argument gate (an activation)
-        for n in sub.op_nodes:
+        for n in forgettable_gates(sub, self.wrt):
             d = sub.attrs(n)
-            op = op_for(d["op"])
-            if n not in below or isinstance(op, TensorOp) or op.arity != 1 or d["op"] in (
-                    "identity", "neg", "add_const", "mul_const", "div_const"):
-                continue
             kind = "missing activation derivative" if d["op"] in ACTIVATIONS else "missing local derivative"
             what = f"{n} = {d.get('text')}" if d.get("named") and d.get("text") else f"the gate {d['label']}"
             out.append((kind, f"the derivative of {what}, {_local_derivative_text(sub, n)}, is left out",

@@ -201,40 +201,16 @@ def tensor_definitions(graph: Graph) -> dict[str, str]:
     return {n: str(graph.attrs(n).get("text") or n) for n in graph.op_nodes if graph.attrs(n).get("named")}
 
 
-def _value_forms(graph: Graph) -> dict[str, Any]:
-    """Each node's value as a matrix formula in the names of the graph (as the matrix forms write it)."""
-    from ..tensor_forms import name, num, value_form
-
-    vals: dict[str, Any] = {}
-    for n in graph.nodes:
-        d = graph.attrs(n)
-        if d["kind"] == "input" or d.get("named"):
-            vals[n] = name(n, graph.shape(n))
-        elif d["kind"] == "const":
-            vals[n] = num(d["value"])
-        else:
-            args = [vals[a] for a in graph.args(n)]
-            vals[n] = None if any(a is None for a in args) else value_form(d["op"], args, d.get("param"),
-                                                                           graph.shape(n))
-    return vals
-
-
 def _activation_factors(graph: Graph, wrt: str) -> list[Any]:
     """The local derivatives (matrix formulas such as ``1 - v**2``) of the one-argument gates between
     ``wrt`` and the output, as the matrix forms multiply them in."""
-    from ..ops import op_for
-    from ..tensor_forms import ONE, vjp_forms
-    from ..tensor_ops import TensorOp
+    from ..claims import forgettable_gates
+    from ..tensor_forms import ONE, value_forms, vjp_forms
 
-    vals = _value_forms(graph)
-    below = nx.descendants(graph.nx, wrt)
+    vals = value_forms(graph)
     out = []
-    for n in graph.op_nodes:
+    for n in forgettable_gates(graph, wrt):
         d = graph.attrs(n)
-        op = op_for(d["op"])
-        if n not in below or isinstance(op, TensorOp) or op.arity != 1 or d["op"] in (
-                "identity", "neg", "add_const", "mul_const", "div_const"):
-            continue
         (a,) = graph.args(n)
         if vals.get(a) is None or vals.get(n) is None:
             continue
