@@ -19,6 +19,7 @@ import sympy as sp
 
 from .errors import ParseError
 from .graph import Graph
+from .ops import as_sympy
 
 #: Default number of random points a claim is tested at.
 TRIALS = 25
@@ -125,7 +126,7 @@ def is_zero(expr: sp.Expr, *, thorough: bool = True) -> bool:
     Cheap steps first (expand, then cancel when there are fractions); ``thorough`` adds SymPy's
     ``simplify`` on the exponential form, for expressions small enough.
     """
-    expr = sp.sympify(expr, strict=True)
+    expr = as_sympy(expr)
     if expr == 0:
         return True
     try:
@@ -163,7 +164,7 @@ def prove_equal(diff: sp.Expr, definitions: Mapping[sp.Symbol, sp.Expr],
             d = d.xreplace(defs)
         return False
 
-    d0 = sp.sympify(diff, strict=True)
+    d0 = as_sympy(diff)
     if keep:
         partial = {k: v for k, v in definitions.items() if k not in keep}
         if partial and settle(d0, partial):

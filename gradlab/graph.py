@@ -49,7 +49,7 @@ import networkx as nx
 import sympy as sp
 
 from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
-from .ops import FUNCTIONS, OPS, op_for
+from .ops import as_sympy, op_for, FUNCTIONS, OPS
 
 Number = Union[int, float]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -527,13 +527,13 @@ class Graph:
         if d["kind"] == "input":
             return self.symbol(node)
         if d["kind"] == "const":
-            return sp.sympify(d["value"], strict=True)
+            return as_sympy(d["value"])
         args = [self._arg_sym(a) for a in self.args(node)]
         return OPS[d["op"]].sym(args, _sp_param(d.get("param")))
 
     def _arg_sym(self, node: str) -> sp.Expr:
         d = self.nx.nodes[node]
-        return sp.sympify(d["value"], strict=True) if d["kind"] == "const" else self.symbol(node)
+        return as_sympy(d["value"]) if d["kind"] == "const" else self.symbol(node)
 
     def expr(self, node: str | None = None) -> sp.Expr:
         """A node's expression in the inputs (default: the output). Grows with depth; fine for small graphs."""
@@ -544,7 +544,7 @@ class Graph:
             if d["kind"] == "input":
                 cache[n] = self.symbol(n)
             elif d["kind"] == "const":
-                cache[n] = sp.sympify(d["value"], strict=True)
+                cache[n] = as_sympy(d["value"])
             else:
                 cache[n] = OPS[d["op"]].sym([cache[a] for a in self.args(n)], _sp_param(d.get("param")))
             if n == target:

@@ -21,10 +21,33 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import sympy as sp
+
+# --------------------------------------------------------------------------- SymPy objects
+
+
+def as_sympy(x: Any) -> sp.Basic:
+    """A number or SymPy object as a SymPy object, never reading text (``sympify`` would ``eval`` it).
+
+    >>> as_sympy(2), as_sympy(0.5), as_sympy(np.float64(-1.5)), as_sympy(sp.Symbol("x") + 1)
+    (2, 0.500000000000000, -1.50000000000000, x + 1)
+    """
+    if isinstance(x, sp.Basic):
+        return x
+    if isinstance(x, (int, np.integer)):
+        return sp.Integer(int(x))
+    if isinstance(x, (float, np.floating)):
+        return sp.Float(float(x))
+    if isinstance(x, Fraction):
+        return sp.Rational(x.numerator, x.denominator)
+    if isinstance(x, np.ndarray) and x.shape == ():
+        return as_sympy(x[()])
+    raise TypeError(f"expected a number or a SymPy expression, got {type(x).__name__}")
+
 
 # --------------------------------------------------------------------------- SymPy functions
 
@@ -234,10 +257,10 @@ _register(Op("add_const", 1, lambda a, p: a[0] + p, lambda a, o, p: [sp.Integer(
 _register(Op("rsub_const", 1, lambda a, p: p - a[0], lambda a, o, p: [sp.Integer(-1)],
              lambda a, p: float(p) - a[0], lambda a, p: float(p) - a[0],
              lambda p: f"{_fmt(p)}-x", "c - x", has_param=True))
-_register(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [sp.sympify(p, strict=True)],
+_register(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [as_sympy(p)],
              lambda a, p: float(p) * a[0], lambda a, p: float(p) * a[0],
              lambda p: f"*{_fmt(p)}", "c * x", has_param=True))
-_register(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / sp.sympify(p, strict=True)],
+_register(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / as_sympy(p)],
              lambda a, p: a[0] / float(p), lambda a, p: a[0] / float(p),
              lambda p: f"/{_fmt(p)}", "x / c", has_param=True))
 _register(Op("rdiv_const", 1, lambda a, p: p / a[0], lambda a, o, p: [-p / a[0] ** 2],

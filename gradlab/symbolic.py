@@ -29,7 +29,7 @@ from typing import Any
 import sympy as sp
 
 from .graph import Graph, _sp_param
-from .ops import OPS
+from .ops import as_sympy, OPS
 
 #: Graphs with more gates than this get only the staged form (no substitution into the inputs).
 FULL_FORM_LIMIT = 400
@@ -122,7 +122,7 @@ class SymbolicGradients:
             if d["kind"] == "input":
                 self._full_expr[n] = self._named_expr[n] = g.symbol(n)
             elif d["kind"] == "const":
-                self._full_expr[n] = self._named_expr[n] = sp.sympify(d["value"], strict=True)
+                self._full_expr[n] = self._named_expr[n] = as_sympy(d["value"])
             else:
                 op, p = OPS[d["op"]], _sp_param(d.get("param"))
                 self._full_expr[n] = op.sym([self._full_expr[a] for a in g.args(n)], p)
@@ -250,7 +250,7 @@ def symbolic_gradients(graph: Graph, *, simplify: bool = True) -> SymbolicGradie
         arg_syms = [g._arg_sym(a) for a in args]
         parts = OPS[d["op"]].partials(arg_syms, g.symbol(v), _sp_param(d.get("param")))
         for k, (u, lp) in enumerate(zip(args, parts)):
-            lp = sp.sympify(lp, strict=True)
+            lp = as_sympy(lp)
             partials[(u, v, k)] = lp
             if v == out:
                 staged[u].append(lp)

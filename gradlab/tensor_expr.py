@@ -43,6 +43,7 @@ from .errors import GradlabError, Location, ParseError, ShapeError
 from .expr import FUNCTIONS as SCALAR_FUNCTIONS
 from .expr import LENIENT_FUNCTIONS, ExpressionParser, Limits
 from .expr import normalise as scalar_normalise
+from .ops import as_sympy
 from .tensor_ops import (TENSOR_FUNCTIONS, Shape, forward_values, is_symbolic, result_shape, shape_text,
                          transpose_shape)
 
@@ -92,7 +93,7 @@ class Tensor:
             return other
         if self.symbolic:
             a = np.empty((), dtype=object)
-            a[()] = sp.sympify(other, strict=True)
+            a[()] = as_sympy(other)
             return Tensor(a, (), _num_text(other))
         return Tensor(np.asarray(float(other)), (), _num_text(other))
 
@@ -133,7 +134,7 @@ class Tensor:
 
     def __pow__(self, o: Any) -> "Tensor":
         if not isinstance(o, Tensor):
-            p = sp.sympify(o, strict=True) if self.symbolic else float(o)
+            p = as_sympy(o) if self.symbolic else float(o)
             data = forward_values("pow_const", [self.data], [self.shape], p, self.shape)
             return Tensor(data, self.shape)
         return self._binary("pow", o)
@@ -267,7 +268,7 @@ class MatrixExpressionParser(ExpressionParser):
                 raise ShapeError("@ multiplies vectors and matrices, not numbers; use * to multiply by a number",
                                  Location(col=node.col_offset + 1))
             return self._shape_checked(lambda: a @ b, node)
-        if isinstance(node.op, ast.Div) and not isinstance(b, Tensor) and getattr(sp.sympify(b, strict=True), "is_zero", False):
+        if isinstance(node.op, ast.Div) and not isinstance(b, Tensor) and getattr(as_sympy(b), "is_zero", False):
             raise self.fail("division by zero", node)
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             return super().binop(node, a, b)
@@ -333,7 +334,7 @@ class MatrixExpressionParser(ExpressionParser):
 
     def elementwise(self, fname: str, args: list[Any]) -> Tensor:
         ts = [a if isinstance(a, Tensor) else (Tensor(np.asarray(float(a)), ()) if not self.symbolic else
-                                               Tensor(_obj(sp.sympify(a, strict=True)), ())) for a in args]
+                                               Tensor(_obj(as_sympy(a)), ())) for a in args]
         if self.symbolic:
             ts = [_as_symbolic(t) for t in ts]
         op = ELEMENTWISE[fname]
@@ -373,7 +374,7 @@ class MatrixExpressionParser(ExpressionParser):
         return Tensor(forward_values(op_name, [t.data for t in ts], [t.shape for t in ts], param, out), out)
 
     def _scalar_tensor(self, a: Any) -> Tensor:
-        return Tensor(_obj(sp.sympify(a, strict=True)), ()) if self.symbolic else Tensor(np.asarray(float(a)), ())
+        return Tensor(_obj(as_sympy(a)), ()) if self.symbolic else Tensor(np.asarray(float(a)), ())
 
 
 def _obj(x: Any) -> np.ndarray:

@@ -30,7 +30,7 @@ import numpy as np
 import sympy as sp
 
 from .graph import Graph
-from .ops import op_for
+from .ops import as_sympy, op_for
 from .tensor_ops import TensorOp, broadcast_shape, is_row, reduce_shape, size, to2d, transpose_shape
 
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4, "T": 5, "call": 5, "name": 5,
@@ -312,7 +312,7 @@ def _show(e: M) -> str:
 def from_sympy(expr: sp.Expr, names: Mapping[sp.Symbol, M], shape: tuple[int, ...]) -> M | None:
     """A SymPy expression over symbols standing for whole tensors, as a matrix formula (None if
     it uses something without a matrix form)."""
-    expr = sp.sympify(expr, strict=True)
+    expr = as_sympy(expr)
     if expr in names:
         return names[expr]
     if expr.is_Number:
@@ -435,7 +435,7 @@ def vjp_forms(op_name: str, g: M, args: Sequence[M], out: M, shapes: Sequence[tu
     mapping = {_A: args[0], _O: out, **({_B: args[1]} if len(args) > 1 else {})}
     shares: list[M | None] = []
     for k, part in enumerate(parts):
-        pm = from_sympy(sp.sympify(part, strict=True), mapping, out_shape)
+        pm = from_sympy(as_sympy(part), mapping, out_shape)
         shares.append(None if pm is None else reduce_to(mul(g, pm), out_shape, shapes[k]))
     return shares
 
@@ -475,7 +475,7 @@ def _elementwise_template(graph: Graph, node: str, entries: np.ndarray, value: M
         return symbols[n][loc]
 
     idx0 = (0,) * len(shape)
-    e0 = sp.sympify(entries[idx0], strict=True)
+    e0 = as_sympy(entries[idx0])
     to_tensor: dict[sp.Symbol, sp.Symbol] = {}
     for n in compatible:
         s = at(n, idx0)

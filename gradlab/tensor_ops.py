@@ -39,7 +39,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import ShapeError
-from .ops import Op, op_for
+from .ops import as_sympy, op_for, Op
 from .ops import TENSOR_OPS as _TABLE
 
 Shape = tuple[int, ...]
@@ -342,7 +342,7 @@ def elementwise_partials(op: Op, args: Sequence[np.ndarray], value: np.ndarray, 
     xs = [expand(a, s, out, batch) for a, s in zip(args, shapes)]
     if any(is_symbolic(x) for x in xs) or is_symbolic(value):
         p = _sym_param(param)
-        return [_elementwise(lambda *v, k=k: sp.sympify(op.partials(list(v[:-1]), v[-1], p)[k], strict=True), *xs, value)
+        return [_elementwise(lambda *v, k=k: as_sympy(op.partials(list(v[:-1]), v[-1], p)[k]), *xs, value)
                 for k in range(op.arity)]
     from .numeric import _partial_functions
 

@@ -35,6 +35,7 @@ import numpy as np
 import sympy as sp
 
 from .graph import Graph
+from .ops import as_sympy
 from .tensor_ops import Shape, forward_values, softmax_axis, to2d, vjp_values
 
 #: Entries of a node beyond which its adjoint is not simplified eagerly (only on request).
@@ -95,7 +96,7 @@ def named_values(graph: Graph) -> tuple[dict[str, np.ndarray], dict[str, np.ndar
         if d["kind"] == "input" or (d["kind"] == "op" and d.get("named")):
             symbols[n] = values[n] = node_symbols(graph, n)
         elif d["kind"] == "const":
-            values[n] = _obj(sp.sympify(d["value"], strict=True), ())
+            values[n] = _obj(as_sympy(d["value"]), ())
         else:
             args = graph.args(n)
             values[n] = np.asarray(forward_values(d["op"], [values[a] for a in args],
@@ -186,7 +187,7 @@ def collapse_sums(expr: sp.Expr, groups: Sequence[tuple[sp.Symbol, ...]]) -> sp.
 
 def tidy(expr: sp.Expr, groups: Sequence[tuple[sp.Symbol, ...]] = ()) -> sp.Expr:
     """A bounded simplification in the textbook's shape: sums of labels collapsed, common factors out."""
-    e = sp.sympify(expr, strict=True)
+    e = as_sympy(expr)
     if e.is_Atom:
         return e
     key = (e, tuple(groups))

@@ -11,10 +11,10 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
+from .claims import ACTIVATIONS, Claim, claim_names, forgettable_gates, prove_equal, subgraph_to
 from .errors import GradlabError
 from .graph import Graph
-
-from .claims import ACTIVATIONS, Claim, claim_names, forgettable_gates, prove_equal, subgraph_to
+from .ops import as_sympy
 
 
 
@@ -34,7 +34,7 @@ class ScalarProblem:
         from .expr import parse_expression
 
         self.symbols = {n: graph.symbol(n) for n in names}
-        self.expr = sp.sympify(parse_expression(claim.rhs, self.symbols, lenient=lenient, unknown_names=False), strict=True)
+        self.expr = as_sympy(parse_expression(claim.rhs, self.symbols, lenient=lenient, unknown_names=False))
         self.shape: tuple[int, ...] = ()
 
     # symbolic ------------------------------------------------------------------------------

@@ -12,11 +12,11 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .errors import GradlabError
-from .graph import Graph
-
 from .claims import (ACTIVATIONS, TRIALS, Claim, claim_names, close_entries, forgettable_gates, prove_equal,
                      subgraph_to)
+from .errors import GradlabError
+from .graph import Graph
+from .ops import as_sympy
 
 
 #: Gradients with at most this many entries are decided symbolically entry by entry; bigger ones
@@ -157,7 +157,7 @@ class TensorProblem:
         defs = named_definitions(self.graph)
         constraints = simplex_constraints(self.graph)
         for idx in idxs:
-            c = sp.sympify(claim.data[()] if claim.shape == () else claim.data[idx if self.entry is None else ()], strict=True)
+            c = as_sympy(claim.data[()] if claim.shape == () else claim.data[idx if self.entry is None else ()])
             t = ts.entry(self.wrt, idx)
             if not prove_equal(c - t, defs, constraints, keep=c.free_symbols):
                 return False

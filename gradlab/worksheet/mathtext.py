@@ -24,6 +24,8 @@ import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.str import StrPrinter
 
+from ..ops import as_sympy
+
 
 class _KeyPrinter(StrPrinter):
     """SymPy's str form in gradlab's strict formula syntax (read back by :func:`gradlab.expr.parse_expression`)."""
@@ -46,7 +48,7 @@ class _KeyPrinter(StrPrinter):
 
 def key_text(expr: Any) -> str:
     """A formula as key.json stores it (strict syntax; no ``eval`` needed to read it back)."""
-    return _KeyPrinter({"order": None}).doprint(sp.sympify(expr, strict=True))
+    return _KeyPrinter({"order": None}).doprint(as_sympy(expr))
 
 
 def latex(expr: Any) -> str:
@@ -80,7 +82,7 @@ def _math(inner: str, display: bool = False) -> str:
 
 def mathml(expr: Any, *, display: bool = False) -> str:
     """Presentation MathML of a formula, as a ``<math>`` element."""
-    return _math(_MathML().doprint(sp.sympify(expr, strict=True)), display)
+    return _math(_MathML().doprint(as_sympy(expr)), display)
 
 
 def _name_mathml(name: str) -> str:
@@ -96,7 +98,7 @@ def partial_mathml(out: str, wrt: str, rhs: Any = None) -> str:
     """``∂a/∂x0`` (``= rhs`` when given) as MathML."""
     inner = partial_mathml_inner(out, wrt)
     if rhs is not None:
-        inner = f"<mrow>{inner}<mo>=</mo>{_MathML().doprint(sp.sympify(rhs, strict=True))}</mrow>"
+        inner = f"<mrow>{inner}<mo>=</mo>{_MathML().doprint(as_sympy(rhs))}</mrow>"
     return _math(inner)
 
 

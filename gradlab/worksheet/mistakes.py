@@ -36,7 +36,7 @@ import sympy as sp
 from ..answerkey import MISTAKES, Mistake
 from ..graph import Graph, _sp_param
 from ..numeric import Evaluation
-from ..ops import OPS
+from ..ops import OPS, as_sympy
 from ..symbolic import SymbolicGradients, symbolic_gradients
 from .mathtext import key_text
 
@@ -51,7 +51,7 @@ def named_values(graph: Graph) -> dict[str, sp.Expr]:
         if d["kind"] == "input":
             out[n] = graph.symbol(n)
         elif d["kind"] == "const":
-            out[n] = sp.sympify(d["value"], strict=True)
+            out[n] = as_sympy(d["value"])
         else:
             local = OPS[d["op"]].sym([out[a] for a in graph.args(n)], _sp_param(d.get("param")))
             out[n] = graph.symbol(n) if d.get("named") else local
