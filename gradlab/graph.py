@@ -49,7 +49,7 @@ import networkx as nx
 import sympy as sp
 
 from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
-from .ops import as_sympy, op_for, FUNCTIONS, OPS
+from .ops import FUNCTIONS, OPS, as_sympy, op_for
 
 Number = Union[int, float]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

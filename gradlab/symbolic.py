@@ -24,12 +24,12 @@ a*w0*(1 - a)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import sympy as sp
 
 from .graph import Graph, _sp_param
-from .ops import as_sympy, OPS
+from .ops import OPS, as_sympy
 
 #: Graphs with more gates than this get only the staged form (no substitution into the inputs).
 FULL_FORM_LIMIT = 400
@@ -47,6 +47,24 @@ Edge = tuple[str, str, int]
 def adjoint_symbol(output: str, node: str) -> sp.Symbol:
     """The symbol for d output / d node in staged forms: ``da_dz``."""
     return sp.Symbol(f"d{output}_d{node}", real=True)
+
+
+def accumulate_adjoints(graph: Graph, partials: Mapping[Edge, sp.Expr], exprs: Mapping[str, sp.Expr]
+                        ) -> dict[str, sp.Expr]:
+    """Reverse accumulation: each node's adjoint is the sum over its out-wires of the consumer's
+    adjoint times the wire's local partial, the partials written in ``exprs`` (each op node's
+    symbol replaced by its expression there)."""
+    sub = {graph.symbol(n): e for n, e in exprs.items() if graph.kind(n) == "op"}
+    terms: dict[str, list[sp.Expr]] = {n: [] for n in graph.nodes}
+    adj: dict[str, sp.Expr] = {}
+    out = graph.output
+    for v in reversed(graph.nodes):
+        adj[v] = sp.Integer(1) if v == out else sp.Add(*terms[v])
+        if graph.kind(v) != "op" or adj[v] == 0:
+            continue
+        for k, u in enumerate(graph.args(v)):
+            terms[u].append(adj[v] * partials[(u, v, k)].xreplace(sub))
+    return adj
 
 
 @dataclass
@@ -157,18 +175,7 @@ class SymbolicGradients:
         self._full_adj.update(self._accumulate(self._full_expr))
 
     def _accumulate(self, exprs: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
-        g = self.graph
-        sub = {g.symbol(n): e for n, e in exprs.items() if g.kind(n) == "op"}
-        terms: dict[str, list[sp.Expr]] = {n: [] for n in g.nodes}
-        adj: dict[str, sp.Expr] = {}
-        out = g.output
-        for v in reversed(g.nodes):
-            adj[v] = sp.Integer(1) if v == out else sp.Add(*terms[v])
-            if g.kind(v) != "op" or adj[v] == 0:
-                continue
-            for k, u in enumerate(g.args(v)):
-                terms[u].append(adj[v] * self.partials[(u, v, k)].xreplace(sub))
-        return adj
+        return accumulate_adjoints(self.graph, self.partials, exprs)
 
     def named(self, node: str) -> sp.Expr:
         """d output / d node in the inputs and the user's names (``w0*a*(1 - a)``)."""

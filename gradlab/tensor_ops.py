@@ -39,7 +39,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import ShapeError
-from .ops import as_sympy, op_for, Op
+from .ops import Op, as_sympy, op_for
 from .ops import TENSOR_OPS as _TABLE
 
 Shape = tuple[int, ...]

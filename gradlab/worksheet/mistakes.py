@@ -37,7 +37,7 @@ from ..answerkey import MISTAKES, Mistake
 from ..graph import Graph, _sp_param
 from ..numeric import Evaluation
 from ..ops import OPS, as_sympy
-from ..symbolic import SymbolicGradients, symbolic_gradients
+from ..symbolic import SymbolicGradients, accumulate_adjoints, symbolic_gradients
 from .mathtext import key_text
 
 Edge = tuple[str, str, int]
@@ -74,24 +74,9 @@ def adjoint(graph: Graph, target: str, *, change: Callable[[Edge, sp.Expr], sp.E
             drop: set[Edge] | None = None, sg: SymbolicGradients | None = None) -> sp.Expr:
     """d output / d target in named form, with some local derivatives changed or wires dropped."""
     sg = sg or symbolic_gradients(graph, simplify=False)
-    vals = named_values(graph)
-    sub = {graph.symbol(n): e for n, e in vals.items() if graph.kind(n) == "op"}
-    terms: dict[str, list[sp.Expr]] = {n: [] for n in graph.nodes}
-    adj: dict[str, sp.Expr] = {}
-    out = graph.output
-    for v in reversed(graph.nodes):
-        adj[v] = sp.Integer(1) if v == out else sp.Add(*terms[v])
-        if graph.kind(v) != "op" or adj[v] == 0:
-            continue
-        for k, u in enumerate(graph.args(v)):
-            e = (u, v, k)
-            if drop and e in drop:
-                continue
-            lp = sg.partials[e]
-            if change is not None:
-                lp = change(e, lp)
-            terms[u].append(adj[v] * lp.xreplace(sub))
-    return adj[target]
+    partials = {e: sp.Integer(0) if drop and e in drop else change(e, lp) if change is not None else lp
+                for e, lp in sg.partials.items()}
+    return accumulate_adjoints(graph, partials, named_values(graph))[target]
 
 
 def path_edges(graph: Graph, target: str) -> list[Edge]:
