@@ -9,7 +9,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gradlab import EvaluationError, Graph, gradients
-from gradlab.ops import FUNCTIONS, OPS, Op
 
 NEURON_AT = dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)
 
@@ -131,13 +130,6 @@ def test_no_kink_no_kink_report():
 
 
 # ---------------------------------------------------------------- blame
-@pytest.fixture
-def broken_sigmoid(monkeypatch):
-    good = OPS["sigmoid"]
-    bad = Op("badsig", 1, good.sym, lambda a, o, p: [o], good.np_fn, good.torch_fn, lambda p: "σ?", "wrong sigmoid'")
-    monkeypatch.setitem(OPS, "badsig", bad)
-    monkeypatch.setitem(FUNCTIONS, "badsig", "badsig")
-    return bad
 
 
 def test_wrong_local_derivative_is_blamed_on_its_gate(broken_sigmoid):

@@ -11,23 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradlab import Graph, GradlabError, ParseError, gradients
-from gradlab.ops import FUNCTIONS, OPS, Op
 from gradlab.testing import (GradCheck, GradientAssertionError, assert_adjoints, assert_formula, assert_gradients,
                              assert_graph_file, check_adjoints)
 from gradlab.testing.tables import node_finite_differences
 
 NEURON = "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)"
 NEURON_AT = dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)
-
-
-@pytest.fixture
-def broken_sigmoid(monkeypatch):
-    """A custom op whose local derivative is wrong: sigmoid' written as out instead of out*(1 - out)."""
-    good = OPS["sigmoid"]
-    bad = Op("badsig", 1, good.sym, lambda a, o, p: [o], good.np_fn, good.torch_fn, lambda p: "σ?", "wrong sigmoid'")
-    monkeypatch.setitem(OPS, "badsig", bad)
-    monkeypatch.setitem(FUNCTIONS, "badsig", "badsig")
-    return bad
 
 
 def _row(message: str, node: str) -> str:

@@ -10,22 +10,11 @@ import numpy as np
 import pytest
 import torch
 
-from gradlab.ops import FUNCTIONS, OPS, Op
 from gradlab.testing import (GradientAssertionError, assert_adjoints, assert_function_gradients, assert_gradients,
                              assert_module_gradients, check_function_gradients)
 
 NEURON = "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)"
 NEURON_AT = dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)
-
-
-@pytest.fixture
-def broken_sigmoid(monkeypatch):
-    """A custom gate whose local derivative is wrong: sigmoid' written as out instead of out*(1 - out)."""
-    good = OPS["sigmoid"]
-    bad = Op("badsig", 1, good.sym, lambda a, o, p: [o], good.np_fn, good.torch_fn, lambda p: "σ?", "wrong sigmoid'")
-    monkeypatch.setitem(OPS, "badsig", bad)
-    monkeypatch.setitem(FUNCTIONS, "badsig", "badsig")
-    return bad
 
 
 # ---------------------------------------------------------------------------- broken torch Functions
