@@ -11,6 +11,7 @@ import torch  # noqa: F401  (imported once, here: pytester's in-process runs unl
 
 from gradlab import load_graph_file
 from gradlab.ops import OPS
+from printout import same_line
 
 pytest_plugins = ["pytester"]
 
@@ -277,9 +278,12 @@ BLOCK = re.compile(r"<!-- (file|output of): (.+?) -->\n```\w+\n(.*?)```", re.S)
 
 
 def _normal(line: str) -> str:
-    """A line of pytest output without what changes from run to run: timings, rule and padding widths."""
+    """A line of pytest output without what changes from run to run: timings, rule widths, and in a
+    passing row of a gradient table the worst entry, which is the largest of errors at rounding level
+    (which entry that is, and its numbers, depend on the CPU)."""
     line = re.sub(r" in \d+\.\d+s\b", " in Xs", line.rstrip())
-    return re.sub(r" {2,}", " ", re.sub(r"([=_!])\1+", r"\1", line))
+    line = re.sub(r"(\s+ok\s).*\bd out\b.*$", r"\1<worst entry: rounding noise>", line)
+    return re.sub(r"([=_!])\1+", r"\1", line)
 
 
 def test_the_pytest_runs_on_the_testing_page_print_what_it_shows(pytester, monkeypatch):
@@ -303,7 +307,7 @@ def test_the_pytest_runs_on_the_testing_page_print_what_it_shows(pytester, monke
         actual = [_normal(line) for line in result.outlines]
         i = 0
         for want in (_normal(line) for line in shown[1:]):
-            while i < len(actual) and actual[i] != want:
+            while i < len(actual) and not same_line(want, actual[i]):
                 i += 1
             assert i < len(actual), f"{command}: the page shows {want!r}, pytest printed:\n{result.stdout.str()}"
 
