@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from ..errors import GradlabError
-from ..graphfile import FileReport, check_graph_file, find_graph_files
-from ..report import format_report, num, table
 from .common import add_json, print_json
+
+if TYPE_CHECKING:
+    from ..graphfile import FileReport
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,6 +39,9 @@ def _expected_text(r: FileReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..graphfile import check_graph_file, find_graph_files  # here, not above: `gradlab --help` starts at once
+    from ..report import format_report, num, table
+
     files = find_graph_files(args.paths)
     if not files:
         raise GradlabError(f"no graph files (*.toml) in {', '.join(args.paths)}")

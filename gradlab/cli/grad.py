@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..check import METHODS, gradients
 from ..errors import GradlabError
-from ..graphfile import load_graph_file
-from ..report import format_report
-from .common import add_at, add_json, looks_like_file, parse_at, print_json
+from .common import UsageError, add_at, add_json, looks_like_file, parse_at, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,6 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..check import METHODS, gradients  # here, not above: `gradlab --help` starts without SymPy
+    from ..graphfile import load_graph_file
+    from ..report import format_report
+
     at = parse_at(args.at)
     if looks_like_file(args.program):
         gf = load_graph_file(args.program)
@@ -35,8 +36,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         graph = args.program  # gradients() reads it, taking undeclared shapes from the --at values
     methods = ["symbolic"] + [m.strip() for m in args.methods.split(",") if m.strip()]
-    from .common import UsageError
-
     for m in methods:
         if m not in METHODS:
             raise UsageError(f"--methods: unknown method '{m}' (choose from fd, torch)")
