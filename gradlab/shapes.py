@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -983,7 +984,10 @@ def load_spec(path: str | Path) -> dict:
         type = "dense"
         units = 10
     """
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
 
     p = Path(path)
     try:

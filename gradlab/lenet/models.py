@@ -19,6 +19,7 @@ or a TOML file (``name = "mine"``, ``layers = [...]``, optional ``init``) into a
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -119,7 +120,10 @@ def architecture(spec: "str | Architecture | dict[str, Any] | Path", *, input_sh
         desc, layers = VARIANTS[text]
         return Architecture(text, list(layers), tuple(input_shape), num_classes, description=desc)  # type: ignore[arg-type]
     if text.endswith(".toml") or (("|" not in text and "\n" not in text) and Path(text).is_file()):
-        import tomllib
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
 
         p = Path(text)
         try:
