@@ -99,7 +99,7 @@ class Architecture:
         shape = d.get("input_shape", (1, 28, 28))
         if not (isinstance(shape, (list, tuple)) and len(shape) == 3 and all(isinstance(s, int) and s > 0 for s in shape)):
             raise ModelError(f"input_shape must be [C, H, W], got {shape!r}")
-        return cls(str(d.get("name", "custom")), list(d["layers"]), tuple(shape), int(d.get("num_classes", 10)),  # type: ignore[arg-type]
+        return cls(str(d.get("name", "custom")), list(d["layers"]), tuple(shape), int(d.get("num_classes", 10)),
                    str(d.get("init", "xavier_uniform")), str(d.get("description", "")))
 
 
