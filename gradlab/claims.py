@@ -187,6 +187,7 @@ def forgettable_gates(graph: Graph, wrt: str) -> list[str]:
     for n in graph.op_nodes:
         d = graph.attrs(n)
         op = op_for(d["op"])
+        assert op is not None  # a graph holds only known gates
         if n in below and not isinstance(op, TensorOp) and op.arity == 1 and d["op"] not in _PLAIN_GATES:
             found.append(n)
     return found

@@ -187,7 +187,7 @@ def written_tolerance(raw: str | None) -> float:
         exponent = Decimal(raw).as_tuple().exponent
     except InvalidOperation:  # pragma: no cover - the regex only admits numbers
         return 1e-9
-    return 0.5 * 10.0 ** int(exponent) + 1e-12  # type: ignore[arg-type]
+    return 0.5 * 10.0 ** int(exponent) + 1e-12
 
 
 def _number(value: Any, where: Location, what: str) -> float:

@@ -194,7 +194,7 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *,
     if graph.is_tensor:
         from . import tensor_numeric
 
-        return tensor_numeric.backward(graph, values, overrides=overrides)  # type: ignore[return-value]
+        return tensor_numeric.backward(graph, values, overrides=overrides)
     out = graph.output
     shape = values[out].shape
     adjoints: dict[str, np.ndarray] = {n: np.zeros(shape) for n in graph.nodes}

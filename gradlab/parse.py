@@ -16,7 +16,7 @@ The graph keeps the structure as written (binary operators left to right), so
 from __future__ import annotations
 
 import ast
-from typing import Union
+from typing import TypedDict, Union
 
 from .errors import Location, ParseError, syntax_message
 from .graph import Graph, Node, Number, check_name, fold
@@ -62,6 +62,14 @@ def known_functions() -> str:
     return ", ".join(sorted(FUNCTIONS))
 
 
+class _GateAttrs(TypedDict):
+    """Where a gate comes from in the program (keyword arguments of :meth:`Graph.apply`)."""
+
+    where: Location
+    statement: int
+    text: str | None
+
+
 class ProgramParser:
     """Walks the ``ast`` of a program and adds gates to a :class:`Graph`. Subclass to admit more."""
 
@@ -82,7 +90,7 @@ class ProgramParser:
     def where(self, node: ast.AST) -> Location:
         return Location(line=getattr(node, "lineno", None), col=getattr(node, "col_offset", -1) + 1)
 
-    def text(self, node: ast.AST) -> str | None:
+    def text(self, node: ast.expr | ast.stmt) -> str | None:
         """The source text of a node, shortened to :data:`MAX_TEXT` characters with an ellipsis
         (``ast.get_source_segment`` is linear in the program: too slow for big programs)."""
         full = self._text(node)
@@ -91,16 +99,18 @@ class ProgramParser:
             return full[:half].rstrip() + " ... " + full[-half:].lstrip()
         return full
 
-    def _text(self, node: ast.AST) -> str | None:
+    def _text(self, node: ast.expr | ast.stmt) -> str | None:
+        if node.end_lineno is None or node.end_col_offset is None:  # pragma: no cover
+            return None
         try:
             if self._ascii:
                 start = self._line_starts[node.lineno - 1] + node.col_offset
-                end = self._line_starts[node.end_lineno - 1] + node.end_col_offset  # type: ignore[attr-defined]
+                end = self._line_starts[node.end_lineno - 1] + node.end_col_offset
                 return self.program[start:end]
             start = self._line_starts[node.lineno - 1] + _char_offset(self.program, self._line_starts[node.lineno - 1],
                                                                       node.col_offset)
-            end = self._line_starts[node.end_lineno - 1] + _char_offset(  # type: ignore[attr-defined]
-                self.program, self._line_starts[node.end_lineno - 1], node.end_col_offset)  # type: ignore[attr-defined]
+            end = self._line_starts[node.end_lineno - 1] + _char_offset(
+                self.program, self._line_starts[node.end_lineno - 1], node.end_col_offset)
             return self.program[start:end]
         except (AttributeError, IndexError, TypeError):  # pragma: no cover
             return None
@@ -204,7 +214,7 @@ class ProgramParser:
         finally:
             self.depth -= 1
 
-    def attrs(self, node: ast.expr) -> dict[str, object]:
+    def attrs(self, node: ast.expr) -> _GateAttrs:
         return {"where": self.where(node), "statement": self.statement, "text": self.text(node)}
 
     def _build(self, node: ast.expr, name: str | None) -> Value:
@@ -226,7 +236,7 @@ class ProgramParser:
                 a = self.build(node.operand)
                 if isinstance(a, (int, float)):
                     return fold("neg", a)
-                return self.graph.apply("neg", a, name=name, **self.attrs(node))  # type: ignore[arg-type]
+                return self.graph.apply("neg", a, name=name, **self.attrs(node))
             raise self.fail(f"the operator '{type(node.op).__name__}' is not allowed; use {ALLOWED}", node)
         if isinstance(node, ast.Call):
             return self.call(node, name)
@@ -252,7 +262,7 @@ class ProgramParser:
             if isinstance(acc, (int, float)) and isinstance(b, (int, float)):
                 acc = fold(symbol, acc, b, self.where(bn))
             else:
-                acc = self.graph.binary(symbol, acc, b, name=name if bn is node else None,  # type: ignore[arg-type]
+                acc = self.graph.binary(symbol, acc, b, name=name if bn is node else None,
                                         **self.attrs(bn))
         return acc
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -185,6 +186,7 @@ class Pool2d:
         object.__setattr__(self, "padding", pad)
 
     def describe(self) -> str:
+        assert self.stride is not None  # __post_init__ fills it in
         text = f"{self.mode}pool {_short(self.kernel)}"
         if self.stride != self.kernel:
             text += f" stride={_short(self.stride)}"
@@ -193,6 +195,7 @@ class Pool2d:
         return text
 
     def label(self) -> str:
+        assert self.stride is not None  # __post_init__ fills it in
         text = f"{self.mode}pool {_hw(self.kernel)}, stride {_short(self.stride)}"
         if self.padding != (0, 0):
             text += f", padding {_short(self.padding)}"
@@ -696,10 +699,12 @@ def conv_shapes(spec: Union[str, Sequence[Any], Mapping[str, Any]], name: str | 
             h, w, c = shape
             k, s, d = layer.kernel, layer.stride, getattr(layer, "dilation", (1, 1))
             p = layer.padding
+            assert s is not None  # Pool2d.__post_init__ fills in the stride
             for name_, v in (("kernel", k), ("stride", s), ("dilation", d)):
                 if min(v) <= 0:
                     raise ShapeError(f"{where}: the {name_} must be positive, got {_hw(v)}")
             if isinstance(layer, Pool2d):
+                assert not isinstance(p, str)  # Pool2d.__post_init__ allows only numbers
                 if min(p) < 0:
                     raise ShapeError(f"{where}: padding must be >= 0, got {_short(p)}")
                 if p[0] * 2 > k[0] or p[1] * 2 > k[1]:
@@ -710,9 +715,9 @@ def conv_shapes(spec: Union[str, Sequence[Any], Mapping[str, Any]], name: str | 
             for axis, n in enumerate((h, w)):
                 pa = p if isinstance(p, str) else p[axis]
                 span = d[axis] * (k[axis] - 1) + 1
-                if pa != "same" and n + 2 * (0 if pa == "valid" else pa) < span:
+                if pa != "same" and n + 2 * (0 if isinstance(pa, str) else pa) < span:  # str: 'valid'
                     kern = _hw(k) if d == (1, 1) else f"{_hw(k)} (dilated: {span} wide)"
-                    if pa in (0, "valid"):
+                    if isinstance(p, str) or pa == 0:  # no padding: 'valid' or 0
                         raise ShapeError(f"{where}: the input {h}x{w} is smaller than the kernel {kern}")
                     raise ShapeError(f"{where}: the padded input {h + 2 * p[0]}x{w + 2 * p[1]} ({h}x{w} with "
                                      f"padding {_short(p)}) is smaller than the kernel {kern}")
@@ -824,7 +829,7 @@ def _from_dict(d: Mapping[str, Any], where: str) -> Layer:
                 *hw, dep = kernel.split("x")
                 kernel, depth = "x".join(hw), dep
             elif isinstance(kernel, (list, tuple)) and len(kernel) == 3:
-                kernel, depth = kernel[:2], kernel[2]
+                depth, kernel = kernel[2], kernel[:2]
             return Conv2d(filters=_int(opts.pop("filters"), "filters", where), kernel=kernel,
                           stride=opts.pop("stride", 1), padding=opts.pop("padding", 0),
                           dilation=opts.pop("dilation", 1), groups=_int(opts.pop("groups", 1), "groups", where),
@@ -983,7 +988,10 @@ def load_spec(path: str | Path) -> dict:
         type = "dense"
         units = 10
     """
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
 
     p = Path(path)
     try:
@@ -1007,8 +1015,8 @@ def lenet5(activation: str | None = "sigmoid") -> list[Layer]:
     """
     act = [Activation(activation)] if activation else []
     return [Input((28, 28, 1)),
-            Conv2d(6, 5, padding=2), *act, Pool2d("avg", 2),
-            Conv2d(16, 5), *act, Pool2d("avg", 2),
+            Conv2d(6, (5, 5), padding=(2, 2)), *act, Pool2d("avg", (2, 2)),
+            Conv2d(16, (5, 5)), *act, Pool2d("avg", (2, 2)),
             Flatten(), Dense(120), *act, Dense(84), *act, Dense(10)]
 
 

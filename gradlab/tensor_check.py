@@ -144,8 +144,9 @@ def tensor_gradients(graph: Graph, at: Mapping[str, Any] | None = None, *, metho
                                 matrix=forms.get(n), **kw)
 
     if at is None:
-        inputs = {n: input_result(n, None, None, status="symbolic-only") for n in g.inputs}
-        nodes = [node_result(n, None, None, status="symbolic-only") for n in g.nodes]
+        inputs: dict[str, TensorInputResult] = {n: input_result(n, None, None, status="symbolic-only")
+                                                for n in g.inputs}
+        nodes: list[TensorNodeResult] = [node_result(n, None, None, status="symbolic-only") for n in g.nodes]
         return TensorGradientReport(program, OutputResult(out, None), inputs, nodes, True, None, ("symbolic",),  # type: ignore[arg-type]
                                     title=g.title, tolerances=tol)
 
@@ -165,7 +166,7 @@ def tensor_gradients(graph: Graph, at: Mapping[str, Any] | None = None, *, metho
 
         tg = torch_gradients(g, at)
     fd_atol = tol.fd_atol * max(1.0, abs(f_out))
-    inputs: dict[str, TensorInputResult] = {}
+    inputs = {}
     for n in g.inputs:
         grad = ev.adjoints[n]
         r = input_result(n, point[n], _value(grad))
@@ -186,7 +187,7 @@ def tensor_gradients(graph: Graph, at: Mapping[str, Any] | None = None, *, metho
         else:
             r.ok, r.status = agree, "ok" if agree else "mismatch"
         inputs[n] = r
-    nodes: list[TensorNodeResult] = []
+    nodes = []
     for n in g.nodes:
         nr = node_result(n, _value(values[n]), _value(ev.adjoints[n]))
         if tg is not None:

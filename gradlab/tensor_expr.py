@@ -361,7 +361,8 @@ class MatrixExpressionParser(ExpressionParser):
         param = None
         if fname in ("sum", "mean") and len(args_ast) == 2:
             ax = args_ast.pop()
-            if not (isinstance(ax, ast.Constant) and ax.value in (0, 1) and not isinstance(ax.value, bool)):
+            if not (isinstance(ax, ast.Constant) and isinstance(ax.value, (int, float)) and ax.value in (0, 1)
+                    and not isinstance(ax.value, bool)):
                 raise self.fail(f"the axis of {fname}(X, axis) is 0 (down the columns) or 1 (along the rows)", ax)
             param = int(ax.value)
         if len(args_ast) != arity:

@@ -318,16 +318,17 @@ def from_sympy(expr: sp.Expr, names: Mapping[sp.Symbol, M], shape: tuple[int, ..
     if expr.is_Number:
         return num(expr)
     if expr.is_Add:
-        terms = [from_sympy(t, names, shape) for t in expr.as_ordered_terms()]
-        if any(t is None for t in terms):
+        found = [from_sympy(t, names, shape) for t in expr.as_ordered_terms()]
+        terms = [t for t in found if t is not None]
+        if len(terms) < len(found):
             return None
-        pos = [t for t in terms if not _split(t)[0].is_negative]  # type: ignore[arg-type]
-        negs = [t for t in terms if _split(t)[0].is_negative]  # type: ignore[arg-type]
+        pos = [t for t in terms if not _split(t)[0].is_negative]
+        negs = [t for t in terms if _split(t)[0].is_negative]
         ordered = pos + negs
         acc = ordered[0]
         for t in ordered[1:]:
-            acc = add(acc, t)  # type: ignore[arg-type]
-        return acc  # type: ignore[return-value]
+            acc = add(acc, t)
+        return acc
     if expr.is_Mul:
         c, rest = expr.as_coeff_Mul()
         factors = sp.Mul.make_args(rest)
@@ -337,7 +338,7 @@ def from_sympy(expr: sp.Expr, names: Mapping[sp.Symbol, M], shape: tuple[int, ..
         dens = [from_sympy(f, names, shape) for f in den_f]
         if any(p is None for p in parts + dens):
             return None
-        acc: M = ONE
+        acc = ONE
         for p in parts:
             acc = mul(acc, p)  # type: ignore[arg-type]
         for d in dens:
@@ -582,7 +583,7 @@ def staged_forms(graph: Graph) -> dict[str, str]:
     for u in g.nodes:
         if u == out:
             continue
-        parts = []
+        parts: list[M] = []
         for v, k in g.consumers(u):
             d = g.attrs(v)
             gv = ONE if v == out else name(f"d{out}/d{v}", g.shape(v))

@@ -166,7 +166,7 @@ class TensorProgramParser(ProgramParser):
             if isinstance(acc, (int, float)) and isinstance(b, (int, float)):
                 acc = fold(symbol, acc, b, self.where(bn))
             else:
-                acc = self.graph.binary(symbol, acc, b, name=name if bn is node else None,  # type: ignore[arg-type]
+                acc = self.graph.binary(symbol, acc, b, name=name if bn is node else None,
                                         **self.attrs(bn))
         return acc
 
@@ -205,7 +205,8 @@ class TensorProgramParser(ProgramParser):
         param = None
         if fname in ("sum", "mean") and len(args_ast) == 2:
             ax = args_ast.pop()
-            if not (isinstance(ax, ast.Constant) and ax.value in (0, 1) and not isinstance(ax.value, bool)):
+            if not (isinstance(ax, ast.Constant) and isinstance(ax.value, (int, float)) and ax.value in (0, 1)
+                    and not isinstance(ax.value, bool)):
                 raise self.fail(f"the axis of {fname}(X, axis) is 0 (down the columns) or 1 (along the rows)", ax)
             param = ax.value
         if len(args_ast) != arity:

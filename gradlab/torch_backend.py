@@ -12,7 +12,7 @@ nothing of gradlab's local partials.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def torch_forward(graph: Graph, inputs: Mapping[str, Any], *, track_constants: b
     return values
 
 
-def torch_function(graph: Graph):  # type: ignore[no-untyped-def]
+def torch_function(graph: Graph) -> Callable[..., Any]:
     """A plain function ``f(**inputs) -> output tensor``, e.g. for ``torch.autograd.gradcheck``."""
 
     def f(*args: Any) -> Any:

@@ -226,7 +226,7 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
     truth_text = problem.truth_formula() if symbolic and explain else None
     i = int(bad_points[0])
     point, named = problem.point_of(values, i)
-    diffs = []
+    diffs: list[EntryDiff] = []
     ce = Counterexample(point, named, diffs)
     if close is not None:
         flat_c, flat_t, flat_ok = claimed[i].reshape(-1), truth[i].reshape(-1), close[i].reshape(-1)

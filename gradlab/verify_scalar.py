@@ -14,7 +14,7 @@ import sympy as sp
 from .claims import ACTIVATIONS, Claim, claim_names, forgettable_gates, prove_equal, subgraph_to
 from .errors import GradlabError
 from .graph import Graph
-from .ops import as_sympy
+from .ops import Op, as_sympy, op_for
 
 
 
@@ -151,10 +151,15 @@ def _random_values(rng: np.random.Generator, n: int, positive: bool = False) -> 
     return mag * rng.choice([-1.0, 1.0], size=n)
 
 
+def _gate(graph: Graph, n: str) -> Op:
+    """The gate of the op node ``n``."""
+    op = op_for(graph.attrs(n)["op"])
+    assert op is not None  # a graph holds only known gates
+    return op
+
+
 def _forward_tolerant(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every node's value at a batch of points; non-finite results are kept (marked invalid later)."""
-    from .ops import op_for
-
     values: dict[str, np.ndarray] = {}
     shape = np.broadcast_shapes(*(np.shape(v) for v in inputs.values())) if inputs else (1,)
     with np.errstate(all="ignore"):
@@ -165,7 +170,7 @@ def _forward_tolerant(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[st
             elif d["kind"] == "const":
                 values[n] = np.full(shape, float(d["value"]))
             else:
-                r = np.asarray(op_for(d["op"]).np_fn([values[a] for a in graph.args(n)], d.get("param")), dtype=float)
+                r = np.asarray(_gate(graph, n).np_fn([values[a] for a in graph.args(n)], d.get("param")), dtype=float)
                 values[n] = np.broadcast_to(r, shape).copy()
     return values
 
@@ -173,7 +178,6 @@ def _forward_tolerant(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[st
 def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
     """Points (along the batch axis) where every value and every local derivative is finite, away from kinks."""
     from .numeric import local_partials
-    from .ops import op_for
 
     first = next(iter(values.values()))
     ok = np.ones(first.shape[0], dtype=bool)
@@ -182,7 +186,7 @@ def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 
         ok &= np.isfinite(v).reshape(v.shape[0], -1).all(axis=1)
     for n in graph.op_nodes:
         d = graph.attrs(n)
-        op = op_for(d["op"])
+        op = _gate(graph, n)
         args = [values[a] for a in graph.args(n)]
         if op.kink_distance is not None:
             with np.errstate(all="ignore"):
@@ -199,8 +203,6 @@ def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 
 def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str, int]], str, str]]:
     """Candidates for a forgotten derivative: each one-argument gate between ``wrt`` and the output,
     and each chain of one-argument gates between two named nodes (``a = 1/(1+exp(-z))``)."""
-    from .ops import op_for
-
     on_path = (nx.descendants(graph.nx, wrt) if wrt in graph else set())
     forgettable = set(forgettable_gates(graph, wrt)) if wrt in graph else set()
     found: list[tuple[list[tuple[str, str, int]], str, str]] = []
@@ -226,7 +228,7 @@ def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str
             continue
         chain: list[tuple[str, str, int]] = []
         cur = n
-        while graph.kind(cur) == "op" and op_for(graph.attrs(cur)["op"]).arity == 1 and cur in on_path:
+        while graph.kind(cur) == "op" and _gate(graph, cur).arity == 1 and cur in on_path:
             arg = graph.args(cur)[0]
             chain.append((arg, cur, 0))
             cur = arg

@@ -6,7 +6,7 @@ matrix calculus (a transpose, a left-out label, a square matrix where its transp
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -58,7 +58,7 @@ class _EntryNames(Mapping[str, Any]):
         a = self.source[n]
         return a[(Ellipsis,) + idx] if self.batch else a[idx]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(())
 
     def __len__(self) -> int:
@@ -75,7 +75,9 @@ def _local_derivative_text(graph: Graph, node: str) -> str:
     o_text = node if d.get("named") else f"({d.get('text') or node})"
     from .tensor_ops import _sym_param
 
-    part = op_for(d["op"]).partials([sp.Symbol(a_text)], sp.Symbol(o_text), _sym_param(d.get("param")))[0]
+    op = op_for(d["op"])
+    assert op is not None  # a graph holds only known gates
+    part = op.partials([sp.Symbol(a_text)], sp.Symbol(o_text), _sym_param(d.get("param")))[0]
     return str(part)
 
 
@@ -251,6 +253,7 @@ class TensorProblem:
         for n in g.op_nodes:
             d = g.attrs(n)
             op = op_for(d["op"])
+            assert op is not None  # a graph holds only known gates
             if op.kink_distance is None or isinstance(op, TensorOp):
                 continue
             args = [expand(values[a], g.shape(a), g.shape(n)) for a in g.args(n)]

@@ -43,6 +43,12 @@ def test_lenient_matrix_text_keeps_the_parser_s_refusals():
                                 symbolic=False, lenient=True)
 
 
+@pytest.mark.parametrize("text", ["sum(A, 2)", "sum(A, 0j)", "mean(A, axis=0j)"])
+def test_an_axis_other_than_0_or_1_is_refused(text):
+    with pytest.raises(ParseError, match="the axis of"):
+        parse_matrix_expression(text, NAMES)
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.sampled_from([" ", "", "  "]), min_size=6, max_size=6), st.sampled_from(["^T", "ᵀ", ".T", "'"]),
        st.sampled_from(["0.5*", "1/2 ", "½", ""]))

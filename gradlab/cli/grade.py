@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from .common import UsageError, add_json, print_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..grading.grade import GradeReport
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_summary(report) -> str:  # type: ignore[no-untyped-def]
+def report_summary(report: GradeReport) -> str:
     from ..report import table
 
     graded = [s for s in report.students if not s.error]

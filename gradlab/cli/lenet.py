@@ -345,7 +345,7 @@ def run_augment(args: argparse.Namespace) -> int:
 def run_models(args: argparse.Namespace) -> int:
     from ..lenet.models import VARIANTS, build_model
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, (desc, layers) in VARIANTS.items():
         n = sum(p.numel() for p in build_model(name).parameters())
         rows.append({"name": name, "params": n, "description": desc, "layers": layers})

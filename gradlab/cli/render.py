@@ -213,8 +213,8 @@ def _run_folder(args: argparse.Namespace) -> int:
         print_json({"folder": str(out), "graphs": written,
                     "errors": [{"graph": p, "error": m} for p, m in errors]})
     else:
-        for e in written:
-            print(f"{e['graph']}: {', '.join(Path(p).name for p in e['solution'] + e['blank'])}")
+        for w in written:
+            print(f"{w['graph']}: {', '.join(Path(p).name for p in w['solution'] + w['blank'])}")
         if written:
             print(f"wrote {sum(len(e['solution']) + len(e['blank']) for e in written)} pictures of "
                   f"{len(written)} graphs to {out}/ (open {out / 'index.html'})")

@@ -68,8 +68,8 @@ SOFT_DEADLINE: Callable[[float], ContextManager[None]] = lambda seconds: context
 
 # ----------------------------------------------------------------------------- numpy evaluation
 
-def _heaviside(x: np.ndarray, h0: Any = 0.5) -> np.ndarray:
-    return np.heaviside(x, float(h0) if np.isscalar(h0) else h0)
+def _heaviside(x: np.ndarray, h0: float | np.ndarray = 0.5) -> np.ndarray:
+    return np.heaviside(x, h0 if isinstance(h0, np.ndarray) else float(h0))
 
 
 _FUNCS: dict[Any, Callable[..., np.ndarray]] = {
@@ -89,7 +89,7 @@ def evaluate_numpy(expr: sp.Expr, env: Mapping[sp.Symbol, np.ndarray]) -> np.nda
         if e.is_Symbol:
             if e not in env:
                 raise Unsupported(f"unknown symbol {e}")
-            r: Any = env[e]  # type: ignore[index]
+            r: Any = env[e]
         elif e.is_Number or e in (sp.E, sp.pi):
             c = complex(e)
             r = c.real if c.imag == 0 else np.nan

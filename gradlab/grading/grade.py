@@ -16,7 +16,7 @@ import io
 import json
 import re
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -290,7 +290,7 @@ def _clip(text: str, n: int = 300) -> str:
 
 def _statistics(students: Sequence[StudentResult], key: AnswerKey) -> list[ItemStats]:
     stats = {i: ItemStats(i, it.question, it.plain or it.label, it.kind, it.points) for i, it in key.items.items()}
-    totals: Counter[str] = Counter()
+    totals: defaultdict[str, float] = defaultdict(float)
     for s in students:
         for a in s.answers:
             st = stats[a.item]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TypedDict
 
 from ..answerkey import MISTAKES, Answer, Grading
 from ..errors import ParseError
@@ -71,6 +72,14 @@ def number_matches(x: float, key: float, *, rtol: float = 0.0, atol: float = 0.0
     return abs(x - key) <= max(atol, rtol * abs(key)) * (1 + 1e-9) + 1e-15
 
 
+class _Tolerance(TypedDict):
+    """The keyword arguments of :func:`number_matches`."""
+
+    rtol: float
+    atol: float
+    sigfigs: int | None
+
+
 def grade_number(text: str, answer: Answer, grading: Grading) -> Verdict:
     """Grade one number answer against the key's value and its named wrong answers."""
     if not text.strip():
@@ -80,15 +89,15 @@ def grade_number(text: str, answer: Answer, grading: Grading) -> Verdict:
     except ParseError as e:
         return Verdict.rejected(str(e))
     key = float(answer.value)  # type: ignore[arg-type]
-    tol = dict(rtol=grading.rtol, atol=grading.atol, sigfigs=grading.sigfigs)
+    tol = _Tolerance(rtol=grading.rtol, atol=grading.atol, sigfigs=grading.sigfigs)
     shown = f"{x:.6g}"
     if number_matches(x, key, **tol):
         return Verdict("correct", 1.0, "correct", method="tolerance", read_as=shown)
     for m in answer.mistakes:
         if m.value is not None and number_matches(x, float(m.value), **tol) and not number_matches(m.value, key, **tol):
             return _named(m.id, m.message or MISTAKES.get(m.id, m.id), grading, shown, "tolerance")
-    loose = dict(rtol=grading.rtol * 5, atol=grading.atol * 5, sigfigs=(grading.sigfigs - 1 if grading.sigfigs and
-                                                                         grading.sigfigs > 1 else None))
+    loose = _Tolerance(rtol=grading.rtol * 5, atol=grading.atol * 5,
+                       sigfigs=(grading.sigfigs - 1 if grading.sigfigs and grading.sigfigs > 1 else None))
     if number_matches(x, key, **loose):
         return _named("rounding", MISTAKES["rounding"], grading, shown, "tolerance")
     right = answer.text or f"{key:.6g}"

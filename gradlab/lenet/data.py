@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from ..errors import GradlabError
@@ -68,8 +69,8 @@ MD5 = {
                       "test_x": "bef4ecab320f06d8554ea6380940ec79", "test_y": "bb300cfdad3c16e7a12a480ee83cd310"},
 }
 DATASETS = ("mnist", "fashion-mnist", "mnist5k")
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_TYPES: dict[int, npt.DTypeLike] = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+                                         0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
 @dataclass
@@ -121,7 +122,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         with open(p, "rb") as f:
             head = f.read(2)
         opener = gzip.open if head == b"\x1f\x8b" else open
-        with opener(p, "rb") as f:  # type: ignore[operator]
+        with opener(p, "rb") as f:
             raw = f.read()
     except FileNotFoundError:
         raise DataError(f"{p}: no such file") from None

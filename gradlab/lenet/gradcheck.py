@@ -260,9 +260,15 @@ def _compare(name: str, program: str, at: dict[str, float], torch_grads: dict[st
     t0 = time.perf_counter()
     at = {k: float(v) for k, v in at.items()}
     report = gradients(program, at, methods=("fd", "torch"), simplify=False)
-    errs = [abs(float(report.inputs[k].grad) - v) for k, v in torch_grads.items()]
+
+    def ours(k: str) -> float:
+        grad = report.inputs[k].grad
+        assert grad is not None  # every input has a value, so its gradient has one
+        return float(grad)
+
+    errs = [abs(ours(k) - v) for k, v in torch_grads.items()]
     worst = max(errs) if errs else 0.0
-    grads = {k: [float(report.inputs[k].grad), v] for k, v in torch_grads.items()}
+    grads = {k: [ours(k), v] for k, v in torch_grads.items()}
     statements = program.count("\n") + 1
     first = next(iter(torch_grads))
     example = f"dL/d{first} = {report.inputs[first].named}"
@@ -272,6 +278,12 @@ def _compare(name: str, program: str, at: dict[str, float], torch_grads: dict[st
 
 def _num(t: torch.Tensor) -> float:
     return t.detach().item()
+
+
+def _grad(t: torch.Tensor) -> torch.Tensor:
+    """``t.grad``, which the ``backward()`` before has filled in."""
+    assert t.grad is not None
+    return t.grad
 
 
 def graph_checks(seed: int = 0) -> list[GraphCheck]:
@@ -290,16 +302,16 @@ def graph_checks(seed: int = 0) -> list[GraphCheck]:
     at = {f"x_{i}_{j}": _num(x[0, 0, i, j]) for i in range(4) for j in range(4)}
     at |= {f"w_{i}_{j}": _num(wk[0, 0, i, j]) for i in range(2) for j in range(2)}
     at |= {"b": _num(b[0])} | {f"g_{i}_{j}": _num(up[0, 0, i, j]) for i in range(3) for j in range(3)}
-    tg = {f"w_{i}_{j}": _num(wk.grad[0, 0, i, j]) for i in range(2) for j in range(2)}
-    tg |= {f"x_{i}_{j}": _num(x.grad[0, 0, i, j]) for i in range(4) for j in range(4)} | {"b": _num(b.grad[0])}
+    tg = {f"w_{i}_{j}": _num(_grad(wk)[0, 0, i, j]) for i in range(2) for j in range(2)}
+    tg |= {f"x_{i}_{j}": _num(_grad(x)[0, 0, i, j]) for i in range(4) for j in range(4)} | {"b": _num(_grad(b)[0])}
     checks.append(_compare("Conv2d 1x4x4 input, 2x2 kernel", conv_program(), at, tg))
     # pooling
-    for kind, fn in (("avg", nn.functional.avg_pool2d), ("max", nn.functional.max_pool2d)):
+    for kind, pool in (("avg", nn.functional.avg_pool2d), ("max", nn.functional.max_pool2d)):
         x, up = rnd(1, 1, 4, 4).requires_grad_(True), rnd(1, 1, 2, 2)
-        (fn(x, 2) * up).sum().backward()
+        (pool(x, 2) * up).sum().backward()
         at = {f"x_{i}_{j}": _num(x[0, 0, i, j]) for i in range(4) for j in range(4)}
         at |= {f"g_{i}_{j}": _num(up[0, 0, i, j]) for i in range(2) for j in range(2)}
-        tg = {f"x_{i}_{j}": _num(x.grad[0, 0, i, j]) for i in range(4) for j in range(4)}
+        tg = {f"x_{i}_{j}": _num(_grad(x)[0, 0, i, j]) for i in range(4) for j in range(4)}
         checks.append(_compare(f"{'AvgPool2d' if kind == 'avg' else 'MaxPool2d'} 2x2 on 1x4x4", pool_program(kind),
                                at, tg))
     # linear 3 -> 2, plain and with each activation
@@ -314,8 +326,8 @@ def graph_checks(seed: int = 0) -> list[GraphCheck]:
         at = {f"W_{i}_{j}": _num(W[i, j]) for i in range(2) for j in range(3)}
         at |= {f"x_{j}": _num(x[j]) for j in range(3)} | {f"b_{i}": _num(bb[i]) for i in range(2)}
         at |= {f"g_{i}": _num(up[i]) for i in range(2)}
-        tg = {f"W_{i}_{j}": _num(W.grad[i, j]) for i in range(2) for j in range(3)}
-        tg |= {f"x_{j}": _num(x.grad[j]) for j in range(3)} | {f"b_{i}": _num(bb.grad[i]) for i in range(2)}
+        tg = {f"W_{i}_{j}": _num(_grad(W)[i, j]) for i in range(2) for j in range(3)}
+        tg |= {f"x_{j}": _num(_grad(x)[j]) for j in range(3)} | {f"b_{i}": _num(_grad(bb)[i]) for i in range(2)}
         label = f"Linear 3 -> 2 + {act}" if act else "Linear 3 -> 2"
         checks.append(_compare(label, linear_program(3, 2, act), at, tg))
     # softmax cross-entropy over 3 classes
@@ -323,7 +335,7 @@ def graph_checks(seed: int = 0) -> list[GraphCheck]:
     target = 1
     nn.functional.cross_entropy(z[None], torch.tensor([target])).backward()
     checks.append(_compare("softmax cross-entropy, 3 classes", cross_entropy_program(3, target),
-                           {f"z_{i}": _num(z[i]) for i in range(3)}, {f"z_{i}": _num(z.grad[i]) for i in range(3)}))
+                           {f"z_{i}": _num(z[i]) for i in range(3)}, {f"z_{i}": _num(_grad(z)[i]) for i in range(3)}))
     return checks
 
 
@@ -349,15 +361,15 @@ class GradcheckReport:
         if self.graphs:
             lines.append("tiny layers as gradlab graphs (symbolic gradients vs the torch layer):")
         w = max((len(c.name) for c in self.graphs), default=0)
-        for c in self.graphs:
-            lines.append(f"  {'ok  ' if c.ok else 'FAIL'} {c.name:<{w}}  {c.statements} statements, {c.inputs} inputs, "
-                         f"max |gradlab - torch| = {c.max_abs_error:.1e}; engine check (symbolic = finite "
-                         f"differences = torch) {'ok' if c.engine_ok else 'FAILED'}")
+        for g in self.graphs:
+            lines.append(f"  {'ok  ' if g.ok else 'FAIL'} {g.name:<{w}}  {g.statements} statements, {g.inputs} inputs, "
+                         f"max |gradlab - torch| = {g.max_abs_error:.1e}; engine check (symbolic = finite "
+                         f"differences = torch) {'ok' if g.engine_ok else 'FAILED'}")
         if self.directional:
             lines.append("whole-model loss along a random direction (float64 copy, central differences):")
-            for name, c in zip(self._dir_names, self.directional):
-                lines.append(f"  {'ok  ' if c.ok else 'FAIL'} {name}: autograd {c.analytic:.6e}, differences "
-                             f"{c.numeric:.6e}, rel err {c.rel_error:.1e}")
+            for name, d in zip(self._dir_names, self.directional):
+                lines.append(f"  {'ok  ' if d.ok else 'FAIL'} {name}: autograd {d.analytic:.6e}, differences "
+                             f"{d.numeric:.6e}, rel err {d.rel_error:.1e}")
         lines.append("all checks passed" if self.ok else "SOME CHECKS FAILED")
         return "\n".join(lines)
 

@@ -19,6 +19,7 @@ or a TOML file (``name = "mine"``, ``layers = [...]``, optional ``init``) into a
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -98,7 +99,7 @@ class Architecture:
         shape = d.get("input_shape", (1, 28, 28))
         if not (isinstance(shape, (list, tuple)) and len(shape) == 3 and all(isinstance(s, int) and s > 0 for s in shape)):
             raise ModelError(f"input_shape must be [C, H, W], got {shape!r}")
-        return cls(str(d.get("name", "custom")), list(d["layers"]), tuple(shape), int(d.get("num_classes", 10)),  # type: ignore[arg-type]
+        return cls(str(d.get("name", "custom")), list(d["layers"]), tuple(shape), int(d.get("num_classes", 10)),
                    str(d.get("init", "xavier_uniform")), str(d.get("description", "")))
 
 
@@ -119,7 +120,10 @@ def architecture(spec: "str | Architecture | dict[str, Any] | Path", *, input_sh
         desc, layers = VARIANTS[text]
         return Architecture(text, list(layers), tuple(input_shape), num_classes, description=desc)  # type: ignore[arg-type]
     if text.endswith(".toml") or (("|" not in text and "\n" not in text) and Path(text).is_file()):
-        import tomllib
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
 
         p = Path(text)
         try:

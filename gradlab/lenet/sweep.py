@@ -31,6 +31,7 @@ import itertools
 import json
 import os
 import re
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -70,7 +71,10 @@ class SweepSpec:
 
     @classmethod
     def parse(cls, text: str, where: str = "sweep") -> "SweepSpec":
-        import tomllib
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
 
         from .train import TrainConfig
 

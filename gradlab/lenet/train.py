@@ -414,6 +414,7 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
         for stale in run_dir.glob(".*.tmp*"):
             stale.unlink(missing_ok=True)
     model = build_model(config.model, seed=seed).to(device)
+    assert config.lr is not None  # TrainConfig.__post_init__ fills it in
     opt = make_optimizer(config.optimizer, model.parameters(), float(config.lr), config.momentum, config.weight_decay)
     aug = Augment.parse(config.augment)
     history: list[EpochMetrics] = []

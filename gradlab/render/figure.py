@@ -166,8 +166,8 @@ def graph_wires(graph: Graph) -> list[Wire]:
     succ = graph.nx.succ  # the adjacency dicts: much faster than edge views on big graphs
     wires: list[Wire] = []
     for u in nodes:
-        wires.extend(sorted(((u, v, k) for v, keys in succ[u].items() for k in keys),
-                            key=lambda e: (pos[e[1]], e[2])))
+        out_wires = sorted(((u, v, k) for v, keys in succ[u].items() for k in keys), key=lambda e: (pos[e[1]], e[2]))
+        wires.extend(out_wires)
         if u == out:
             wires.append((u, None, 0))
     return wires
@@ -331,7 +331,7 @@ class _Values:
     def __init__(self, graph: Graph, ev: Any) -> None:
         self.graph = graph
         self.ev = ev
-        self._local: dict[Wire, Any] = {}
+        self._local: dict[str, list[np.ndarray]] = {}  # d node / d argument_k of each gate, by node
 
     def shape(self, n: str) -> tuple[int, ...]:
         return tuple(self.graph.attrs(n).get("shape") or ())
@@ -562,10 +562,10 @@ def _build_figure(graph: Graph, evaluation: Any, opts: RenderOptions, known: set
     blank_of: dict[tuple[str, Wire], Blank] = {}
     for i, (kind, w) in enumerate(blank_order(graph, blank_slots), start=opts.first_blank):
         c = content[(kind, w)]
-        b = Blank(number=i, marker=f"({i})" if opts.numbered else "?", kind=kind, wire=w, node=w[0],
-                  answer=c.answer, text=c.text(), formula=c.formula)
-        blanks.append(b)
-        blank_of[(kind, w)] = b
+        blank = Blank(number=i, marker=f"({i})" if opts.numbered else "?", kind=kind, wire=w, node=w[0],
+                      answer=c.answer, text=c.text(), formula=c.formula)
+        blanks.append(blank)
+        blank_of[(kind, w)] = blank
 
     # highlight --------------------------------------------------------------------------
     path_wires: set[Wire] = set()
@@ -640,11 +640,11 @@ def _build_figure(graph: Graph, evaluation: Any, opts: RenderOptions, known: set
 
     clusters: dict[int, str] = {}
     if home:
-        texts = _statement_texts(graph)
+        statement_texts = _statement_texts(graph)
         for n in graph.op_nodes:
             s = graph.attrs(n).get("statement")
             if s is not None and s not in clusters:
-                clusters[s] = texts.get(s, f"statement {s + 1}")
+                clusters[s] = statement_texts.get(s, f"statement {s + 1}")
 
     title = ""
     if opts.title is True:
@@ -672,6 +672,7 @@ def _kink_notes(graph: Graph, vals: _Values) -> list[str]:
         d = graph.attrs(n)
         op = OPS[d["op"]]
         args = graph.args(n)
+        assert op.kink_distance is not None  # every op in KINK_OPS has one
         if float(np.asarray(op.kink_distance([vals.value(a) for a in args], d.get("param")))) != 0.0:
             continue
         at = ", ".join(f"{a} = {st.number(vals.value(a), 2)}" for a in args)
@@ -696,8 +697,9 @@ def _statement_homes(graph: Graph) -> dict[str, int]:
                 home[n] = d["statement"]
             continue
         users = {graph.attrs(v).get("statement") for v in graph.nx.succ[n]}
-        if len(users) == 1 and None not in users:
-            home[n] = users.pop()
+        statement = users.pop() if len(users) == 1 else None
+        if statement is not None:
+            home[n] = statement
     return home
 
 
@@ -719,6 +721,7 @@ def _highlight(graph: Graph, opts: RenderOptions, vals: _Values | None,
     import networkx as nx
 
     target = opts.highlight
+    assert target is not None  # the caller checks
     out = graph.output
     if target not in graph:
         raise RenderError(f"highlight: there is no node '{target}' (inputs: {', '.join(graph.inputs)})")
@@ -769,8 +772,8 @@ def _highlight(graph: Graph, opts: RenderOptions, vals: _Values | None,
         if forms is not None:
             parts.append(_elide(" · ".join(f"({forms.local(w)})" for w in p)))
         if vals is not None:
-            locs = [vals.local(w) for w in p]
-            if all(x is not None for x in locs):
+            locs = [x for w in p if (x := vals.local(w)) is not None]
+            if len(locs) == len(p):
                 prod = float(np.prod(locs)) if locs else 1.0
                 factors = _elide(" · ".join(_paren(st.number(x, opts.precision)) for x in locs))
                 parts.append(f"{factors} = {st.number(prod, opts.precision)}")

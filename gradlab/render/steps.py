@@ -67,9 +67,10 @@ def step_plan(graph: Graph, evaluation: Any, opts: RenderOptions) -> list[tuple[
     num = lambda x: st.number(x, p)  # noqa: E731
     out = graph.output
     known: set[Wire] = {(out, None, 0)}
-    plan = [(set(known), {(out, None, 0)}, None,
-             [f"Step 0: the forward pass gives {out} = {_value_text(vals, out, p)}; "
-              f"the backward pass starts with ∂{out}/∂{out} = 1 on the output wire."])]
+    plan: list[tuple[set[Wire], set[Wire], str | None, list[str]]] = [
+        (set(known), {(out, None, 0)}, None,
+         [f"Step 0: the forward pass gives {out} = {_value_text(vals, out, p)}; "
+          f"the backward pass starts with ∂{out}/∂{out} = 1 on the output wire."])]
     partials = None
     if len(graph.op_nodes) <= 400:
         from ..symbolic import symbolic_gradients

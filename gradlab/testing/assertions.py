@@ -98,6 +98,7 @@ def assert_gradients(graph_or_program: Graph | str, at: Mapping[str, float] | Se
         tolerances = _tolerances(tol, rtol, atol)
         if not [m for m in methods if m != "symbolic"]:
             raise GradlabError("nothing to compare: methods needs 'fd' or 'torch' besides 'symbolic'")
+        pts: Sequence[Mapping[str, Any]]
         if at is None:
             if expected or expected_values:
                 raise GradlabError("expected numbers need the point: pass at={...}")

@@ -191,6 +191,7 @@ class GraphCheckItem(pytest.Item):
                 raise GraphCheckFailure(gradients_message(gf.graph, report.report))
             return
         if self.kind == "formula":
+            assert self.key is not None  # a formula item is named by its claim's left-hand side
             claim = f"{self.key} = {gf.formulas[self.key]}"
             found = next((f for f in report.formulas if f.claim == claim), None)
             if found is None:

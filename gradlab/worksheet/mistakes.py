@@ -79,6 +79,11 @@ def adjoint(graph: Graph, target: str, *, change: Callable[[Edge, sp.Expr], sp.E
     return accumulate_adjoints(graph, partials, named_values(graph))[target]
 
 
+def _replace(edge: Edge, local: sp.Expr) -> Callable[[Edge, sp.Expr], sp.Expr]:
+    """A ``change`` for :func:`adjoint`: ``local`` as the local derivative on ``edge``."""
+    return lambda e, p: local if e == edge else p
+
+
 def path_edges(graph: Graph, target: str) -> list[Edge]:
     """Wires on some path from ``target`` to the output, in backward order."""
     out = graph.output
@@ -99,13 +104,13 @@ def formula_mistakes(graph: Graph, target: str) -> list[Mistake]:
         lp = sg.partials[e]
         if lp in (sp.Integer(1), sp.Integer(-1)):
             continue
-        found.append(("chain", adjoint(graph, target, change=lambda ed, p, e=e: sp.Integer(1) if ed == e else p, sg=sg),
+        found.append(("chain", adjoint(graph, target, change=_replace(e, sp.Integer(1)), sg=sg),
                       f"the local derivative of {_gate(graph, e[1])} left out"))
     for e in on_path:
         op = graph.attrs(e[1]).get("op")
         if op in ("sigmoid", "tanh"):
             o = graph.symbol(e[1])
-            found.append((op, adjoint(graph, target, change=lambda ed, p, e=e, o=o: o if ed == e else p, sg=sg), ""))
+            found.append((op, adjoint(graph, target, change=_replace(e, o), sg=sg), ""))
     path = set(on_path)
     for n in graph.nodes:
         outs = [(n, v, k) for v, k in graph.consumers(n) if (n, v, k) in path]
@@ -197,9 +202,10 @@ def _activation_factors(graph: Graph, wrt: str) -> list[Any]:
     for n in forgettable_gates(graph, wrt):
         d = graph.attrs(n)
         (a,) = graph.args(n)
-        if vals.get(a) is None or vals.get(n) is None:
+        va, vn = vals.get(a), vals.get(n)
+        if va is None or vn is None:
             continue
-        share = vjp_forms(d["op"], ONE, [vals[a]], vals[n], [graph.shape(a)], d.get("param"), graph.shape(n))[0]
+        share = vjp_forms(d["op"], ONE, [va], vn, [graph.shape(a)], d.get("param"), graph.shape(n))[0]
         if share is not None:
             out.append(share)
     return out

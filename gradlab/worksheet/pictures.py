@@ -56,7 +56,7 @@ class Pictures:
 def renderer() -> Any | None:
     """:mod:`gradlab.render` when it is installed, else None."""
     try:
-        from .. import render  # type: ignore[attr-defined]
+        from .. import render
     except ImportError:
         return None
     return render if hasattr(render, "draw") else None

@@ -215,13 +215,13 @@ def build_worksheet(spec: WorksheetSpec, *, variants: int | None = None, seed: i
         for it in q.items:
             key = (q.part, it.wrt or "")
             if it.wrt in forms and key not in wrong_forms:
-                wrong_forms[key] = matrix_mistakes(g, it.wrt, forms[it.wrt], seed=s)  # type: ignore[arg-type]
+                wrong_forms[key] = matrix_mistakes(g, it.wrt, forms[it.wrt], seed=s)
             if q.type != "matrix":
                 continue
             if it.wrt not in forms:
                 raise WorksheetError(f"part {q.part + 1}: gradlab has no matrix form of d{g.output}/d{it.wrt} to ask "
                                      f"for; ask for its entries (numeric = [\"{it.wrt}\"]) instead")
-            form = forms[it.wrt]  # type: ignore[index]
+            form = forms[it.wrt]
             matrices[it.id] = form
             try:
                 program, shapes, domains = graph_program(g)
@@ -266,10 +266,11 @@ def build_worksheet(spec: WorksheetSpec, *, variants: int | None = None, seed: i
                                                      g, pv.evaluation.values, it.wrt, it.entry, value,  # type: ignore
                                                      wrong_forms.get((q.part, it.wrt or ""), [])))
                 elif q.type == "numeric":
-                    value = float(pv.evaluation.adjoints[it.wrt])  # type: ignore[index]
+                    assert it.wrt is not None  # a numeric item asks for a partial
+                    value = float(pv.evaluation.adjoints[it.wrt])
                     key = (q.part, it.wrt)
                     if key not in numeric_mistakes:
-                        numeric_mistakes[key] = formula_mistakes(g, it.wrt)  # type: ignore[arg-type]
+                        numeric_mistakes[key] = formula_mistakes(g, it.wrt)
                     names = strict_names(Answer(names=defs[q.part], inputs=list(g.inputs)))
                     view.answers[it.id] = Answer(value=value, text=number(value, decimals),
                                                  mistakes=_numeric_mistakes(g, numeric_mistakes[key], names, pv.at, value))
@@ -338,6 +339,7 @@ def _numeric_mistakes(graph: Graph, mistakes: list[Mistake], names: dict[str, An
     out: list[Mistake] = []
     seen = [right]
     for m in mistakes:
+        assert m.formula is not None  # formula_mistakes gives formulas
         expr = parse_expression(m.formula, names, unknown_names=False)
         x = float(evaluate_points(expr, inputs, point)[0])
         if not np.isfinite(x) or any(abs(x - v) <= 1e-9 * max(1.0, abs(v)) for v in seen):

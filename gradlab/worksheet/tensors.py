@@ -177,8 +177,8 @@ def checked_forms(graph: Graph) -> dict[str, Any]:
     key = hashlib.sha256(ident.encode()).hexdigest()
     if key not in _FORMS:
         raw = raw_matrix_forms(graph)
-        wanted = {n: raw[n] for n in graph.nodes if (graph.kind(n) == "input" or graph.attrs(n).get("named"))
-                  and n != graph.output and raw.get(n) is not None}
+        wanted = {n: m for n in graph.nodes if (graph.kind(n) == "input" or graph.attrs(n).get("named"))
+                  and n != graph.output and (m := raw.get(n)) is not None}
         try:
             holds = check_formulas(graph, {n: show(m) for n, m in wanted.items()}) if wanted else {}
         except GradlabError:

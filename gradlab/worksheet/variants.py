@@ -160,6 +160,7 @@ def _why_not_tensor(part: Part, at: dict[str, Any], *, margin: float, decimals: 
     for n in graph.op_nodes:
         d = graph.attrs(n)
         op = op_for(d["op"])
+        assert op is not None  # a graph holds only known gates
         args = [np.asarray(ev.values[a], dtype=float) for a in graph.args(n)]
         if isinstance(op, TensorOp):
             if d["op"] in ("softmax", "log_softmax"):
