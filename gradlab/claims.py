@@ -19,12 +19,15 @@ import sympy as sp
 
 from .errors import ParseError
 from .graph import Graph
-from .ops import as_sympy
+from .ops import OPS, as_sympy
 
 #: Default number of random points a claim is tested at.
 TRIALS = 25
 #: Unary gates whose local derivative a student may forget; named "activation" in the diagnosis.
-ACTIVATIONS = frozenset({"sigmoid", "tanh", "relu", "softplus", "exp", "log", "sin", "cos", "sqrt", "abs"})
+def is_activation(op_name: Any) -> bool:
+    """A gate whose local derivative a student may forget (``Op.activation`` in its record)."""
+    op = OPS.get(op_name) if isinstance(op_name, str) else None
+    return bool(op and op.activation)
 
 _LHS = re.compile(r"^\s*[d∂]\s*([A-Za-z][A-Za-z0-9_]*)\s*/\s*[d∂]\s*([A-Za-z][A-Za-z0-9_]*)\s*$")
 

@@ -35,12 +35,13 @@ import tokenize
 import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, Mapping
+from functools import reduce
+from typing import Any, Callable, Iterator, Mapping
 
 import sympy as sp
 
 from .errors import Location, ParseError, syntax_message
-from .ops import relu, sigmoid, softplus
+from .ops import OPS, Op
 
 
 @dataclass(frozen=True)
@@ -54,28 +55,58 @@ class Limits:
     max_exponent: int = 100
 
 
-#: Functions a formula may call: name -> (number of arguments or None for 2 or more, builder).
-FUNCTIONS: dict[str, tuple[int | None, Callable[..., sp.Expr]]] = {
-    "exp": (1, sp.exp),
-    "log": (1, sp.log),
-    "sqrt": (1, sp.sqrt),
-    "sin": (1, sp.sin),
-    "cos": (1, sp.cos),
-    "tan": (1, sp.tan),
-    "tanh": (1, sp.tanh),
-    "sigmoid": (1, sigmoid),
-    "relu": (1, relu),
-    "softplus": (1, softplus),
-    "abs": (1, sp.Abs),
-    "sign": (1, sp.sign),
-    "Heaviside": (1, sp.Heaviside),
-    "max": (None, sp.Max),
-    "min": (None, sp.Min),
+Builder = Callable[..., sp.Expr]
+#: Functions a formula may use that are no gate of a graph: name -> (number of arguments, builder).
+FORMULA_ONLY: dict[str, tuple[int | None, Builder]] = {
+    "tan": (1, sp.tan), "sign": (1, sp.sign), "Heaviside": (1, sp.Heaviside),
 }
+#: Extra spellings of those in lenient mode (a gate's own come from its op record: ``Op.aliases``).
+FORMULA_ONLY_ALIASES = {"H": "Heaviside", "heaviside": "Heaviside"}
 
-#: Extra spellings in lenient mode.
-LENIENT_FUNCTIONS = {"ln": "log", "sig": "sigmoid", "sigma": "sigmoid", "σ": "sigmoid", "H": "Heaviside",
-                     "Abs": "abs", "ReLU": "relu", "Max": "max", "Min": "min", "heaviside": "Heaviside"}
+
+def _builder(op: Op) -> Builder:
+    if op.variadic:
+        return lambda *args: reduce(lambda a, b: op.sym([a, b], None), args)
+    return lambda *args: op.sym(list(args), None)
+
+
+class _Functions(Mapping[str, tuple[int | None, Builder]]):
+    """Functions a formula may call: name -> (number of arguments or None for 2 or more, builder); every
+    gate of the op table with a call name (``exp``, ``sigmoid``, one a user registered), and FORMULA_ONLY."""
+
+    def _table(self) -> dict[str, tuple[int | None, Builder]]:
+        gates = {op.call: (None if op.variadic else op.arity, _builder(op)) for op in OPS.values() if op.call}
+        return {**gates, **FORMULA_ONLY}
+
+    def __getitem__(self, name: str) -> tuple[int | None, Builder]:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+class _Aliases(Mapping[str, str]):
+    """Extra spellings in lenient mode: alias -> the function's name (``σ`` -> ``sigmoid``, ``ln`` -> ``log``)."""
+
+    def _table(self) -> dict[str, str]:
+        gates = {alias: op.call for op in OPS.values() if op.call for alias in op.aliases}
+        return {**gates, **FORMULA_ONLY_ALIASES}
+
+    def __getitem__(self, name: str) -> str:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+FUNCTIONS: Mapping[str, tuple[int | None, Builder]] = _Functions()
+LENIENT_FUNCTIONS: Mapping[str, str] = _Aliases()
 
 _GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
@@ -120,7 +151,9 @@ def normalise(text: str, *, function_names: set[str] | None = None, product: str
     text = unicodedata.normalize("NFC", text)
     text = "".join(_CHAR_MAP.get(ch, ch) for ch in text)
     text = "".join(" " + _GREEK[ch] + " " if ch in _GREEK else ch for ch in text)
-    text = text.replace("σ", " sigmoid ")
+    for alias, name in LENIENT_FUNCTIONS.items():
+        if not alias.isascii():  # σ: no identifier for the tokenizer; written out before it runs
+            text = text.replace(alias, f" {name} ")
     try:
         tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
                   if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,

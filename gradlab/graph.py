@@ -50,12 +50,13 @@ import sympy as sp
 
 from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
 from . import tensor_ops  # noqa: F401  (registers the vector and matrix gates that op_for() finds)
-from .ops import FUNCTIONS, OPS, as_sympy, op_for
+from .ops import FUNCTIONS, OPS, TENSOR_OPS, as_sympy, op_for
 
 Number = Union[int, float]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-TENSOR_OP_NAMES = frozenset({"matmul", "transpose", "sum", "mean", "softmax", "log_softmax", "cross_entropy", "outer"})
-RESERVED_NAMES = frozenset(FUNCTIONS) | {"sum", "mean", "softmax", "log_softmax", "cross_entropy", "outer", "T"}
+#: Names no value may take besides the functions of the op table (ops.FUNCTIONS): the vector and matrix
+#: functions, and T (``A.T``).
+RESERVED_NAMES = frozenset({"sum", "mean", "softmax", "log_softmax", "cross_entropy", "outer", "T"})
 #: What an input's optional ``domain`` may say (random test points respect it).
 DOMAINS = ("onehot", "probs", "positive")
 
@@ -66,7 +67,7 @@ def check_name(name: str, where: Location | None = None) -> None:
         raise ParseError(
             f"'{name}' is not a valid name (use letters, digits and _, starting with a letter)", where
         )
-    if name in RESERVED_NAMES:
+    if name in FUNCTIONS or name in RESERVED_NAMES:
         raise ParseError(f"'{name}' is the name of a function and cannot name a value", where)
 
 
@@ -331,7 +332,7 @@ class Graph:
         if param is not None:
             param = _check_number(param, where)
         shapes = [self.nx.nodes[i]["shape"] for i in ids]
-        if any(shapes) or op_name in TENSOR_OP_NAMES:
+        if any(shapes) or op_name in TENSOR_OPS:
             from .tensor_ops import result_shape
 
             names = [self.nx.nodes[i].get("text") or i if not self.nx.nodes[i].get("named") else i for i in ids]
@@ -453,7 +454,7 @@ class Graph:
     @property
     def is_tensor(self) -> bool:
         """Whether any node is a vector or matrix, or any gate a tensor gate (then the tensor engine runs)."""
-        return any(d.get("shape") or d.get("op") in TENSOR_OP_NAMES for _, d in self.nx.nodes(data=True))
+        return any(d.get("shape") or d.get("op") in TENSOR_OPS for _, d in self.nx.nodes(data=True))
 
     def shape(self, node: str) -> tuple[int, ...]:
         """A node's shape: ``()`` for a number."""

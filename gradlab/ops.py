@@ -20,6 +20,7 @@ textbook's ``*-1``, ``exp``, ``+1``, ``1/x``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable, Sequence
@@ -185,6 +186,17 @@ class Op:
     kink_distance: Callable[[Sequence[np.ndarray], Any], np.ndarray] | None = None
     #: local partials at the kink under each convention: {"sympy": [...], "torch": [...], "left": [...], "right": [...]}
     kink_conventions: dict[str, list[float]] = field(default_factory=dict)
+    #: the name programs and formulas call the gate by (``exp(x)``); None for operators and constant gates
+    call: str | None = None
+    #: other spellings a typed answer may use for ``call`` (``σ``, ``sig`` for sigmoid; ``ln`` for log)
+    aliases: tuple[str, ...] = ()
+    #: the function's head in formulas, LaTeX and plain text (default: ``\operatorname{call}`` and ``call``)
+    latex: str | None = None
+    text: str | None = None
+    #: an activation: a student may forget its local derivative (verify and worksheets name that mistake)
+    activation: bool = False
+    #: a call takes two or more arguments, folded pairwise (``max(a, b, c)``); else exactly ``arity``
+    variadic: bool = False
     #: why the forward value can fail at a point: returns a message, or None
     domain: Callable[[Sequence[np.ndarray], Any], str | None] | None = None
     #: a parameter is required (the constant of ``+1``, ``*-1``, ``**2``)
@@ -193,6 +205,26 @@ class Op:
     def label(self, param: Any = None) -> str:
         """The symbol drawn in the gate's circle: ``+``, ``*``, ``*-1``, ``exp``, ``+1``, ``1/x``, ``σ``."""
         return self.label_fn(param)
+
+    @property
+    def head(self) -> Any:
+        """The SymPy function this gate's formula is an application of (``sp.exp``, :class:`sigmoid`,
+        ``sp.Max``), or None when the formula is arithmetic (``a*b``, ``sqrt`` as a power).
+
+        >>> OPS["sigmoid"].head is sigmoid, OPS["max"].head is sp.Max, OPS["mul"].head, OPS["sqrt"].head
+        (True, True, None, None)
+        """
+        if self.call is None:
+            return None
+        args = sp.symbols(f"a:{self.arity}", real=True)
+        e = self.sym(list(args), None)
+        return e.func if isinstance(e, sp.Function) or isinstance(e, (sp.Max, sp.Min)) else None
+
+    def latex_head(self) -> str:
+        return self.latex or r"\operatorname{%s}" % str(self.call).replace("_", r"\_")
+
+    def text_head(self) -> str:
+        return self.text or str(self.call)
 
 
 OPS: dict[str, Op] = {}
@@ -204,9 +236,52 @@ def _torch() -> Any:
     return torch
 
 
-def _register(op: Op) -> Op:
+#: Functions a program or formula may call, by name, with their gate: ``exp(x)`` -> OPS["exp"]
+#: (kept by :func:`register_op`, like the two namespaces above).
+FUNCTIONS: dict[str, str] = {}
+#: The gate of each SymPy function head (``sp.exp`` -> OPS["exp"]): how a formula evaluated numerically
+#: finds its numpy forward (kept by :func:`register_op`).
+HEADS: dict[Any, Op] = {}
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def register_op(op: Op, *, replace: bool = False) -> Op:
+    """Add a gate to the op table, so that programs, formulas, pictures, checks, verify, worksheets and
+    grading all know it (each reads this table). ``replace=True`` redefines a gate of the same name.
+
+    >>> from gradlab.ops import OPS, Op, register_op
+    >>> cube = Op("cube", 1, lambda a, p: a[0]**3, lambda a, o, p: [3*a[0]**2], lambda a, p: a[0]**3,
+    ...           lambda a, p: a[0]**3, lambda p: "x³", "x cubed")
+    >>> register_op(cube).name, "cube" in OPS
+    ('cube', True)
+    >>> del OPS["cube"]
+    """
+    if not isinstance(op, Op):
+        raise TypeError(f"register_op() takes an Op, not {type(op).__name__}")
+    for what, name in (("name", op.name), ("call name", op.call)):
+        if name is not None and not _IDENTIFIER.match(name):
+            raise ValueError(f"an op's {what} must be a plain identifier, not {name!r}")
+    if not replace:
+        if op.name in OPS:
+            raise ValueError(f"there is already an op '{op.name}' (pass replace=True to redefine it)")
+        if op.call is not None and op.call in FUNCTIONS:
+            raise ValueError(f"'{op.call}' already calls the op '{FUNCTIONS[op.call]}'")
     OPS[op.name] = op
+    if op.call is not None:
+        FUNCTIONS[op.call] = op.name
+        head = op.head
+        if head is not None:
+            HEADS[head] = op
+        if head is not None and isinstance(head, sp.FunctionClass) and head.__module__ != "sympy" \
+                and not head.__module__.startswith("sympy."):
+            SYMPY_NAMESPACE[head.__name__] = head
+            NUMPY_NAMESPACE.setdefault(head.__name__, _numpy_of(op))
     return op
+
+
+def _numpy_of(op: Op) -> Callable[..., np.ndarray]:
+    """The numpy forward as a function of the SymPy head's arguments (for lambdify and formula evaluation)."""
+    return lambda *args: op.np_fn([np.asarray(a, dtype=float) for a in args[:op.arity]], None)
 
 
 def _any_nonpositive(xs: Sequence[np.ndarray], what: str) -> str | None:
@@ -225,13 +300,13 @@ def _zero_divisor(x: np.ndarray) -> str | None:
 
 
 # Binary arithmetic ---------------------------------------------------------------------------
-_register(Op("add", 2, lambda a, p: a[0] + a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(1)],
+register_op(Op("add", 2, lambda a, p: a[0] + a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(1)],
              lambda a, p: a[0] + a[1], lambda a, p: a[0] + a[1], lambda p: "+", "a + b"))
-_register(Op("sub", 2, lambda a, p: a[0] - a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(-1)],
+register_op(Op("sub", 2, lambda a, p: a[0] - a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(-1)],
              lambda a, p: a[0] - a[1], lambda a, p: a[0] - a[1], lambda p: "-", "a - b"))
-_register(Op("mul", 2, lambda a, p: a[0] * a[1], lambda a, o, p: [a[1], a[0]],
+register_op(Op("mul", 2, lambda a, p: a[0] * a[1], lambda a, o, p: [a[1], a[0]],
              lambda a, p: a[0] * a[1], lambda a, p: a[0] * a[1], lambda p: "*", "a * b"))
-_register(Op("div", 2, lambda a, p: a[0] / a[1], lambda a, o, p: [1 / a[1], -a[0] / a[1] ** 2],
+register_op(Op("div", 2, lambda a, p: a[0] / a[1], lambda a, o, p: [1 / a[1], -a[0] / a[1] ** 2],
              lambda a, p: a[0] / a[1], lambda a, p: a[0] / a[1], lambda p: "/", "a / b",
              domain=lambda a, p: _zero_divisor(a[1])))
 
@@ -243,27 +318,27 @@ def _pow_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
     return None
 
 
-_register(Op("pow", 2, lambda a, p: a[0] ** a[1],
+register_op(Op("pow", 2, lambda a, p: a[0] ** a[1],
              lambda a, o, p: [a[1] * a[0] ** (a[1] - 1), o * sp.log(a[0])],
              lambda a, p: np.power(a[0], a[1]), lambda a, p: a[0] ** a[1], lambda p: "**",
              "a ** b (variable exponent; needs a > 0)", domain=_pow_domain))
 
 # Unary gates with a constant --------------------------------------------------------------------
-_register(Op("neg", 1, lambda a, p: -a[0], lambda a, o, p: [sp.Integer(-1)],
+register_op(Op("neg", 1, lambda a, p: -a[0], lambda a, o, p: [sp.Integer(-1)],
              lambda a, p: -a[0], lambda a, p: -a[0], lambda p: "*-1", "-x"))
-_register(Op("add_const", 1, lambda a, p: a[0] + p, lambda a, o, p: [sp.Integer(1)],
+register_op(Op("add_const", 1, lambda a, p: a[0] + p, lambda a, o, p: [sp.Integer(1)],
              lambda a, p: a[0] + float(p), lambda a, p: a[0] + float(p),
              lambda p: ("+" if float(p) >= 0 else "-") + _fmt(abs(float(p))), "x + c", has_param=True))
-_register(Op("rsub_const", 1, lambda a, p: p - a[0], lambda a, o, p: [sp.Integer(-1)],
+register_op(Op("rsub_const", 1, lambda a, p: p - a[0], lambda a, o, p: [sp.Integer(-1)],
              lambda a, p: float(p) - a[0], lambda a, p: float(p) - a[0],
              lambda p: f"{_fmt(p)}-x", "c - x", has_param=True))
-_register(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [as_sympy(p)],
+register_op(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [as_sympy(p)],
              lambda a, p: float(p) * a[0], lambda a, p: float(p) * a[0],
              lambda p: f"*{_fmt(p)}", "c * x", has_param=True))
-_register(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / as_sympy(p)],
+register_op(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / as_sympy(p)],
              lambda a, p: a[0] / float(p), lambda a, p: a[0] / float(p),
              lambda p: f"/{_fmt(p)}", "x / c", has_param=True))
-_register(Op("rdiv_const", 1, lambda a, p: p / a[0], lambda a, o, p: [-p / a[0] ** 2],
+register_op(Op("rdiv_const", 1, lambda a, p: p / a[0], lambda a, o, p: [-p / a[0] ** 2],
              lambda a, p: float(p) / a[0], lambda a, p: float(p) / a[0],
              lambda p: f"{_fmt(p)}/x", "c / x (1/x is the reciprocal)", domain=lambda a, p: _zero_divisor(a[0]),
              has_param=True))
@@ -279,25 +354,25 @@ def _pow_const_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
     return None
 
 
-_register(Op("pow_const", 1, lambda a, p: a[0] ** p, lambda a, o, p: [p * a[0] ** (p - 1)],
+register_op(Op("pow_const", 1, lambda a, p: a[0] ** p, lambda a, o, p: [p * a[0] ** (p - 1)],
              lambda a, p: np.power(a[0], float(p)), lambda a, p: a[0] ** float(p),
              lambda p: f"^{_fmt(p)}", "x ** c", domain=_pow_const_domain, has_param=True))
-_register(Op("rpow_const", 1, lambda a, p: p ** a[0], lambda a, o, p: [sp.log(p) * o],
+register_op(Op("rpow_const", 1, lambda a, p: p ** a[0], lambda a, o, p: [sp.log(p) * o],
              lambda a, p: np.power(float(p), a[0]),
              lambda a, p: _torch().pow(float(p), a[0]),
              lambda p: f"{_fmt(p)}^x", "c ** x (needs c > 0)", has_param=True,
              domain=lambda a, p: None if float(p) > 0 else "a constant base must be positive in c**x"))
-_register(Op("identity", 1, lambda a, p: a[0], lambda a, o, p: [sp.Integer(1)],
+register_op(Op("identity", 1, lambda a, p: a[0], lambda a, o, p: [sp.Integer(1)],
              lambda a, p: np.asarray(a[0], dtype=float) + 0.0, lambda a, p: a[0] * 1.0, lambda p: "=",
              "y = x (a name for a value)"))
 
 # Functions ---------------------------------------------------------------------------------------
 
 
-_register(Op("exp", 1, lambda a, p: sp.exp(a[0]), lambda a, o, p: [o],
-             lambda a, p: np.exp(a[0]), lambda a, p: _torch().exp(a[0]), lambda p: "exp", "exp(x)"))
-_register(Op("log", 1, lambda a, p: sp.log(a[0]), lambda a, o, p: [1 / a[0]],
-             lambda a, p: np.log(a[0]), lambda a, p: _torch().log(a[0]), lambda p: "log", "natural log",
+register_op(Op("exp", 1, lambda a, p: sp.exp(a[0]), lambda a, o, p: [o],
+             lambda a, p: np.exp(a[0]), lambda a, p: _torch().exp(a[0]), lambda p: "exp", "exp(x)", call="exp", latex=r"\exp", activation=True))
+register_op(Op("log", 1, lambda a, p: sp.log(a[0]), lambda a, o, p: [1 / a[0]],
+             lambda a, p: np.log(a[0]), lambda a, p: _torch().log(a[0]), lambda p: "log", "natural log", call="log", aliases=("ln",), latex=r"\log", activation=True,
              domain=lambda a, p: _any_nonpositive(a, "log")))
 
 
@@ -309,40 +384,41 @@ def _sqrt_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
     return None
 
 
-_register(Op("sqrt", 1, lambda a, p: sp.sqrt(a[0]), lambda a, o, p: [1 / (2 * o)],
-             lambda a, p: np.sqrt(a[0]), lambda a, p: _torch().sqrt(a[0]), lambda p: "√", "square root",
+register_op(Op("sqrt", 1, lambda a, p: sp.sqrt(a[0]), lambda a, o, p: [1 / (2 * o)],
+             lambda a, p: np.sqrt(a[0]), lambda a, p: _torch().sqrt(a[0]), lambda p: "√", "square root", call="sqrt", activation=True,
              domain=_sqrt_domain))
-_register(Op("sin", 1, lambda a, p: sp.sin(a[0]), lambda a, o, p: [sp.cos(a[0])],
-             lambda a, p: np.sin(a[0]), lambda a, p: _torch().sin(a[0]), lambda p: "sin", "sine"))
-_register(Op("cos", 1, lambda a, p: sp.cos(a[0]), lambda a, o, p: [-sp.sin(a[0])],
-             lambda a, p: np.cos(a[0]), lambda a, p: _torch().cos(a[0]), lambda p: "cos", "cosine"))
-_register(Op("sigmoid", 1, lambda a, p: sigmoid(a[0]), lambda a, o, p: [o * (1 - o)],
+register_op(Op("sin", 1, lambda a, p: sp.sin(a[0]), lambda a, o, p: [sp.cos(a[0])],
+             lambda a, p: np.sin(a[0]), lambda a, p: _torch().sin(a[0]), lambda p: "sin", "sine", call="sin", latex=r"\sin", activation=True))
+register_op(Op("cos", 1, lambda a, p: sp.cos(a[0]), lambda a, o, p: [-sp.sin(a[0])],
+             lambda a, p: np.cos(a[0]), lambda a, p: _torch().cos(a[0]), lambda p: "cos", "cosine", call="cos", latex=r"\cos", activation=True))
+register_op(Op("sigmoid", 1, lambda a, p: sigmoid(a[0]), lambda a, o, p: [o * (1 - o)],
              lambda a, p: np_sigmoid(a[0]), lambda a, p: _torch().sigmoid(a[0]), lambda p: "σ",
-             "logistic 1/(1+exp(-x))"))
-_register(Op("tanh", 1, lambda a, p: sp.tanh(a[0]), lambda a, o, p: [1 - o**2],
+             "logistic 1/(1+exp(-x))", call="sigmoid", aliases=("sig", "sigma", "σ"), latex=r"\sigma",
+             text="σ", activation=True))
+register_op(Op("tanh", 1, lambda a, p: sp.tanh(a[0]), lambda a, o, p: [1 - o**2],
              lambda a, p: np.tanh(a[0]), lambda a, p: _torch().tanh(a[0]), lambda p: "tanh",
-             "hyperbolic tangent"))
-_register(Op("softplus", 1, lambda a, p: softplus(a[0]), lambda a, o, p: [sigmoid(a[0])],
+             "hyperbolic tangent", call="tanh", latex=r"\tanh", activation=True))
+register_op(Op("softplus", 1, lambda a, p: softplus(a[0]), lambda a, o, p: [sigmoid(a[0])],
              lambda a, p: np_softplus(a[0]),
              lambda a, p: _torch().nn.functional.softplus(a[0], beta=1.0, threshold=50.0),
-             lambda p: "softplus", "log(1 + exp(x))"))
-_register(Op("relu", 1, lambda a, p: relu(a[0]), lambda a, o, p: [sp.Heaviside(a[0])],
-             lambda a, p: np_relu(a[0]), lambda a, p: _torch().relu(a[0]), lambda p: "relu", "max(x, 0)",
+             lambda p: "softplus", "log(1 + exp(x))", call="softplus", activation=True))
+register_op(Op("relu", 1, lambda a, p: relu(a[0]), lambda a, o, p: [sp.Heaviside(a[0])],
+             lambda a, p: np_relu(a[0]), lambda a, p: _torch().relu(a[0]), lambda p: "relu", "max(x, 0)", call="relu", aliases=("ReLU",), activation=True,
              kink_distance=lambda a, p: np.abs(a[0]),
              kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [0.0], "right": [1.0]}))
-_register(Op("abs", 1, lambda a, p: sp.Abs(a[0]), lambda a, o, p: [sp.sign(a[0])],
-             lambda a, p: np.abs(a[0]), lambda a, p: _torch().abs(a[0]), lambda p: "|x|", "absolute value",
+register_op(Op("abs", 1, lambda a, p: sp.Abs(a[0]), lambda a, o, p: [sp.sign(a[0])],
+             lambda a, p: np.abs(a[0]), lambda a, p: _torch().abs(a[0]), lambda p: "|x|", "absolute value", call="abs", aliases=("Abs",), activation=True,
              kink_distance=lambda a, p: np.abs(a[0]),
              kink_conventions={"sympy": [0.0], "torch": [0.0], "left": [-1.0], "right": [1.0]}))
-_register(Op("max", 2, lambda a, p: sp.Max(a[0], a[1]),
+register_op(Op("max", 2, lambda a, p: sp.Max(a[0], a[1]),
              lambda a, o, p: [sp.Heaviside(a[0] - a[1]), sp.Heaviside(a[1] - a[0])],
              lambda a, p: np.maximum(a[0], a[1]), lambda a, p: _torch().maximum(a[0], a[1]), lambda p: "max",
-             "larger of a and b", kink_distance=lambda a, p: np.abs(a[0] - a[1]),
+             "larger of a and b", call="max", aliases=("Max",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
              kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [0.0, 1.0], "right": [1.0, 0.0]}))
-_register(Op("min", 2, lambda a, p: sp.Min(a[0], a[1]),
+register_op(Op("min", 2, lambda a, p: sp.Min(a[0], a[1]),
              lambda a, o, p: [sp.Heaviside(a[1] - a[0]), sp.Heaviside(a[0] - a[1])],
              lambda a, p: np.minimum(a[0], a[1]), lambda a, p: _torch().minimum(a[0], a[1]), lambda p: "min",
-             "smaller of a and b", kink_distance=lambda a, p: np.abs(a[0] - a[1]),
+             "smaller of a and b", call="min", aliases=("Min",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
              kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [1.0, 0.0], "right": [0.0, 1.0]}))
 
 #: Gates over vectors and matrices (``matmul``, ``softmax``, ...), filled by :mod:`gradlab.tensor_ops`;
@@ -354,15 +430,6 @@ def op_for(name: Any) -> Op | None:
     """The gate called ``name``: a scalar gate of :data:`OPS` or a tensor gate, or None."""
     return OPS.get(name) or TENSOR_OPS.get(name)
 
-
-#: Functions a program may call, by name, with their gate: ``exp(x)`` -> OPS["exp"].
-FUNCTIONS: dict[str, str] = {
-    "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "sigmoid": "sigmoid",
-    "tanh": "tanh", "relu": "relu", "abs": "abs", "max": "max", "min": "min", "softplus": "softplus",
-}
-
-#: Gates with a kink (a point where the derivative jumps).
-KINK_OPS = frozenset(name for name, op in OPS.items() if op.kink_distance is not None)
 
 
 def constant_value(c: Any) -> float:

@@ -20,7 +20,7 @@ from typing import TypedDict, Union
 
 from .errors import Location, ParseError, syntax_message
 from .graph import Graph, Node, Number, check_name, fold
-from .ops import FUNCTIONS
+from .ops import FUNCTIONS, OPS
 
 MAX_PROGRAM_CHARS = 200_000
 MAX_DEPTH = 200
@@ -299,7 +299,7 @@ class ProgramParser:
             raise self.fail("'*' unpacking is not allowed", node)
         op_name = FUNCTIONS[fname]
         args = [self.build(a) for a in node.args]
-        if op_name in ("max", "min"):
+        if OPS[op_name].variadic:
             if len(args) < 2:
                 raise self.fail(f"{fname}() needs at least two arguments", node)
             acc = args[0]
@@ -310,11 +310,14 @@ class ProgramParser:
                 else:
                     acc = self.graph.apply(op_name, acc, b, name=name if last else None, **self.attrs(node))
             return acc
-        if len(args) != 1:
-            raise self.fail(f"{fname}() takes exactly one argument, got {len(args)}", node)
-        if isinstance(args[0], (int, float)):
-            return fold(fname, args[0], None, self.where(node))
-        return self.graph.apply(op_name, args[0], name=name, **self.attrs(node))
+        arity = OPS[op_name].arity
+        if len(args) != arity:
+            raise self.fail(f"{fname}() takes {'exactly one argument' if arity == 1 else f'{arity} arguments'}, "
+                            f"got {len(args)}", node)
+        numbers = [a for a in args if isinstance(a, (int, float))]
+        if len(numbers) == arity:
+            return fold(fname, numbers[0], numbers[1] if arity == 2 else None, self.where(node))
+        return self.graph.apply(op_name, *args, name=name, **self.attrs(node))
 
 
 def _ast_parse(program: str) -> ast.Module:

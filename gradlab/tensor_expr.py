@@ -34,29 +34,41 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import sympy as sp
 
 from .errors import GradlabError, Location, ParseError, ShapeError
 from .expr import FUNCTIONS as SCALAR_FUNCTIONS
-from .expr import LENIENT_FUNCTIONS, ExpressionParser, Limits
+from .expr import FORMULA_ONLY, LENIENT_FUNCTIONS, ExpressionParser, Limits
 from .expr import normalise as scalar_normalise
-from .ops import as_sympy
+from .ops import OPS, as_sympy
 from .tensor_ops import (TENSOR_FUNCTIONS, Shape, forward_values, is_symbolic, result_shape, shape_text,
                          transpose_shape)
 
-#: Scalar functions applied entry by entry, with their gate in OPS (None: a SymPy/numpy pair below).
-ELEMENTWISE: dict[str, str | None] = {
-    "exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tanh": "tanh", "sigmoid": "sigmoid",
-    "relu": "relu", "abs": "abs", "softplus": "softplus", "max": "max", "min": "min",
-    "tan": None, "sign": None, "Heaviside": None,
-}
-_EXTRA: dict[str, tuple[Callable[..., Any], Callable[[np.ndarray], np.ndarray]]] = {
-    "tan": (sp.tan, np.tan),
-    "sign": (sp.sign, np.sign),
-    "Heaviside": (sp.Heaviside, lambda x: np.heaviside(x, 0.5)),
+
+class _Elementwise(Mapping[str, "str | None"]):
+    """Scalar functions applied entry by entry: call name -> its gate in OPS (every gate with a call name,
+    one a user registered too), or None for a function of formulas only (``tan``, ``sign``, ``Heaviside``)."""
+
+    def _table(self) -> dict[str, str | None]:
+        return {**{op.call: op.name for op in OPS.values() if op.call}, **{name: None for name in FORMULA_ONLY}}
+
+    def __getitem__(self, name: str) -> str | None:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+ELEMENTWISE: Mapping[str, str | None] = _Elementwise()
+#: The numpy forms of the functions of formulas only (their SymPy builders: expr.FORMULA_ONLY).
+_FORMULA_ONLY_NUMPY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "tan": np.tan, "sign": np.sign, "Heaviside": lambda x: np.heaviside(x, 0.5),
 }
 ENTRY_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*?)_(\d+)(?:_(\d+))?$")
 #: The operator a lenient formula's implicit products are written with before parsing: ``%``,
@@ -311,7 +323,8 @@ class MatrixExpressionParser(ExpressionParser):
             if node.keywords:
                 raise self.fail(f"{fname}() takes no keyword arguments", node)
             args = [self.build(a) for a in node.args]
-            arity = 2 if fname in ("max", "min") else 1
+            gate = ELEMENTWISE[fname]
+            arity = OPS[gate].arity if gate is not None else 1
             if len(args) != arity:
                 raise self.fail(f"{fname}() takes {arity} argument{'s' * (arity != 1)}, got {len(args)}", node)
             if not any(isinstance(a, Tensor) for a in args):
@@ -342,7 +355,7 @@ class MatrixExpressionParser(ExpressionParser):
             names = [t.text or f"argument {i + 1}" for i, t in enumerate(ts)]
             out = result_shape(op, [t.shape for t in ts], None, names)
             return Tensor(forward_values(op, [t.data for t in ts], [t.shape for t in ts], None, out), out)
-        sym_fn, np_fn = _EXTRA[fname]
+        sym_fn, np_fn = FORMULA_ONLY[fname][1], _FORMULA_ONLY_NUMPY[fname]
         (t,) = ts
         if self.symbolic:
             data = np.frompyfunc(sym_fn, 1, 1)(t.data)

@@ -11,7 +11,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .claims import ACTIVATIONS, Claim, claim_names, forgettable_gates, prove_equal, subgraph_to
+from .claims import Claim, is_activation, claim_names, forgettable_gates, prove_equal, subgraph_to
 from .errors import GradlabError
 from .graph import Graph
 from .ops import Op, as_sympy, op_for
@@ -121,7 +121,7 @@ class ScalarProblem:
         for edges, node, label in _derivative_chains(self.sub, self.claim.wrt):
             m = self.truth_numeric(values, overrides={e: 1.0 for e in edges})
             kind = "missing activation derivative" if any(
-                self.sub.attrs(v).get("op") in ACTIVATIONS for _, v, _ in edges) else "missing local derivative"
+                is_activation(self.sub.attrs(v).get("op")) for _, v, _ in edges) else "missing local derivative"
             out.append((kind, f"the derivative of {label} is left out", m))
         # the derivative with respect to another variable (x0 for w0: the factors swapped)
         from .numeric import backward
@@ -235,7 +235,7 @@ def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str
             if graph.attrs(cur).get("named") or graph.kind(cur) != "op":
                 break
         key = frozenset(chain)
-        if len(chain) > 1 and key not in seen and any(graph.attrs(v).get("op") in ACTIVATIONS for _, v, _ in chain):
+        if len(chain) > 1 and key not in seen and any(is_activation(graph.attrs(v).get("op")) for _, v, _ in chain):
             seen.add(key)
             found.append((chain, n, label(n)))
     return found[:60]

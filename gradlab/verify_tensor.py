@@ -12,7 +12,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .claims import (ACTIVATIONS, TRIALS, Claim, claim_names, close_entries, forgettable_gates, prove_equal,
+from .claims import (TRIALS, Claim, is_activation, claim_names, close_entries, forgettable_gates, prove_equal,
                      subgraph_to)
 from .errors import GradlabError
 from .graph import Graph
@@ -300,7 +300,7 @@ class TensorProblem:
         # a forgotten local derivative of a one-argument gate (an activation)
         for n in forgettable_gates(sub, self.wrt):
             d = sub.attrs(n)
-            kind = "missing activation derivative" if d["op"] in ACTIVATIONS else "missing local derivative"
+            kind = "missing activation derivative" if is_activation(d["op"]) else "missing local derivative"
             what = f"{n} = {d.get('text')}" if d.get("named") and d.get("text") else f"the gate {d['label']}"
             out.append((kind, f"the derivative of {what}, {_local_derivative_text(sub, n)}, is left out",
                         self.truth_numeric(values, identity={n})))

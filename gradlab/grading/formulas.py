@@ -41,7 +41,7 @@ import sympy as sp
 from ..answerkey import MISTAKES, Answer, Grading
 from ..errors import ParseError
 from ..expr import Limits, normalise, parse_expression
-from ..ops import np_relu, np_sigmoid, np_softplus, relu, sigmoid, softplus
+from ..ops import HEADS
 from .verdict import Verdict
 
 #: Caps for one student answer (the parser's defaults are for longer texts).
@@ -72,11 +72,8 @@ def _heaviside(x: np.ndarray, h0: float | np.ndarray = 0.5) -> np.ndarray:
     return np.heaviside(x, h0 if isinstance(h0, np.ndarray) else float(h0))
 
 
-_FUNCS: dict[Any, Callable[..., np.ndarray]] = {
-    sp.exp: np.exp, sp.log: np.log, sp.sin: np.sin, sp.cos: np.cos, sp.tan: np.tan, sp.tanh: np.tanh,
-    sigmoid: np_sigmoid, relu: np_relu, softplus: np_softplus, sp.Abs: np.abs, sp.sign: np.sign,
-    sp.Heaviside: _heaviside,
-}
+#: The numpy forms of the functions of formulas that are no gate (a gate's own: its op record, ops.HEADS).
+_FORMULA_ONLY: dict[Any, Callable[..., np.ndarray]] = {sp.tan: np.tan, sp.sign: np.sign, sp.Heaviside: _heaviside}
 
 
 def evaluate_numpy(expr: sp.Expr, env: Mapping[sp.Symbol, np.ndarray]) -> np.ndarray:
@@ -102,8 +99,11 @@ def evaluate_numpy(expr: sp.Expr, env: Mapping[sp.Symbol, np.ndarray]) -> np.nda
         elif isinstance(e, (sp.Max, sp.Min)):
             f = np.maximum if isinstance(e, sp.Max) else np.minimum
             r = reduce(f, (walk(a) for a in e.args))
-        elif e.func in _FUNCS:
-            r = _FUNCS[e.func](*(walk(a) for a in e.args))
+        elif e.func in HEADS:
+            op = HEADS[e.func]
+            r = op.np_fn([np.asarray(walk(a), dtype=float) for a in e.args[:op.arity]], None)
+        elif e.func in _FORMULA_ONLY:
+            r = _FORMULA_ONLY[e.func](*(walk(a) for a in e.args))
         else:
             raise Unsupported(type(e).__name__)
         memo[e] = r

@@ -664,15 +664,15 @@ def _build_figure(graph: Graph, evaluation: Any, opts: RenderOptions, known: set
 def _kink_notes(graph: Graph, vals: _Values) -> list[str]:
     """A line for each gate sitting exactly on its kink (relu at 0, max of a tie): which convention the
     gradients use."""
-    from ..ops import KINK_OPS, OPS
+    from ..ops import OPS
 
-    gates = [n for n in graph.op_nodes if graph.attrs(n)["op"] in KINK_OPS and not vals.shape(n)]
     notes = []
-    for n in gates:
+    for n in graph.op_nodes:
         d = graph.attrs(n)
-        op = OPS[d["op"]]
+        op = OPS.get(d["op"])
+        if op is None or op.kink_distance is None or vals.shape(n):
+            continue
         args = graph.args(n)
-        assert op.kink_distance is not None  # every op in KINK_OPS has one
         if float(np.asarray(op.kink_distance([vals.value(a) for a in args], d.get("param")))) != 0.0:
             continue
         at = ", ".join(f"{a} = {st.number(vals.value(a), 2)}" for a in args)

@@ -27,15 +27,20 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
+from ..ops import FUNCTIONS, OPS, Op
 from ..tensor_forms import M
 from .mathtext import value_text
 
 _ENTRY = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_(\d+)(?:_(\d+))?$")
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4, "T": 5, "call": 5, "name": 5,
          "num": 5}
-_FUNC_LATEX = {"tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
-               "sigmoid": r"\sigma", "sign": r"\operatorname{sign}", "Heaviside": r"H"}
-_FUNC_TEXT = {"sigmoid": "σ", "Heaviside": "H"}
+#: The heads of the functions of formulas that are no gate (a gate's own: Op.latex_head(), Op.text_head()).
+_FORMULA_ONLY_LATEX = {"tan": r"\tan", "sign": r"\operatorname{sign}", "Heaviside": r"H"}
+_FORMULA_ONLY_TEXT = {"Heaviside": "H"}
+
+
+def _gate(fname: str) -> Op | None:
+    return OPS.get(FUNCTIONS.get(fname, ""))
 
 
 # ----------------------------------------------------------------------------- names and values
@@ -170,7 +175,8 @@ class _Printer:
 def _latex_func(fname: str, args: list[str]) -> str:
     if fname == "abs":
         return r"\left|" + args[0] + r"\right|"
-    head = _FUNC_LATEX.get(fname, r"\operatorname{" + fname.replace("_", r"\_") + "}")
+    op = _gate(fname)
+    head = op.latex_head() if op else _FORMULA_ONLY_LATEX.get(fname, r"\operatorname{" + fname.replace("_", r"\_") + "}")
     return head + r"\left(" + ", ".join(args) + r"\right)"
 
 
@@ -189,7 +195,8 @@ _LATEX = _Printer(
 def _mathml_func(fname: str, args: list[str]) -> str:
     if fname == "abs":
         return "<mrow><mo>|</mo>" + args[0] + "<mo>|</mo></mrow>"
-    head = f"<mi>{html.escape(_FUNC_TEXT.get(fname, fname))}</mi>"
+    op = _gate(fname)
+    head = f"<mi>{html.escape(op.text_head() if op else _FORMULA_ONLY_TEXT.get(fname, fname))}</mi>"
     inner = "<mo>,</mo>".join(args)
     return (f'<mrow>{head}<mo>&#x2061;</mo><mrow><mo stretchy="false">(</mo>{inner}<mo stretchy="false">)</mo>'
             "</mrow></mrow>")
