@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, tuple[str, ...]] = {
     # graph model
     ".graph": ("Graph", "Node"),
-    ".ops": ("OPS", "Op", "SYMPY_NAMESPACE"),
+    ".ops": ("OPS", "Op", "SYMPY_NAMESPACE", "register_op", "unregister_op"),
     ".parse": ("parse_program",),
     # gradients
     ".check": ("gradients", "GradientReport", "InputResult", "NodeResult", "OutputResult", "KinkResult", "Blame",
@@ -95,7 +95,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
     from .graph import Graph, Node
     from .graphfile import FileReport, GraphFile, check_graph_file, load_graph_file
     from .numeric import Evaluation, evaluate, forward
-    from .ops import OPS, SYMPY_NAMESPACE, Op
+    from .ops import OPS, SYMPY_NAMESPACE, Op, register_op, unregister_op
     from .parse import parse_program
     from .render import Blank, Drawing, RenderOptions, Steps, backward_steps, blank_map, draw, to_dot
     from .shapes import DenseNetwork, ShapeTable, conv_shapes, dense_network, lenet5

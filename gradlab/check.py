@@ -340,7 +340,7 @@ def find_kinks(graph: Graph, values: Mapping[str, np.ndarray], tol: Tolerances |
         affected = sorted(nx.ancestors(graph.nx, n), key=graph.nodes.index)
         what = f"{d['label']}({', '.join(f'{a}={_f(v):g}' for a, v in zip(args, arg_vals))})"
         if exact:
-            conv = op.kink_conventions
+            conv = op.conventions(d.get("param"))
             note = (f"{what} sits on its kink: the derivative is not defined there. SymPy's convention "
                     f"(Heaviside(0) = 1/2) gives {conv.get('sympy')}, torch gives {conv.get('torch')}, "
                     f"one-sided slopes {conv.get('left')} (left) and {conv.get('right')} (right). "
@@ -349,7 +349,7 @@ def find_kinks(graph: Graph, values: Mapping[str, np.ndarray], tol: Tolerances |
             note = (f"{what} is within {dist:.3g} of its kink: finite differences may straddle it, "
                     "so a finite-difference mismatch upstream is not counted as an error.")
         found.append(KinkResult(n, d["op"], {a: _f(v) for a, v in zip(args, arg_vals)}, dist, exact,
-                                dict(op.kink_conventions), affected, note))
+                                op.conventions(d.get("param")), affected, note))
     return found
 
 

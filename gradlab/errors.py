@@ -10,7 +10,7 @@ for these.
 ...     Graph.parse("a = foo(x)")
 ... except ParseError as e:
 ...     print(e)
-line 1, col 5: unknown function 'foo' in 'foo(x)'; known functions: abs, cos, exp, log, max, min, relu, sigmoid, sin, softplus, sqrt, tanh
+line 1, col 5: unknown function 'foo' in 'foo(x)'; known functions: abs, cos, elu, exp, gelu, gelu_tanh, hardtanh, leaky_relu, log, max, min, relu, sigmoid, silu, sin, softplus, softsign, sqrt, tanh
 """
 
 from __future__ import annotations

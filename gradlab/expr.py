@@ -36,12 +36,13 @@ import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import reduce
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Union
 
+import numpy as np
 import sympy as sp
 
 from .errors import Location, ParseError, syntax_message
-from .ops import OPS, Op
+from .ops import OPS, Op, as_sympy, np_erf
 
 
 @dataclass(frozen=True)
@@ -56,29 +57,51 @@ class Limits:
 
 
 Builder = Callable[..., sp.Expr]
-#: Functions a formula may use that are no gate of a graph: name -> (number of arguments, builder).
-FORMULA_ONLY: dict[str, tuple[int | None, Builder]] = {
-    "tan": (1, sp.tan), "sign": (1, sp.sign), "Heaviside": (1, sp.Heaviside),
+@dataclass(frozen=True)
+class FormulaFunction:
+    """A function a formula may use that is no gate of a graph (``tan``, ``erf``): SymPy and numpy forms."""
+
+    arity: int
+    sympy: Builder
+    numpy: Callable[..., Any]
+
+
+#: Functions a formula may use that are no gate of a graph (a gate's own come from the op table).
+FORMULA_ONLY: dict[str, FormulaFunction] = {
+    "tan": FormulaFunction(1, sp.tan, np.tan), "sign": FormulaFunction(1, sp.sign, np.sign),
+    "Heaviside": FormulaFunction(1, sp.Heaviside, lambda x, h0=0.5: np.heaviside(x, np.asarray(h0, dtype=float))),
+    "erf": FormulaFunction(1, sp.erf, np_erf),
 }
 #: Extra spellings of those in lenient mode (a gate's own come from its op record: ``Op.aliases``).
 FORMULA_ONLY_ALIASES = {"H": "Heaviside", "heaviside": "Heaviside"}
 
 
+Arity = Union[int, None, tuple[int, int]]
+
+
 def _builder(op: Op) -> Builder:
     if op.variadic:
         return lambda *args: reduce(lambda a, b: op.sym([a, b], None), args)
+    if op.param_name:  # leaky_relu(z) or leaky_relu(z, 0.2)
+        return lambda *args: op.sym(list(args[:op.arity]), args[op.arity] if len(args) > op.arity
+                                    else as_sympy(op.param_default))
     return lambda *args: op.sym(list(args), None)
 
 
-class _Functions(Mapping[str, tuple[int | None, Builder]]):
-    """Functions a formula may call: name -> (number of arguments or None for 2 or more, builder); every
-    gate of the op table with a call name (``exp``, ``sigmoid``, one a user registered), and FORMULA_ONLY."""
+def _arity(op: Op) -> Arity:
+    """None: two or more; (n, n + 1): n, and the parameter may follow."""
+    return None if op.variadic else (op.arity, op.arity + 1) if op.param_name else op.arity
 
-    def _table(self) -> dict[str, tuple[int | None, Builder]]:
-        gates = {op.call: (None if op.variadic else op.arity, _builder(op)) for op in OPS.values() if op.call}
-        return {**gates, **FORMULA_ONLY}
 
-    def __getitem__(self, name: str) -> tuple[int | None, Builder]:
+class _Functions(Mapping[str, tuple[Arity, Builder]]):
+    """Functions a formula may call: name -> (number of arguments, builder); every gate of the op table with
+    a call name (``exp``, ``sigmoid``, one a user registered), and FORMULA_ONLY."""
+
+    def _table(self) -> dict[str, tuple[Arity, Builder]]:
+        gates = {op.call: (_arity(op), _builder(op)) for op in OPS.values() if op.call}
+        return {**gates, **{name: (f.arity, f.sympy) for name, f in FORMULA_ONLY.items()}}
+
+    def __getitem__(self, name: str) -> tuple[Arity, Builder]:
         return self._table()[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -105,7 +128,7 @@ class _Aliases(Mapping[str, str]):
         return len(self._table())
 
 
-FUNCTIONS: Mapping[str, tuple[int | None, Builder]] = _Functions()
+FUNCTIONS: Mapping[str, tuple[Arity, Builder]] = _Functions()
 LENIENT_FUNCTIONS: Mapping[str, str] = _Aliases()
 
 _GREEK = {
@@ -314,7 +337,7 @@ class ExpressionParser:
             raise self.fail(f"'{n}' is a function; call it: {n}(...)", node)
         if self.lenient and n == "e":
             return sp.E
-        if self.lenient and n == "pi":
+        if n == "pi":  # not a name of the graph (those came first): the constant, as in GELU's derivative
             return sp.pi
         if n.startswith("_"):
             raise self.fail(f"names starting with '_' are not allowed ('{_short(n)}')", node)
@@ -381,7 +404,10 @@ class ExpressionParser:
         args = [self.build(a) for a in node.args]
         if arity is None and len(args) < 2:
             raise self.fail(f"{fname}() needs at least two arguments", node)
-        if arity is not None and len(args) != arity:
+        if isinstance(arity, tuple) and not arity[0] <= len(args) <= arity[1]:
+            raise self.fail(f"{fname}() takes {arity[0]} argument{'s' * (arity[0] != 1)} and may take its parameter "
+                            f"(a number) after them, got {len(args)}", node)
+        if isinstance(arity, int) and len(args) != arity:
             raise self.fail(f"{fname}() takes {arity} argument{'s' * (arity != 1)}, got {len(args)}", node)
         return self.apply(fname, builder, args, node)
 

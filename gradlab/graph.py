@@ -49,7 +49,7 @@ import networkx as nx
 import sympy as sp
 
 from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
-from . import tensor_ops  # noqa: F401  (registers the vector and matrix gates that op_for() finds)
+from . import activations, tensor_ops  # noqa: F401  (register the gates that op_for() finds beyond ops.py's)
 from .ops import FUNCTIONS, OPS, TENSOR_OPS, as_sympy, op_for
 
 Number = Union[int, float]
@@ -327,6 +327,8 @@ class Graph:
             raise ParseError(f"{op_name} takes {op.arity} argument{'s' * (op.arity != 1)}, got {len(args)}", where)
         if op.has_param and param is None:
             raise ParseError(f"{op_name} needs a constant parameter", where)
+        if param is None:
+            param = op.param_default
         ids = [self.const(a, where=where).id if isinstance(a, (int, float)) and not isinstance(a, bool)
                else self._node(a) for a in args]
         if param is not None:

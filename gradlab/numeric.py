@@ -148,7 +148,7 @@ def _partial_functions(op_name: str) -> tuple[Callable[..., Any], ...]:
     op = OPS[op_name]
     args = [sp.Symbol(f"a{i}", real=True) for i in range(op.arity)]
     out = sp.Symbol("out", real=True)
-    param = _C if op.has_param else None
+    param = _C if op.has_param or op.param_name else None
     exprs = op.partials(args, out, param)
     return tuple(sp.lambdify(args + [out, _C], e, modules=[NUMPY_NAMESPACE, "numpy"]) for e in exprs)
 

@@ -139,6 +139,11 @@ def np_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def np_erf(x: np.ndarray) -> np.ndarray:
+    """The error function over an array (numpy has none; math.erf is exact to the last bit or two)."""
+    return np.vectorize(math.erf, otypes=[float])(x)
+
+
 def np_relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, 0.0)
 
@@ -153,6 +158,7 @@ NUMPY_NAMESPACE: dict[str, Any] = {
     "relu": np_relu,
     "softplus": np_softplus,
     "Heaviside": lambda x, h0=0.5: np.heaviside(x, h0),
+    "erf": np_erf,
 }
 
 
@@ -185,7 +191,8 @@ class Op:
     #: where the gate is not differentiable: distance of the point from the kink (0 = on it)
     kink_distance: Callable[[Sequence[np.ndarray], Any], np.ndarray] | None = None
     #: local partials at the kink under each convention: {"sympy": [...], "torch": [...], "left": [...], "right": [...]}
-    kink_conventions: dict[str, list[float]] = field(default_factory=dict)
+    #: (or a function of the parameter giving them, for leaky_relu's slope)
+    kink_conventions: dict[str, list[float]] | Callable[[Any], dict[str, list[float]]] = field(default_factory=dict)
     #: the name programs and formulas call the gate by (``exp(x)``); None for operators and constant gates
     call: str | None = None
     #: other spellings a typed answer may use for ``call`` (``σ``, ``sig`` for sigmoid; ``ln`` for log)
@@ -197,6 +204,10 @@ class Op:
     activation: bool = False
     #: a call takes two or more arguments, folded pairwise (``max(a, b, c)``); else exactly ``arity``
     variadic: bool = False
+    #: a function with a constant parameter (leaky_relu's slope): its name and default; a call may give it
+    #: as one more, constant argument: ``leaky_relu(x, 0.2)``
+    param_name: str | None = None
+    param_default: float | None = None
     #: why the forward value can fail at a point: returns a message, or None
     domain: Callable[[Sequence[np.ndarray], Any], str | None] | None = None
     #: a parameter is required (the constant of ``+1``, ``*-1``, ``**2``)
@@ -205,6 +216,11 @@ class Op:
     def label(self, param: Any = None) -> str:
         """The symbol drawn in the gate's circle: ``+``, ``*``, ``*-1``, ``exp``, ``+1``, ``1/x``, ``σ``."""
         return self.label_fn(param)
+
+    def conventions(self, param: Any = None) -> dict[str, list[float]]:
+        """The local partials at the kink under each convention, for the gate's parameter."""
+        conv = self.kink_conventions
+        return dict(conv(self.param_default if param is None else param) if callable(conv) else conv)
 
     @property
     def head(self) -> Any:
@@ -217,7 +233,7 @@ class Op:
         if self.call is None:
             return None
         args = sp.symbols(f"a:{self.arity}", real=True)
-        e = self.sym(list(args), None)
+        e = self.sym(list(args), None if self.param_default is None else as_sympy(self.param_default))
         return e.func if isinstance(e, sp.Function) or isinstance(e, (sp.Max, sp.Min)) else None
 
     def latex_head(self) -> str:
@@ -279,9 +295,27 @@ def register_op(op: Op, *, replace: bool = False) -> Op:
     return op
 
 
+def unregister_op(name: str) -> None:
+    """Remove a gate added by :func:`register_op` (and its call name) from every table."""
+    op = OPS.pop(name)
+    if op.call is not None and FUNCTIONS.get(op.call) == name:
+        del FUNCTIONS[op.call]
+    for head, owner in list(HEADS.items()):
+        if owner is op:
+            del HEADS[head]
+            if SYMPY_NAMESPACE.get(getattr(head, "__name__", "")) is head:
+                del SYMPY_NAMESPACE[head.__name__]
+                NUMPY_NAMESPACE.pop(head.__name__, None)
+
+
 def _numpy_of(op: Op) -> Callable[..., np.ndarray]:
     """The numpy forward as a function of the SymPy head's arguments (for lambdify and formula evaluation)."""
-    return lambda *args: op.np_fn([np.asarray(a, dtype=float) for a in args[:op.arity]], None)
+    return lambda *args: op.np_fn([np.asarray(a, dtype=float) for a in args[:op.arity]], param_of(op, args))
+
+
+def param_of(op: Op, head_args: Sequence[Any]) -> Any:
+    """The parameter in the arguments of a gate's SymPy head (its last one), or the gate's default."""
+    return float(head_args[op.arity]) if op.param_name and len(head_args) > op.arity else op.param_default
 
 
 def _any_nonpositive(xs: Sequence[np.ndarray], what: str) -> str | None:

@@ -310,14 +310,20 @@ class ProgramParser:
                 else:
                     acc = self.graph.apply(op_name, acc, b, name=name if last else None, **self.attrs(node))
             return acc
-        arity = OPS[op_name].arity
+        op = OPS[op_name]
+        arity, param = op.arity, op.param_default
+        if op.param_name and len(args) == arity + 1:
+            if not isinstance(args[-1], (int, float)):
+                raise self.fail(f"{fname}()'s last argument, its {op.param_name}, must be a number", node)
+            param, args = args[-1], args[:-1]
         if len(args) != arity:
-            raise self.fail(f"{fname}() takes {'exactly one argument' if arity == 1 else f'{arity} arguments'}, "
-                            f"got {len(args)}", node)
+            extra = f" (and its {op.param_name}, a number)" if op.param_name else ""
+            raise self.fail(f"{fname}() takes {'exactly one argument' if arity == 1 else f'{arity} arguments'}"
+                            f"{extra}, got {len(node.args)}", node)
         numbers = [a for a in args if isinstance(a, (int, float))]
-        if len(numbers) == arity:
+        if len(numbers) == arity and param is None:
             return fold(fname, numbers[0], numbers[1] if arity == 2 else None, self.where(node))
-        return self.graph.apply(op_name, *args, name=name, **self.attrs(node))
+        return self.graph.apply(op_name, *args, param=param, name=name, **self.attrs(node))
 
 
 def _ast_parse(program: str) -> ast.Module:

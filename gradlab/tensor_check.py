@@ -238,7 +238,7 @@ def tensor_kinks(graph: Graph, values: Mapping[str, np.ndarray], tol: Tolerances
                 f"{where}): the derivative there depends on the convention (SymPy's Heaviside(0) = 1/2, torch's 0), "
                 "so differences between methods upstream of this gate are expected, not errors.")
         found.append(KinkResult(n, d["op"], {a: _value(v) for a, v in zip(args, arg_vals)}, float(np.min(dist)),
-                                exact, dict(op.kink_conventions), affected, note))
+                                exact, op.conventions(d.get("param")), affected, note))
     return found
 
 

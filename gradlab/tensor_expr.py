@@ -66,10 +66,6 @@ class _Elementwise(Mapping[str, "str | None"]):
 
 
 ELEMENTWISE: Mapping[str, str | None] = _Elementwise()
-#: The numpy forms of the functions of formulas only (their SymPy builders: expr.FORMULA_ONLY).
-_FORMULA_ONLY_NUMPY: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "tan": np.tan, "sign": np.sign, "Heaviside": lambda x: np.heaviside(x, 0.5),
-}
 ENTRY_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*?)_(\d+)(?:_(\d+))?$")
 #: The operator a lenient formula's implicit products are written with before parsing: ``%``,
 #: which binds like ``*`` and ``@`` and which a formula may not use itself.
@@ -355,7 +351,7 @@ class MatrixExpressionParser(ExpressionParser):
             names = [t.text or f"argument {i + 1}" for i, t in enumerate(ts)]
             out = result_shape(op, [t.shape for t in ts], None, names)
             return Tensor(forward_values(op, [t.data for t in ts], [t.shape for t in ts], None, out), out)
-        sym_fn, np_fn = FORMULA_ONLY[fname][1], _FORMULA_ONLY_NUMPY[fname]
+        sym_fn, np_fn = FORMULA_ONLY[fname].sympy, FORMULA_ONLY[fname].numpy
         (t,) = ts
         if self.symbolic:
             data = np.frompyfunc(sym_fn, 1, 1)(t.data)

@@ -40,7 +40,7 @@ import sympy as sp
 
 from ..answerkey import MISTAKES, Answer, Grading
 from ..errors import ParseError
-from ..expr import Limits, normalise, parse_expression
+from ..expr import FORMULA_ONLY, Limits, normalise, parse_expression
 from ..ops import HEADS
 from .verdict import Verdict
 
@@ -68,12 +68,8 @@ SOFT_DEADLINE: Callable[[float], ContextManager[None]] = lambda seconds: context
 
 # ----------------------------------------------------------------------------- numpy evaluation
 
-def _heaviside(x: np.ndarray, h0: float | np.ndarray = 0.5) -> np.ndarray:
-    return np.heaviside(x, h0 if isinstance(h0, np.ndarray) else float(h0))
-
-
 #: The numpy forms of the functions of formulas that are no gate (a gate's own: its op record, ops.HEADS).
-_FORMULA_ONLY: dict[Any, Callable[..., np.ndarray]] = {sp.tan: np.tan, sp.sign: np.sign, sp.Heaviside: _heaviside}
+_FORMULA_ONLY: dict[Any, Callable[..., np.ndarray]] = {f.sympy: f.numpy for f in FORMULA_ONLY.values()}
 
 
 def evaluate_numpy(expr: sp.Expr, env: Mapping[sp.Symbol, np.ndarray]) -> np.ndarray:

@@ -676,7 +676,7 @@ def _kink_notes(graph: Graph, vals: _Values) -> list[str]:
         if float(np.asarray(op.kink_distance([vals.value(a) for a in args], d.get("param")))) != 0.0:
             continue
         at = ", ".join(f"{a} = {st.number(vals.value(a), 2)}" for a in args)
-        conv = op.kink_conventions
+        conv = op.conventions(d.get("param"))
         notes.append(f"{d['label']} ({n}) is on its kink ({at}): local gradients {_numbers_text(conv.get('sympy'))} "
                      f"by SymPy's convention (torch: {_numbers_text(conv.get('torch'))})")
     return notes

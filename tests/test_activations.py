@@ -1,0 +1,82 @@
+"""The activations of gradlab/activations.py: each record's four views agree with each other."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gradlab
+from gradlab import activations  # noqa: F401  (registers them)
+from gradlab.ops import OPS
+
+NAMES = ["silu", "softsign", "gelu", "gelu_tanh", "hardtanh", "leaky_relu", "elu"]
+PARAMS = {"leaky_relu": [None, 0.2], "elu": [None, 0.5]}
+CASES = [(n, p) for n in NAMES for p in PARAMS.get(n, [None])]
+X = sp.Symbol("x", real=True)
+POINTS = st.floats(-4, 4).filter(lambda v: min(abs(v), abs(abs(v) - 1)) > 1e-3)  # off the kinks at 0 and ±1
+
+
+def _param(op, p):
+    return op.param_default if p is None else p
+
+
+@pytest.mark.parametrize("name, p", CASES)
+@settings(max_examples=25, deadline=None)
+@given(x=POINTS)
+def test_numpy_torch_and_sympy_forwards_agree(name, p, x):
+    op = OPS[name]
+    c = _param(op, p)
+    by_numpy = float(op.np_fn([np.array(x)], c))
+    by_torch = float(op.torch_fn([torch.tensor(x, dtype=torch.float64)], c))
+    by_sympy = float(sp.N(op.sym([sp.Float(x)], None if c is None else sp.Float(c))))
+    assert by_numpy == pytest.approx(by_torch, rel=1e-12, abs=1e-15)
+    assert by_numpy == pytest.approx(by_sympy, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name, p", CASES)
+@settings(max_examples=25, deadline=None)
+@given(x=POINTS)
+def test_the_textbook_partial_is_the_derivative_torch_takes(name, p, x):
+    op = OPS[name]
+    c = _param(op, p)
+    sc = None if c is None else sp.Float(c)
+    out = op.sym([X], sc)
+    partial = op.partials([X], out, sc)[0]
+    by_record = float(sp.N(partial.subs(X, x)))
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    op.torch_fn([t], c).backward()
+    assert by_record == pytest.approx(float(t.grad), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name, p", CASES)
+def test_gradients_of_a_neuron_agree_three_ways(name, p):
+    call = f"{name}(w*x + b{'' if p is None else f', {p}'})"
+    r = gradlab.gradients(f"a = {call}", at={"w": 0.7, "x": -1.3, "b": 0.4})
+    assert r.ok, r
+    assert r.inputs["w"].torch == pytest.approx(r.inputs["w"].grad, rel=1e-10)
+
+
+def test_a_parameter_must_be_a_number_and_is_optional():
+    assert gradlab.Graph.parse("a = leaky_relu(x)").gates() == ["lrelu"]
+    assert gradlab.Graph.parse("a = leaky_relu(x, 0.2)").gates() == ["lrelu 0.2"]
+    with pytest.raises(gradlab.ParseError, match="slope, must be a number"):
+        gradlab.Graph.parse("a = leaky_relu(x, y)")
+    with pytest.raises(gradlab.ParseError, match="takes exactly one argument"):
+        gradlab.Graph.parse("a = silu(x, 2)")
+
+
+def test_leaky_relu_on_its_kink_names_each_convention():
+    r = gradlab.gradients("a = leaky_relu(x, 0.2)", at={"x": 0.0})
+    (kink,) = r.kinks
+    assert kink.local_conventions == {"sympy": [0.6], "torch": [0.2], "left": [0.2], "right": [1.0]}
+
+
+def test_formulas_and_answers_know_them():
+    g = gradlab.Graph.parse("z = w*x; a = gelu(z)")
+    assert gradlab.verify(g, "da/dw = x*((1 + erf(z/sqrt(2)))/2 + z*exp(-z**2/2)/sqrt(2*pi))").ok
+    wrong = gradlab.verify(g, "da/dw = x")
+    assert not wrong.ok and wrong.mistake == "missing activation derivative"
