@@ -13,12 +13,12 @@ differences. All perturbed points are evaluated in one vectorised forward pass.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .graph import Graph
-from .numeric import Point, forward_lazy, output_value, point_values
+from .numeric import Point, forward_lazy, point_values
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -90,18 +90,3 @@ def finite_differences(graph: Graph, at: Point, *, inputs: Sequence[str] | None 
 def scale_atol(atol: float, output: float) -> float:
     """Absolute tolerance for finite differences scaled by the size of the output."""
     return atol * max(1.0, abs(output))
-
-
-def directional_check(graph: Graph, at: Mapping[str, float], grad: Mapping[str, float], *,
-                      seed: int = 0) -> tuple[float, float]:
-    """Compare the directional derivative along a random unit direction: (by gradient, by differences)."""
-    rng = np.random.default_rng(seed)
-    names = graph.inputs
-    u = rng.standard_normal(len(names))
-    u /= np.linalg.norm(u) or 1.0
-    h = EPS ** (1 / 3) * max(1.0, max(abs(float(at[n])) for n in names))
-    pts = {n: np.array([float(at[n]) + h * u[i], float(at[n]) - h * u[i]]) for i, n in enumerate(names)}
-    f = output_value(graph, pts)
-    by_fd = float(f[0] - f[1]) / (2 * h)
-    by_grad = float(sum(grad[n] * u[i] for i, n in enumerate(names)))
-    return by_grad, by_fd
