@@ -99,8 +99,13 @@ def forward_lazy(graph: Graph, make_input: Callable[[str], np.ndarray], shape: t
     """The forward pass with input arrays made on first use by ``make_input(name)`` (already checked).
 
     With ``keep=False`` every value is dropped after its last use, so a long chain evaluated at
-    thousands of perturbed points at once (finite differences) needs little memory.
+    thousands of perturbed points at once (finite differences) needs little memory. A tensor
+    graph's inputs carry the batch as their leading axes (``shape``), and every value is kept.
     """
+    if graph.is_tensor:
+        from . import tensor_numeric
+
+        return tensor_numeric.forward(graph, inputs={n: make_input(n) for n in graph.inputs})
     values: dict[str, np.ndarray] = {}
     remaining = {n: graph.nx.out_degree(n) for n in graph.nodes} if not keep else {}
     out_node = graph.output
