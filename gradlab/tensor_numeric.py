@@ -23,7 +23,7 @@ import numpy as np
 from .errors import EvaluationError, Location, ShapeError
 from .finite_diff import FDEstimate, finite_difference_estimates, finite_differences  # one method for every graph
 from .graph import Graph
-from .numeric import Evaluation  # the same result as a scalar graph's: arrays of any shape
+from .numeric import Evaluation, Watcher  # the same result as a scalar graph's: arrays of any shape
 from .ops import op_for
 from .tensor_ops import TensorOp, batch_of, forward_values, shape_text, vjp_values
 
@@ -102,9 +102,10 @@ def _describe_bad(graph: Graph, node: str, args: list[np.ndarray], result: np.nd
 
 
 def forward(graph: Graph, at: Mapping[str, Any] | None = None, *, inputs: Mapping[str, np.ndarray] | None = None,
-            check: bool = True, batch: bool = False) -> dict[str, np.ndarray]:
+            check: bool = True, batch: bool = False, watch: Watcher | None = None) -> dict[str, np.ndarray]:
     """Every node's value. ``at`` maps inputs to values (checked); ``inputs`` are already-checked arrays.
-    With ``check=False`` non-finite values are kept (for screening random points)."""
+    With ``check=False`` non-finite values are kept (for screening random points); ``watch(node, args,
+    value)`` sees each gate's arguments and value as they are computed."""
     vals = dict(inputs) if inputs is not None else point_values(graph, at or {}, batch=batch)
     first = graph.inputs[0] if graph.inputs else None
     b = batch_of(vals[first], graph.shape(first)) if first else ()
@@ -126,6 +127,8 @@ def forward(graph: Graph, at: Mapping[str, Any] | None = None, *, inputs: Mappin
                 r = np.broadcast_to(r, want).copy()
             if check and not np.all(np.isfinite(r)):
                 raise _describe_bad(graph, n, args, r)
+            if watch is not None:
+                watch(n, args, r)
             values[n] = r
     return values
 

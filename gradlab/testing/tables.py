@@ -57,7 +57,7 @@ def node_finite_differences(graph: Graph, at: Mapping[str, float], values: Mappi
         point[n] = values[n]
         try:
             out[n] = finite_difference_estimates(cut, point, inputs=[n])[n]
-        except GradlabError:  # a nudge leaves the domain (log at 1e-300, ...): no estimate
+        except GradlabError:  # no step stays inside the domain of every gate: no estimate
             continue
     return out
 
