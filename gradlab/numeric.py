@@ -30,6 +30,8 @@ from .ops import NUMPY_NAMESPACE, OPS
 
 Edge = tuple[str, str, int]
 Point = Mapping[str, Any]
+#: ``watch(node, args, value)``: called by a forward pass for every gate it computes
+Watcher = Callable[[str, list[np.ndarray], np.ndarray], None]
 
 
 def point_values(graph: Graph, at: Point, *, allow_extra: bool = False) -> dict[str, np.ndarray]:
@@ -95,12 +97,20 @@ def forward(graph: Graph, at: Point, *, keep: bool = True) -> dict[str, np.ndarr
 
 
 def forward_lazy(graph: Graph, make_input: Callable[[str], np.ndarray], shape: tuple[int, ...], *,
-                 keep: bool = True) -> dict[str, np.ndarray]:
+                 keep: bool = True, check: bool = True, watch: Watcher | None = None) -> dict[str, np.ndarray]:
     """The forward pass with input arrays made on first use by ``make_input(name)`` (already checked).
 
     With ``keep=False`` every value is dropped after its last use, so a long chain evaluated at
-    thousands of perturbed points at once (finite differences) needs little memory.
+    thousands of perturbed points at once (finite differences) needs little memory. With
+    ``check=False`` non-finite values are kept; ``watch(node, args, value)`` sees each gate's
+    arguments and value as they are computed (finite differences watch the domain edges). A tensor
+    graph's inputs carry the batch as their leading axes (``shape``), and every value is kept.
     """
+    if graph.is_tensor:
+        from . import tensor_numeric
+
+        inputs = {n: make_input(n) for n in graph.inputs}
+        return tensor_numeric.forward(graph, inputs=inputs, check=check, watch=watch)
     values: dict[str, np.ndarray] = {}
     remaining = {n: graph.nx.out_degree(n) for n in graph.nodes} if not keep else {}
     out_node = graph.output
@@ -123,8 +133,10 @@ def forward_lazy(graph: Graph, make_input: Callable[[str], np.ndarray], shape: t
             r = np.asarray(OPS[d["op"]].np_fn(args, d.get("param")), dtype=np.float64)
             if r.shape != shape:
                 r = np.broadcast_to(r, shape).copy()
-            if not np.all(np.isfinite(r)):
+            if check and not np.all(np.isfinite(r)):
                 raise _forward_error(graph, n, args, r)
+            if watch is not None:
+                watch(n, args, r)
             values[n] = r
             if not keep:
                 for a in set(arg_names):

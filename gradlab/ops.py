@@ -177,6 +177,26 @@ def _fmt(c: Any) -> str:
 
 
 @dataclass(frozen=True)
+class DomainEdge:
+    """A value that argument ``arg`` of a gate must never reach or step across (finite differences keep off it).
+
+    ``side`` is where the domain lies: ``1`` above ``at`` (log: a > 0), ``-1`` below, ``0`` on both
+    sides (a pole: the divisor of ``1/a``).
+
+    >>> OPS["log"].edges(None), OPS["div"].edges(None)
+    ((DomainEdge(arg=0, at=0.0, side=1),), (DomainEdge(arg=1, at=0.0, side=0),))
+    """
+
+    arg: int
+    at: float = 0.0
+    side: int = 0
+
+
+_POSITIVE = (DomainEdge(0, 0.0, 1),)  # the argument must stay above 0
+_NONZERO = (DomainEdge(0, 0.0, 0),)   # a pole at 0
+
+
+@dataclass(frozen=True)
 class Op:
     """One kind of gate. See the module docstring for the four views."""
 
@@ -212,6 +232,8 @@ class Op:
     domain: Callable[[Sequence[np.ndarray], Any], str | None] | None = None
     #: a parameter is required (the constant of ``+1``, ``*-1``, ``**2``)
     has_param: bool = False
+    #: the domain edges and poles of the arguments, for a parameter: where finite differences must not step
+    edges: Callable[[Any], tuple[DomainEdge, ...]] = lambda p: ()
 
     def label(self, param: Any = None) -> str:
         """The symbol drawn in the gate's circle: ``+``, ``*``, ``*-1``, ``exp``, ``+1``, ``1/x``, ``σ``."""
@@ -342,7 +364,7 @@ register_op(Op("mul", 2, lambda a, p: a[0] * a[1], lambda a, o, p: [a[1], a[0]],
              lambda a, p: a[0] * a[1], lambda a, p: a[0] * a[1], lambda p: "*", "a * b"))
 register_op(Op("div", 2, lambda a, p: a[0] / a[1], lambda a, o, p: [1 / a[1], -a[0] / a[1] ** 2],
              lambda a, p: a[0] / a[1], lambda a, p: a[0] / a[1], lambda p: "/", "a / b",
-             domain=lambda a, p: _zero_divisor(a[1])))
+             domain=lambda a, p: _zero_divisor(a[1]), edges=lambda p: (DomainEdge(1, 0.0, 0),)))
 
 
 def _pow_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
@@ -355,7 +377,7 @@ def _pow_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
 register_op(Op("pow", 2, lambda a, p: a[0] ** a[1],
              lambda a, o, p: [a[1] * a[0] ** (a[1] - 1), o * sp.log(a[0])],
              lambda a, p: np.power(a[0], a[1]), lambda a, p: a[0] ** a[1], lambda p: "**",
-             "a ** b (variable exponent; needs a > 0)", domain=_pow_domain))
+             "a ** b (variable exponent; needs a > 0)", domain=_pow_domain, edges=lambda p: _POSITIVE))
 
 # Unary gates with a constant --------------------------------------------------------------------
 register_op(Op("neg", 1, lambda a, p: -a[0], lambda a, o, p: [sp.Integer(-1)],
@@ -375,7 +397,7 @@ register_op(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / as_sy
 register_op(Op("rdiv_const", 1, lambda a, p: p / a[0], lambda a, o, p: [-p / a[0] ** 2],
              lambda a, p: float(p) / a[0], lambda a, p: float(p) / a[0],
              lambda p: f"{_fmt(p)}/x", "c / x (1/x is the reciprocal)", domain=lambda a, p: _zero_divisor(a[0]),
-             has_param=True))
+             has_param=True, edges=lambda p: _NONZERO))
 
 
 def _pow_const_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
@@ -388,9 +410,16 @@ def _pow_const_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
     return None
 
 
+def _pow_const_edges(p: Any) -> tuple[DomainEdge, ...]:
+    c = float(p)
+    if c != int(c):
+        return _POSITIVE  # no negative base; at 0 some derivative of x**c is infinite
+    return _NONZERO if c < 0 else ()
+
+
 register_op(Op("pow_const", 1, lambda a, p: a[0] ** p, lambda a, o, p: [p * a[0] ** (p - 1)],
              lambda a, p: np.power(a[0], float(p)), lambda a, p: a[0] ** float(p),
-             lambda p: f"^{_fmt(p)}", "x ** c", domain=_pow_const_domain, has_param=True))
+             lambda p: f"^{_fmt(p)}", "x ** c", domain=_pow_const_domain, has_param=True, edges=_pow_const_edges))
 register_op(Op("rpow_const", 1, lambda a, p: p ** a[0], lambda a, o, p: [sp.log(p) * o],
              lambda a, p: np.power(float(p), a[0]),
              lambda a, p: _torch().pow(float(p), a[0]),
@@ -407,7 +436,7 @@ register_op(Op("exp", 1, lambda a, p: sp.exp(a[0]), lambda a, o, p: [o],
              lambda a, p: np.exp(a[0]), lambda a, p: _torch().exp(a[0]), lambda p: "exp", "exp(x)", call="exp", latex=r"\exp", activation=True))
 register_op(Op("log", 1, lambda a, p: sp.log(a[0]), lambda a, o, p: [1 / a[0]],
              lambda a, p: np.log(a[0]), lambda a, p: _torch().log(a[0]), lambda p: "log", "natural log", call="log", aliases=("ln",), latex=r"\log", activation=True,
-             domain=lambda a, p: _any_nonpositive(a, "log")))
+             domain=lambda a, p: _any_nonpositive(a, "log"), edges=lambda p: _POSITIVE))
 
 
 def _sqrt_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
@@ -420,7 +449,7 @@ def _sqrt_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
 
 register_op(Op("sqrt", 1, lambda a, p: sp.sqrt(a[0]), lambda a, o, p: [1 / (2 * o)],
              lambda a, p: np.sqrt(a[0]), lambda a, p: _torch().sqrt(a[0]), lambda p: "√", "square root", call="sqrt", activation=True,
-             domain=_sqrt_domain))
+             domain=_sqrt_domain, edges=lambda p: _POSITIVE))
 register_op(Op("sin", 1, lambda a, p: sp.sin(a[0]), lambda a, o, p: [sp.cos(a[0])],
              lambda a, p: np.sin(a[0]), lambda a, p: _torch().sin(a[0]), lambda p: "sin", "sine", call="sin", latex=r"\sin", activation=True))
 register_op(Op("cos", 1, lambda a, p: sp.cos(a[0]), lambda a, o, p: [-sp.sin(a[0])],

@@ -4,7 +4,8 @@ Each node's value is a float64 array of the node's shape (a vector ``(n,)``, a m
 ``()`` for a number), with optional leading batch axes for many points at once; its adjoint
 (d output / d node) has the same shape. The backward pass applies each gate's VJP
 (:mod:`gradlab.tensor_ops`; elementwise gates use their textbook local partials), and sums the
-shares at forks, as the scalar engine does. Finite differences perturb one entry at a time.
+shares at forks, as the scalar engine does. Finite differences (one method for every graph) are
+:mod:`gradlab.finite_diff`'s, re-exported here.
 
 >>> from gradlab import Graph
 >>> g = Graph.parse("x: (2,); A: (2, 2); f = sum(tanh(A @ x))")
@@ -15,14 +16,14 @@ shares at forks, as the scalar engine does. Finite differences perturb one entry
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
 from .errors import EvaluationError, Location, ShapeError
+from .finite_diff import FDEstimate, finite_difference_estimates, finite_differences  # one method for every graph
 from .graph import Graph
-from .numeric import Evaluation  # the same result as a scalar graph's: arrays of any shape
+from .numeric import Evaluation, Watcher  # the same result as a scalar graph's: arrays of any shape
 from .ops import op_for
 from .tensor_ops import TensorOp, batch_of, forward_values, shape_text, vjp_values
 
@@ -101,9 +102,10 @@ def _describe_bad(graph: Graph, node: str, args: list[np.ndarray], result: np.nd
 
 
 def forward(graph: Graph, at: Mapping[str, Any] | None = None, *, inputs: Mapping[str, np.ndarray] | None = None,
-            check: bool = True, batch: bool = False) -> dict[str, np.ndarray]:
+            check: bool = True, batch: bool = False, watch: Watcher | None = None) -> dict[str, np.ndarray]:
     """Every node's value. ``at`` maps inputs to values (checked); ``inputs`` are already-checked arrays.
-    With ``check=False`` non-finite values are kept (for screening random points)."""
+    With ``check=False`` non-finite values are kept (for screening random points); ``watch(node, args,
+    value)`` sees each gate's arguments and value as they are computed."""
     vals = dict(inputs) if inputs is not None else point_values(graph, at or {}, batch=batch)
     first = graph.inputs[0] if graph.inputs else None
     b = batch_of(vals[first], graph.shape(first)) if first else ()
@@ -125,6 +127,8 @@ def forward(graph: Graph, at: Mapping[str, Any] | None = None, *, inputs: Mappin
                 r = np.broadcast_to(r, want).copy()
             if check and not np.all(np.isfinite(r)):
                 raise _describe_bad(graph, n, args, r)
+            if watch is not None:
+                watch(n, args, r)
             values[n] = r
     return values
 
@@ -190,66 +194,6 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *, seeds: Mapping[s
 def evaluate(graph: Graph, at: Mapping[str, Any]) -> Evaluation:
     """Forward and backward pass at one point: ``evaluate(g, {"x": [1, 2], "A": [[...]]}).adjoints["A"]``."""
     return backward(graph, forward(graph, at))
-
-
-# --------------------------------------------------------------------------- finite differences
-
-EPS = float(np.finfo(np.float64).eps)
-#: Perturbed points evaluated in one batch (bounds memory on big networks).
-FD_CHUNK = 512
-
-
-@dataclass
-class FDEstimate:
-    """Richardson-extrapolated central differences for every entry of one input (arrays of its shape)."""
-
-    value: np.ndarray
-    error: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-
-
-def finite_difference_estimates(graph: Graph, at: Mapping[str, Any], *, inputs: Sequence[str] | None = None
-                                ) -> dict[str, FDEstimate]:
-    """d output / d every entry of every input, by differences of the forward pass alone."""
-    base = point_values(graph, at)
-    names = list(inputs if inputs is not None else graph.inputs)
-    entries = [(n, idx) for n in names for idx in np.ndindex(*graph.shape(n))]
-    out = graph.output
-    if graph.shape(out) != ():
-        raise ShapeError(f"the output '{out}' is {shape_text(graph.shape(out))}; gradients need a number")
-    f0 = float(forward(graph, inputs=base)[out])
-    results: dict[str, dict[str, np.ndarray]] = {
-        n: {k: np.zeros(graph.shape(n)) for k in ("value", "error", "left", "right")} for n in names}
-    for start in range(0, len(entries), FD_CHUNK):
-        chunk = entries[start: start + FD_CHUNK]
-        cols = 4 * len(chunk)
-        pts = {n: np.broadcast_to(v, (cols,) + v.shape).copy() for n, v in base.items()}
-        steps = []
-        for j, (n, idx) in enumerate(chunk):
-            x = float(base[n][idx])
-            h = EPS ** (1 / 3) * max(1.0, abs(x))
-            h = float((x + h) - x)
-            h2 = float((x + h / 2) - x)
-            steps.append((h, h2))
-            for c, delta in enumerate((h, -h, h2, -h2)):
-                pts[n][(4 * j + c,) + idx] += delta
-        f = forward(graph, inputs=pts, check=False)[out]
-        for j, (n, idx) in enumerate(chunk):
-            h, h2 = steps[j]
-            fp, fm, fp2, fm2 = (float(v) for v in f[4 * j: 4 * j + 4])
-            d1 = (fp - fm) / (2 * h)
-            d2 = (fp2 - fm2) / (2 * h2)
-            value = (4 * d2 - d1) / 3
-            r = results[n]
-            r["value"][idx], r["error"][idx] = value, abs(value - d2)
-            r["left"][idx], r["right"][idx] = (f0 - fm) / h, (fp - f0) / h
-    return {n: FDEstimate(**r) for n, r in results.items()}
-
-
-def finite_differences(graph: Graph, at: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """d output / d input for every input (arrays of their shapes), by finite differences."""
-    return {n: e.value for n, e in finite_difference_estimates(graph, at).items()}
 
 
 __all__ = ["forward", "backward", "evaluate", "Evaluation", "point_values", "input_value",

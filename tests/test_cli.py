@@ -47,6 +47,24 @@ def test_grad_without_independent_methods_does_not_claim_they_agree(capsys, prog
     assert "all methods agree" not in out and "no independent check run" in out
 
 
+@pytest.mark.parametrize("program, at, fd", [
+    ("f = log(x)", "x=1e-12", {"x": 1e12}),
+    ("f = sqrt(x)", "x=1e-14", {"x": 5e6}),
+    ("f = sqrt(x)", "x=1e-8", {"x": 5e3}),
+    ("f = sqrt(x - 2)*y", "x=2.000000001,y=1", {"x": 0.5 / (2.000000001 - 2) ** 0.5, "y": (2.000000001 - 2) ** 0.5}),
+    ("f = log(x - 1)", "x=1.0000000001", {"x": 1 / (1.0000000001 - 1)}),
+    ("f = log(x)*y", "x=1e-300,y=1", {"x": 1e300, "y": -690.7755278982137}),
+    ("f = 1/x", "x=1e-9", {"x": -1e18}),
+    ("x: (2,); f = sum(log(x))", "x=[1e-12, 1]", {"x": [1e12, 1.0]}),
+])
+def test_grad_checks_a_point_next_to_a_domain_edge_without_stepping_over_it(capsys, program, at, fd):
+    assert main(["grad", program, "--at", at, "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["ok"] is True
+    for name, want in fd.items():
+        assert d["inputs"][name]["fd"] == pytest.approx(want, rel=1e-7)
+
+
 def test_grad_of_a_graph_file_uses_its_point(capsys):
     assert main(["grad", str(ROOT / "graphs" / "add_mul.toml"), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)

@@ -1,5 +1,5 @@
 """The operation table: each gate's textbook local derivative is the true derivative of its forward,
-and its numpy and torch forwards agree."""
+its numpy and torch forwards agree, and its domain edges are where it stops being defined."""
 
 import numpy as np
 import pytest
@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradlab.ops import OPS, np_sigmoid, sigmoid
+from gradlab.tensor_ops import TENSOR_OPS
 
 PARAMS = {"add_const": 1.5, "rsub_const": 2, "mul_const": -3, "div_const": 4, "rdiv_const": 1, "pow_const": 3,
           "rpow_const": 2}
@@ -71,3 +72,29 @@ def test_kink_conventions_are_documented_for_every_kink_op():
         conv = OPS[name].kink_conventions
         assert set(conv) == {"sympy", "torch", "left", "right"}
         assert all(len(v) == OPS[name].arity for v in conv.values())
+
+
+@pytest.mark.parametrize("name, param", [("div", None), ("pow", None), ("rdiv_const", 1), ("pow_const", -2),
+                                         ("pow_const", 0.5), ("log", None), ("sqrt", None)])
+def test_a_domain_edge_is_where_the_gate_stops_being_defined(name, param):
+    op = OPS[name]
+    (edge,) = op.edges(param)
+
+    def at(v):
+        args = [np.float64(1.5)] * op.arity
+        args[edge.arg] = np.float64(v)
+        return args
+
+    inside = [edge.at + 1e-3] if edge.side > 0 else [edge.at - 1e-3, edge.at + 1e-3]
+    for v in inside:
+        assert op.domain(at(v), param) is None and np.isfinite(op.np_fn(at(v), param))
+    outside = edge.at - 1e-3 if edge.side > 0 else edge.at
+    assert op.domain(at(outside), param) is not None
+
+
+def test_only_gates_that_can_leave_their_domain_have_edges():
+    edged = {name for name, op in OPS.items() if op.edges(PARAMS.get(name))}
+    assert edged == {"div", "pow", "rdiv_const", "log", "sqrt"}
+    assert OPS["pow_const"].edges(3) == () and OPS["pow_const"].edges(-1)[0].side == 0
+    assert OPS["pow_const"].edges(1.5)[0].side == 1
+    assert TENSOR_OPS and not any(op.edges(None) for op in TENSOR_OPS.values())

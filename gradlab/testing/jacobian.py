@@ -2,9 +2,10 @@
 
 The gradient under test is torch autograd (for torch code, custom ``autograd.Function``
 included) or a hand-written ``grad`` function (for NumPy or plain Python code). The
-reference is Richardson-extrapolated central differences of the forward pass alone,
-with an error estimate that widens the tolerance where differences are unreliable
-(a kink straddled by the step).
+reference is Richardson-extrapolated central differences of the forward pass alone
+(the step rule and the Richardson combination of :mod:`gradlab.finite_diff`), with an
+error estimate that widens the tolerance where differences are unreliable (a kink
+straddled by the step).
 
 Two modes:
 
@@ -36,12 +37,12 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..errors import GradlabError
+from ..finite_diff import central_richardson, step_size
 from ..report import num, table
 from ..jsonable import jsonable as _jsonable
 
 __tracebackhide__ = True  # pytest: gradlab's frames are not the user's problem
 
-EPS = float(np.finfo(np.float64).eps)
 #: ``mode="auto"`` checks every Jacobian entry while inputs and parameters have at most this
 #: many entries together ...
 FULL_INPUT_LIMIT = 256
@@ -472,11 +473,6 @@ def _argument_target(root: Any, node_name: str, index: int, problem: _Problem) -
 # ------------------------------------------------------------------------------------ finite differences
 
 
-def _step(x: float) -> float:
-    h = EPS ** (1 / 3) * max(1.0, abs(x))
-    return float((x + h) - x)
-
-
 def _central(problem: _Problem, base: list[np.ndarray], i: int, direction: np.ndarray, h: float
              ) -> tuple[np.ndarray, np.ndarray]:
     """d outputs / d s of outputs(leaf_i + s * direction) at s = 0: Richardson value and error estimate."""
@@ -485,11 +481,7 @@ def _central(problem: _Problem, base: list[np.ndarray], i: int, direction: np.nd
         values[i] = base[i] + s * direction
         return problem.forward(values)
 
-    fp, fm, fp2, fm2 = at(h), at(-h), at(h / 2), at(-h / 2)
-    d1 = (fp - fm) / (2 * h)
-    d2 = (fp2 - fm2) / h
-    value = (4 * d2 - d1) / 3
-    return value, np.abs(value - d2)
+    return central_richardson(at(h), at(-h), at(h / 2), at(-h / 2), h, h / 2)
 
 
 # ------------------------------------------------------------------------------------ the checks
@@ -543,7 +535,7 @@ def _check_full(problem: _Problem, lin: _Linearisation, rtol: float, atol: float
         for j in range(n):
             direction = np.zeros(n)
             direction[j] = 1.0
-            fd[:, j], err[:, j] = _central(problem, base, k, direction.reshape(leaf.value.shape), _step(flat[j]))
+            fd[:, j], err[:, j] = _central(problem, base, k, direction.reshape(leaf.value.shape), step_size(flat[j]))
         if m == 0 or n == 0:
             results.append(res)
             continue
@@ -587,7 +579,7 @@ def _check_directions(problem: _Problem, lin: _Linearisation, rtol: float, atol:
             results.append(res)
             continue
         scale = float(np.max(np.abs(leaf.value)))
-        h = _step(scale)
+        h = step_size(scale)
         worst: tuple[float, float, float, float] | None = None  # excess, auto, fd, err
         failing_u = None
         for _ in range(max(1, directions)):
@@ -655,7 +647,7 @@ def _bisect(problem: _Problem, base: list[np.ndarray], k: int, g: np.ndarray, v:
     e_j = np.zeros(flat_u.size)
     e_j[j] = 1.0
     x = base[k].reshape(-1)[j]
-    dd, ee = _central(problem, base, k, e_j.reshape(shape), _step(x))
+    dd, ee = _central(problem, base, k, e_j.reshape(shape), step_size(x))
     index = [int(i) for i in np.unravel_index(j, shape)] if shape else []
     # the partial derivative of the projected loss v . out with respect to that one entry
     return index, float(g.reshape(-1)[j]), float(v @ dd), float(np.abs(v) @ ee)
