@@ -49,7 +49,7 @@ import networkx as nx
 import sympy as sp
 
 from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
-from . import activations, tensor_ops  # noqa: F401  (register the gates that op_for() finds beyond ops.py's)
+from . import tensor_ops  # noqa: F401  (registers the vector and matrix gates that op_for() finds)
 from .ops import FUNCTIONS, OPS, TENSOR_OPS, as_sympy, op_for
 
 Number = Union[int, float]

@@ -1,4 +1,4 @@
-"""The activations of gradlab/activations.py: each record's four views agree with each other."""
+"""The activations of gradlab/ops/activations.py: each record's four views agree with each other."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradlab
-from gradlab import activations  # noqa: F401  (registers them)
+from gradlab.ops import activations  # noqa: F401  (the module under test)
 from gradlab.ops import OPS
 
 NAMES = ["silu", "softsign", "gelu", "gelu_tanh", "hardtanh", "leaky_relu", "elu"]
@@ -80,3 +80,13 @@ def test_formulas_and_answers_know_them():
     assert gradlab.verify(g, "da/dw = x*((1 + erf(z/sqrt(2)))/2 + z*exp(-z**2/2)/sqrt(2*pi))").ok
     wrong = gradlab.verify(g, "da/dw = x")
     assert not wrong.ok and wrong.mistake == "missing activation derivative"
+
+
+def test_the_op_table_is_whole_for_any_module_that_imports_it():
+    import subprocess
+    import sys
+
+    code = ("from gradlab.expr import parse_expression\nimport sys\n"
+            "print(parse_expression('gelu(x) + leaky_relu(y, 0.5)'), 'gradlab.graph' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["gelu(x)", "+", "leaky_relu(y,", "1/2)", "False"]

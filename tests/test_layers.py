@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gradlab"
 #: prefixes (the longest match wins).
 LAYERS: list[tuple[str, ...]] = [
     ("", "errors", "jsonable", "fileio"),       # base; "" is gradlab/__init__ (__version__, a lazy map of the API)
-    ("ops", "tensor_ops", "activations"),                                             # the op table
+    ("ops", "tensor_ops"),                                                            # the op table
     ("graph", "shapes"),                                                              # the graph model
     ("parse", "tensor_parse", "expr", "tensor_expr", "claims"),                       # languages
     ("numeric", "tensor_numeric", "finite_diff", "symbolic", "tensor_symbolic", "torch_backend",

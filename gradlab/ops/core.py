@@ -1,20 +1,7 @@
-"""The operation table: every gate gradlab knows, each with its own local derivative.
+"""The op record, the table and how a gate is added to it (:func:`register_op`), and the classic gates.
 
-An :class:`Op` carries four views of one gate, micrograd-style, side by side:
-
-* ``sym(args, param)``: the SymPy expression of the gate in its argument symbols;
-* ``partials(args, out, param)``: the local partial derivatives, one per argument,
-  in textbook form (sigmoid' = out*(1 - out), tanh' = 1 - out**2, exp' = out);
-* ``np_fn(args, param)``: the numpy forward (float64, vectorised over a batch);
-* ``torch_fn(args, param)``: the torch forward, for an independent autograd check.
-
-Gates with a constant operand (``x + 1``, ``-z``, ``1/x``, ``x**2``) are unary gates
-that carry the constant in ``param``, so ``1/(1+exp(-z))`` decomposes into the
-textbook's ``*-1``, ``exp``, ``+1``, ``1/x``.
-
->>> from gradlab.ops import OPS
->>> OPS["sigmoid"].label(None), OPS["rdiv_const"].label(1)
-('σ', '1/x')
+The package :mod:`gradlab.ops` is what the rest of gradlab imports: this module and
+:mod:`gradlab.ops.activations`, so that importing it gives the whole table.
 """
 
 from __future__ import annotations
@@ -502,3 +489,29 @@ def constant_value(c: Any) -> float:
 
 def is_finite_number(x: float) -> bool:
     return math.isfinite(x)
+
+
+__all__ = [
+    "as_sympy",
+    "sigmoid",
+    "relu",
+    "softplus",
+    "SYMPY_NAMESPACE",
+    "np_sigmoid",
+    "np_erf",
+    "np_relu",
+    "np_softplus",
+    "NUMPY_NAMESPACE",
+    "DomainEdge",
+    "Op",
+    "OPS",
+    "FUNCTIONS",
+    "HEADS",
+    "register_op",
+    "unregister_op",
+    "param_of",
+    "TENSOR_OPS",
+    "op_for",
+    "constant_value",
+    "is_finite_number",
+]

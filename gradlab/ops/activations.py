@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import sympy as sp
 
-from .ops import Op, as_sympy, np_erf, np_sigmoid, register_op, sigmoid
+from .core import Op, as_sympy, np_erf, np_sigmoid, register_op, sigmoid
 
 _SQRT_2_PI = math.sqrt(2 / math.pi)
 _GELU_C = 0.044715
