@@ -65,7 +65,7 @@ class silu(_Activation):
         return sigmoid(x) * (1 + x * (1 - sigmoid(x)))
 
     @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:  # type: ignore[override]
+    def closed(x: sp.Expr) -> sp.Expr:
         return x / (1 + sp.exp(-x))
 
 
@@ -76,7 +76,7 @@ class softsign(_Activation):
         return 1 / (1 + sp.Abs(self.args[0])) ** 2
 
     @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:  # type: ignore[override]
+    def closed(x: sp.Expr) -> sp.Expr:
         return x / (1 + sp.Abs(x))
 
 
@@ -88,7 +88,7 @@ class gelu(_Activation):
         return (1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
 
     @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:  # type: ignore[override]
+    def closed(x: sp.Expr) -> sp.Expr:
         return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
@@ -108,7 +108,7 @@ class gelu_tanh(_Activation):
         return (1 + t) / 2 + x * (1 - t**2) * sp.sqrt(2 / sp.pi) * (1 + 3 * sp.Float(_GELU_C) * x**2) / 2
 
     @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:  # type: ignore[override]
+    def closed(x: sp.Expr) -> sp.Expr:
         return x * (1 + sp.tanh(_gelu_tanh_inner(x))) / 2
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
@@ -123,7 +123,7 @@ class hardtanh(_Activation):
         return sp.Heaviside(x + 1) * sp.Heaviside(1 - x)
 
     @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:  # type: ignore[override]
+    def closed(x: sp.Expr) -> sp.Expr:
         return sp.Max(-1, sp.Min(1, x))
 
 
@@ -139,7 +139,7 @@ class leaky_relu(_Activation):
         return a + (1 - a) * sp.Heaviside(x)
 
     @staticmethod
-    def closed(x: sp.Expr, a: sp.Expr) -> sp.Expr:  # type: ignore[override]
+    def closed(x: sp.Expr, a: sp.Expr) -> sp.Expr:
         return sp.Max(x, 0) + a * sp.Min(x, 0)
 
 
@@ -155,7 +155,7 @@ class elu(_Activation):
         return sp.Piecewise((1, x > 0), (a * sp.exp(x), True))
 
     @staticmethod
-    def closed(x: sp.Expr, a: sp.Expr) -> sp.Expr:  # type: ignore[override]
+    def closed(x: sp.Expr, a: sp.Expr) -> sp.Expr:
         return sp.Piecewise((x, x > 0), (a * (sp.exp(x) - 1), True))
 
     def _latex(self, printer: Any, exp: Any = None) -> str:

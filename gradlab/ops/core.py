@@ -309,12 +309,13 @@ def unregister_op(name: str) -> None:
     op = OPS.pop(name)
     if op.call is not None and FUNCTIONS.get(op.call) == name:
         del FUNCTIONS[op.call]
-    for head, owner in list(HEADS.items()):
+    for function, owner in list(HEADS.items()):
         if owner is op:
-            del HEADS[head]
-            if SYMPY_NAMESPACE.get(getattr(head, "__name__", "")) is head:
-                del SYMPY_NAMESPACE[head.__name__]
-                NUMPY_NAMESPACE.pop(head.__name__, None)
+            del HEADS[function]
+            name_in_code = str(getattr(function, "__name__", ""))
+            if SYMPY_NAMESPACE.get(name_in_code) is function:
+                del SYMPY_NAMESPACE[name_in_code]
+                NUMPY_NAMESPACE.pop(name_in_code, None)
 
 
 def _numpy_of(op: Op) -> Callable[..., np.ndarray]:
