@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import sympy as sp
 
-from .core import Op, as_sympy, np_erf, np_sigmoid, register_op, sigmoid
+from .core import Op, OpDoc, as_sympy, np_erf, np_sigmoid, register_op, sigmoid
 
 _SQRT_2_PI = math.sqrt(2 / math.pi)
 _GELU_C = 0.044715
@@ -191,27 +191,34 @@ def _elu_conventions(a: Any) -> dict[str, list[float]]:
 register_op(Op("silu", 1, lambda a, p: silu(a[0]), lambda a, o, p: [sigmoid(a[0]) * (1 + a[0] * (1 - sigmoid(a[0])))],
                lambda a, p: a[0] * np_sigmoid(a[0]), lambda a, p: _torch().nn.functional.silu(a[0]),
                lambda p: "silu", "x*sigmoid(x), also called swish", call="silu", aliases=("swish", "SiLU"),
-               activation=True))
+               activation=True,
+               table=OpDoc("`silu`", "`silu(a)` (also `swish`)", "a·σ(a)", "σ(a)·(1 + a·(1 − σ(a)))")))
 register_op(Op("softsign", 1, lambda a, p: softsign(a[0]), lambda a, o, p: [1 / (1 + sp.Abs(a[0])) ** 2],
                lambda a, p: a[0] / (1 + np.abs(a[0])), lambda a, p: _torch().nn.functional.softsign(a[0]),
-               lambda p: "softsign", "x/(1 + |x|)", call="softsign", activation=True))
+               lambda p: "softsign", "x/(1 + |x|)", call="softsign", activation=True,
+               table=OpDoc("`softsign`", "`softsign(a)`", "a/(1 + |a|)", "1/(1 + |a|)²")))
 register_op(Op("gelu", 1, lambda a, p: gelu(a[0]),
                lambda a, o, p: [(1 + sp.erf(a[0] / sp.sqrt(2))) / 2 + a[0] * sp.exp(-a[0] ** 2 / 2) / sp.sqrt(2 * sp.pi)],
                lambda a, p: _np_gelu(np.asarray(a[0], dtype=float)),
                lambda a, p: _torch().nn.functional.gelu(a[0]), lambda p: "GELU",
                "x*Phi(x), Phi the normal distribution function", call="gelu", aliases=("GELU",), latex=r"\operatorname{GELU}",
-               text="GELU", activation=True))
+               text="GELU", activation=True,
+               table=OpDoc("`GELU`", "`gelu(a)`", "a·Φ(a) = a·(1 + erf(a/√2))/2", "Φ(a) + a·e^(−a²/2)/√(2π)")))
 register_op(Op("gelu_tanh", 1, lambda a, p: gelu_tanh(a[0]), lambda a, o, p: [gelu_tanh(a[0]).fdiff()],
                lambda a, p: _np_gelu_tanh(np.asarray(a[0], dtype=float)),
                lambda a, p: _torch().nn.functional.gelu(a[0], approximate="tanh"), lambda p: "GELU≈",
-               "GELU's tanh approximation", call="gelu_tanh", latex=r"\operatorname{GELU_{tanh}}", activation=True))
+               "GELU's tanh approximation", call="gelu_tanh", latex=r"\operatorname{GELU_{tanh}}", activation=True,
+               table=OpDoc("`GELU≈`", "`gelu_tanh(a)` (tanh approximation)", "a·(1 + tanh(√(2/π)·(a + 0.044715a³)))/2",
+                           "(1 + t)/2 + a·(1 − t²)·√(2/π)·(1 + 0.134145a²)/2")))
 register_op(Op("hardtanh", 1, lambda a, p: hardtanh(a[0]),
                lambda a, o, p: [sp.Heaviside(a[0] + 1) * sp.Heaviside(1 - a[0])],
                lambda a, p: np.clip(a[0], -1.0, 1.0), lambda a, p: _torch().nn.functional.hardtanh(a[0]),
                lambda p: "hardtanh", "x clipped to [-1, 1]", call="hardtanh", activation=True,
                kink_distance=lambda a, p: np.minimum(np.abs(a[0] - 1), np.abs(a[0] + 1)),
                # at x = 1; at x = -1 the one-sided slopes swap (left 0, right 1)
-               kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [1.0], "right": [0.0]}))
+               kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [1.0], "right": [0.0]},
+               table=OpDoc("`hardtanh`", "`hardtanh(a)`", "a clipped to [−1, 1]", "H(a + 1)·H(1 − a)",
+                           "kinks at a = ±1")))
 register_op(Op("leaky_relu", 1, lambda a, p: leaky_relu(a[0], _sp_param(p, 0.01)),
                lambda a, o, p: [_sp_param(p, 0.01) + (1 - _sp_param(p, 0.01)) * sp.Heaviside(a[0])],
                lambda a, p: np.where(a[0] > 0, a[0], _p(p, 0.01) * a[0]),
@@ -219,7 +226,9 @@ register_op(Op("leaky_relu", 1, lambda a, p: leaky_relu(a[0], _sp_param(p, 0.01)
                lambda p: "lrelu" if p is None or float(p) == 0.01 else f"lrelu {float(p):g}",
                "x above 0, slope*x below (slope: 0.01)", call="leaky_relu", aliases=("LeakyReLU", "lrelu"),
                activation=True, param_name="slope", param_default=0.01,
-               kink_distance=lambda a, p: np.abs(a[0]), kink_conventions=_leaky_conventions))
+               kink_distance=lambda a, p: np.abs(a[0]), kink_conventions=_leaky_conventions,
+               table=OpDoc("`lrelu`", "`leaky_relu(a)`, `leaky_relu(a, 0.2)` (slope, default 0.01)",
+                           "a above 0, slope·a below", "slope + (1 − slope)·H(a)", "kink at a = 0")))
 register_op(Op("elu", 1, lambda a, p: elu(a[0], _sp_param(p, 1.0)),
                lambda a, o, p: [sp.Piecewise((1, a[0] > 0), (_sp_param(p, 1.0) * sp.exp(a[0]), True))],
                lambda a, p: np.where(a[0] > 0, a[0], _p(p, 1.0) * np.expm1(np.minimum(a[0], 0.0))),
@@ -228,4 +237,6 @@ register_op(Op("elu", 1, lambda a, p: elu(a[0], _sp_param(p, 1.0)),
                "x above 0, alpha*(exp(x) - 1) below (alpha: 1)", call="elu", aliases=("ELU",),
                latex=r"\operatorname{ELU}", text="ELU", activation=True, param_name="alpha", param_default=1.0,
                kink_distance=lambda a, p: np.abs(a[0]) if _p(p, 1.0) != 1.0 else np.full(np.shape(a[0]), np.inf),
-               kink_conventions=_elu_conventions))
+               kink_conventions=_elu_conventions,
+               table=OpDoc("`ELU`", "`elu(a)`, `elu(a, 0.5)` (alpha, default 1)", "a above 0, alpha·(eᵃ − 1) below",
+                           "1 above 0, alpha·eᵃ below", "kink at a = 0 unless alpha = 1")))

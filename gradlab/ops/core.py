@@ -184,6 +184,17 @@ _NONZERO = (DomainEdge(0, 0.0, 0),)   # a pole at 0
 
 
 @dataclass(frozen=True)
+class OpDoc:
+    """A gate's row in docs/operations.md (Markdown cells), which :mod:`gradlab.ops.docs` writes from the table."""
+
+    gate: str
+    written: str
+    value: str
+    partials: str
+    fails: str = ""
+
+
+@dataclass(frozen=True)
 class Op:
     """One kind of gate. See the module docstring for the four views."""
 
@@ -215,6 +226,8 @@ class Op:
     #: as one more, constant argument: ``leaky_relu(x, 0.2)``
     param_name: str | None = None
     param_default: float | None = None
+    #: its row in docs/operations.md (a gate without one gets a row made of ``label``, ``call`` and ``doc``)
+    table: OpDoc | None = None
     #: why the forward value can fail at a point: returns a message, or None
     domain: Callable[[Sequence[np.ndarray], Any], str | None] | None = None
     #: a parameter is required (the constant of ``+1``, ``*-1``, ``**2``)
@@ -345,14 +358,18 @@ def _zero_divisor(x: np.ndarray) -> str | None:
 
 # Binary arithmetic ---------------------------------------------------------------------------
 register_op(Op("add", 2, lambda a, p: a[0] + a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(1)],
-             lambda a, p: a[0] + a[1], lambda a, p: a[0] + a[1], lambda p: "+", "a + b"))
+             lambda a, p: a[0] + a[1], lambda a, p: a[0] + a[1], lambda p: "+", "a + b",
+             table=OpDoc("`+`", "`a + b`", "a + b", "1, 1")))
 register_op(Op("sub", 2, lambda a, p: a[0] - a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(-1)],
-             lambda a, p: a[0] - a[1], lambda a, p: a[0] - a[1], lambda p: "-", "a - b"))
+             lambda a, p: a[0] - a[1], lambda a, p: a[0] - a[1], lambda p: "-", "a - b",
+             table=OpDoc("`-`", "`a - b`", "a − b", "1, −1")))
 register_op(Op("mul", 2, lambda a, p: a[0] * a[1], lambda a, o, p: [a[1], a[0]],
-             lambda a, p: a[0] * a[1], lambda a, p: a[0] * a[1], lambda p: "*", "a * b"))
+             lambda a, p: a[0] * a[1], lambda a, p: a[0] * a[1], lambda p: "*", "a * b",
+             table=OpDoc("`*`", "`a * b`", "a·b", "b, a")))
 register_op(Op("div", 2, lambda a, p: a[0] / a[1], lambda a, o, p: [1 / a[1], -a[0] / a[1] ** 2],
              lambda a, p: a[0] / a[1], lambda a, p: a[0] / a[1], lambda p: "/", "a / b",
-             domain=lambda a, p: _zero_divisor(a[1]), edges=lambda p: (DomainEdge(1, 0.0, 0),)))
+             domain=lambda a, p: _zero_divisor(a[1]), edges=lambda p: (DomainEdge(1, 0.0, 0),),
+             table=OpDoc("`/`", "`a / b`", "a / b", "1/b, −a/b²", "b = 0")))
 
 
 def _pow_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
@@ -365,27 +382,34 @@ def _pow_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
 register_op(Op("pow", 2, lambda a, p: a[0] ** a[1],
              lambda a, o, p: [a[1] * a[0] ** (a[1] - 1), o * sp.log(a[0])],
              lambda a, p: np.power(a[0], a[1]), lambda a, p: a[0] ** a[1], lambda p: "**",
-             "a ** b (variable exponent; needs a > 0)", domain=_pow_domain, edges=lambda p: _POSITIVE))
+             "a ** b (variable exponent; needs a > 0)", domain=_pow_domain, edges=lambda p: _POSITIVE,
+             table=OpDoc("`**`", "`a ** b` (variable exponent)", "aᵇ", "b·aᵇ⁻¹, out·log a", "a ≤ 0")))
 
 # Unary gates with a constant --------------------------------------------------------------------
 register_op(Op("neg", 1, lambda a, p: -a[0], lambda a, o, p: [sp.Integer(-1)],
-             lambda a, p: -a[0], lambda a, p: -a[0], lambda p: "*-1", "-x"))
+             lambda a, p: -a[0], lambda a, p: -a[0], lambda p: "*-1", "-x",
+             table=OpDoc("`*-1`", "`-a`", "−a", "−1")))
 register_op(Op("add_const", 1, lambda a, p: a[0] + p, lambda a, o, p: [sp.Integer(1)],
              lambda a, p: a[0] + float(p), lambda a, p: a[0] + float(p),
-             lambda p: ("+" if float(p) >= 0 else "-") + _fmt(abs(float(p))), "x + c", has_param=True))
+             lambda p: ("+" if float(p) >= 0 else "-") + _fmt(abs(float(p))), "x + c", has_param=True,
+             table=OpDoc("`+c` / `-c` (`+1`)", "`a + 1`, `1 + a`, `a - 2`", "a + c", "1")))
 register_op(Op("rsub_const", 1, lambda a, p: p - a[0], lambda a, o, p: [sp.Integer(-1)],
              lambda a, p: float(p) - a[0], lambda a, p: float(p) - a[0],
-             lambda p: f"{_fmt(p)}-x", "c - x", has_param=True))
+             lambda p: f"{_fmt(p)}-x", "c - x", has_param=True,
+             table=OpDoc("`c-x`", "`1 - a`", "c − a", "−1")))
 register_op(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [as_sympy(p)],
              lambda a, p: float(p) * a[0], lambda a, p: float(p) * a[0],
-             lambda p: f"*{_fmt(p)}", "c * x", has_param=True))
+             lambda p: f"*{_fmt(p)}", "c * x", has_param=True,
+             table=OpDoc("`*c`", "`2*a`, `a*2`", "c·a", "c")))
 register_op(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / as_sympy(p)],
              lambda a, p: a[0] / float(p), lambda a, p: a[0] / float(p),
-             lambda p: f"/{_fmt(p)}", "x / c", has_param=True))
+             lambda p: f"/{_fmt(p)}", "x / c", has_param=True,
+             table=OpDoc("`/c`", "`a / 2`", "a / c", "1/c")))
 register_op(Op("rdiv_const", 1, lambda a, p: p / a[0], lambda a, o, p: [-p / a[0] ** 2],
              lambda a, p: float(p) / a[0], lambda a, p: float(p) / a[0],
              lambda p: f"{_fmt(p)}/x", "c / x (1/x is the reciprocal)", domain=lambda a, p: _zero_divisor(a[0]),
-             has_param=True, edges=lambda p: _NONZERO))
+             has_param=True, edges=lambda p: _NONZERO,
+             table=OpDoc("`c/x` (`1/x`)", "`1/a` (the reciprocal)", "c / a", "−c/a²", "a = 0")))
 
 
 def _pow_const_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
@@ -407,24 +431,31 @@ def _pow_const_edges(p: Any) -> tuple[DomainEdge, ...]:
 
 register_op(Op("pow_const", 1, lambda a, p: a[0] ** p, lambda a, o, p: [p * a[0] ** (p - 1)],
              lambda a, p: np.power(a[0], float(p)), lambda a, p: a[0] ** float(p),
-             lambda p: f"^{_fmt(p)}", "x ** c", domain=_pow_const_domain, has_param=True, edges=_pow_const_edges))
+             lambda p: f"^{_fmt(p)}", "x ** c", domain=_pow_const_domain, has_param=True, edges=_pow_const_edges,
+             table=OpDoc("`^c` (`^2`)", "`a**2`", "aᶜ", "c·aᶜ⁻¹", "a = 0 for c < 0; a < 0 for fractional c")))
 register_op(Op("rpow_const", 1, lambda a, p: p ** a[0], lambda a, o, p: [sp.log(p) * o],
              lambda a, p: np.power(float(p), a[0]),
              lambda a, p: _torch().pow(float(p), a[0]),
              lambda p: f"{_fmt(p)}^x", "c ** x (needs c > 0)", has_param=True,
-             domain=lambda a, p: None if float(p) > 0 else "a constant base must be positive in c**x"))
+             domain=lambda a, p: None if float(p) > 0 else "a constant base must be positive in c**x",
+             table=OpDoc("`c^x`", "`2**a`", "cᵃ", "out·log c", "c ≤ 0")))
 register_op(Op("identity", 1, lambda a, p: a[0], lambda a, o, p: [sp.Integer(1)],
              lambda a, p: np.asarray(a[0], dtype=float) + 0.0, lambda a, p: a[0] * 1.0, lambda p: "=",
-             "y = x (a name for a value)"))
+             "y = x (a name for a value)",
+             table=OpDoc("`=`", "`y = x` (a new name for a value)", "a", "1")))
 
 # Functions ---------------------------------------------------------------------------------------
 
 
 register_op(Op("exp", 1, lambda a, p: sp.exp(a[0]), lambda a, o, p: [o],
-             lambda a, p: np.exp(a[0]), lambda a, p: _torch().exp(a[0]), lambda p: "exp", "exp(x)", call="exp", latex=r"\exp", activation=True))
+             lambda a, p: np.exp(a[0]), lambda a, p: _torch().exp(a[0]), lambda p: "exp", "exp(x)",
+             call="exp", latex=r"\exp", activation=True,
+             table=OpDoc("`exp`", "`exp(a)`", "eᵃ", "out")))
 register_op(Op("log", 1, lambda a, p: sp.log(a[0]), lambda a, o, p: [1 / a[0]],
-             lambda a, p: np.log(a[0]), lambda a, p: _torch().log(a[0]), lambda p: "log", "natural log", call="log", aliases=("ln",), latex=r"\log", activation=True,
-             domain=lambda a, p: _any_nonpositive(a, "log"), edges=lambda p: _POSITIVE))
+             lambda a, p: np.log(a[0]), lambda a, p: _torch().log(a[0]), lambda p: "log", "natural log",
+             call="log", aliases=("ln",), latex=r"\log", activation=True,
+             domain=lambda a, p: _any_nonpositive(a, "log"), edges=lambda p: _POSITIVE,
+             table=OpDoc("`log`", "`log(a)` (natural)", "ln a", "1/a", "a ≤ 0")))
 
 
 def _sqrt_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
@@ -436,41 +467,58 @@ def _sqrt_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
 
 
 register_op(Op("sqrt", 1, lambda a, p: sp.sqrt(a[0]), lambda a, o, p: [1 / (2 * o)],
-             lambda a, p: np.sqrt(a[0]), lambda a, p: _torch().sqrt(a[0]), lambda p: "√", "square root", call="sqrt", activation=True,
-             domain=_sqrt_domain, edges=lambda p: _POSITIVE))
+             lambda a, p: np.sqrt(a[0]), lambda a, p: _torch().sqrt(a[0]), lambda p: "√", "square root",
+             call="sqrt", activation=True,
+             domain=_sqrt_domain, edges=lambda p: _POSITIVE,
+             table=OpDoc("`√`", "`sqrt(a)`", "√a", "1/(2·out)", "a < 0; infinite slope at 0")))
 register_op(Op("sin", 1, lambda a, p: sp.sin(a[0]), lambda a, o, p: [sp.cos(a[0])],
-             lambda a, p: np.sin(a[0]), lambda a, p: _torch().sin(a[0]), lambda p: "sin", "sine", call="sin", latex=r"\sin", activation=True))
+             lambda a, p: np.sin(a[0]), lambda a, p: _torch().sin(a[0]), lambda p: "sin", "sine",
+             call="sin", latex=r"\sin", activation=True,
+             table=OpDoc("`sin`", "`sin(a)`", "sin a", "cos a")))
 register_op(Op("cos", 1, lambda a, p: sp.cos(a[0]), lambda a, o, p: [-sp.sin(a[0])],
-             lambda a, p: np.cos(a[0]), lambda a, p: _torch().cos(a[0]), lambda p: "cos", "cosine", call="cos", latex=r"\cos", activation=True))
+             lambda a, p: np.cos(a[0]), lambda a, p: _torch().cos(a[0]), lambda p: "cos", "cosine",
+             call="cos", latex=r"\cos", activation=True,
+             table=OpDoc("`cos`", "`cos(a)`", "cos a", "−sin a")))
 register_op(Op("sigmoid", 1, lambda a, p: sigmoid(a[0]), lambda a, o, p: [o * (1 - o)],
              lambda a, p: np_sigmoid(a[0]), lambda a, p: _torch().sigmoid(a[0]), lambda p: "σ",
              "logistic 1/(1+exp(-x))", call="sigmoid", aliases=("sig", "sigma", "σ"), latex=r"\sigma",
-             text="σ", activation=True))
+             text="σ", activation=True, table=OpDoc("`σ`", "`sigmoid(a)`", "1/(1+e⁻ᵃ)", "out·(1 − out)")))
 register_op(Op("tanh", 1, lambda a, p: sp.tanh(a[0]), lambda a, o, p: [1 - o**2],
              lambda a, p: np.tanh(a[0]), lambda a, p: _torch().tanh(a[0]), lambda p: "tanh",
-             "hyperbolic tangent", call="tanh", latex=r"\tanh", activation=True))
+             "hyperbolic tangent", call="tanh", latex=r"\tanh", activation=True,
+             table=OpDoc("`tanh`", "`tanh(a)`", "tanh a", "1 − out²")))
 register_op(Op("softplus", 1, lambda a, p: softplus(a[0]), lambda a, o, p: [sigmoid(a[0])],
              lambda a, p: np_softplus(a[0]),
              lambda a, p: _torch().nn.functional.softplus(a[0], beta=1.0, threshold=50.0),
-             lambda p: "softplus", "log(1 + exp(x))", call="softplus", activation=True))
+             lambda p: "softplus", "log(1 + exp(x))", call="softplus", activation=True,
+             table=OpDoc("`softplus`", "`softplus(a)`", "log(1 + eᵃ)", "σ(a)")))
 register_op(Op("relu", 1, lambda a, p: relu(a[0]), lambda a, o, p: [sp.Heaviside(a[0])],
-             lambda a, p: np_relu(a[0]), lambda a, p: _torch().relu(a[0]), lambda p: "relu", "max(x, 0)", call="relu", aliases=("ReLU",), activation=True,
+             lambda a, p: np_relu(a[0]), lambda a, p: _torch().relu(a[0]), lambda p: "relu", "max(x, 0)",
+             call="relu", aliases=("ReLU",), activation=True,
              kink_distance=lambda a, p: np.abs(a[0]),
-             kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [0.0], "right": [1.0]}))
+             kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [0.0], "right": [1.0]},
+             table=OpDoc("`relu`", "`relu(a)`", "max(a, 0)", "Heaviside(a)", "kink at a = 0")))
 register_op(Op("abs", 1, lambda a, p: sp.Abs(a[0]), lambda a, o, p: [sp.sign(a[0])],
-             lambda a, p: np.abs(a[0]), lambda a, p: _torch().abs(a[0]), lambda p: "|x|", "absolute value", call="abs", aliases=("Abs",), activation=True,
+             lambda a, p: np.abs(a[0]), lambda a, p: _torch().abs(a[0]), lambda p: "|x|", "absolute value",
+             call="abs", aliases=("Abs",), activation=True,
              kink_distance=lambda a, p: np.abs(a[0]),
-             kink_conventions={"sympy": [0.0], "torch": [0.0], "left": [-1.0], "right": [1.0]}))
+             kink_conventions={"sympy": [0.0], "torch": [0.0], "left": [-1.0], "right": [1.0]},
+             table=OpDoc("`|x|`", "`abs(a)`", "|a|", "sign(a)", "kink at a = 0")))
 register_op(Op("max", 2, lambda a, p: sp.Max(a[0], a[1]),
              lambda a, o, p: [sp.Heaviside(a[0] - a[1]), sp.Heaviside(a[1] - a[0])],
              lambda a, p: np.maximum(a[0], a[1]), lambda a, p: _torch().maximum(a[0], a[1]), lambda p: "max",
-             "larger of a and b", call="max", aliases=("Max",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
-             kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [0.0, 1.0], "right": [1.0, 0.0]}))
+             "larger of a and b",
+             call="max", aliases=("Max",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
+             kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [0.0, 1.0], "right": [1.0, 0.0]},
+             table=OpDoc("`max`", "`max(a, b)` (more arguments chain)", "max(a, b)", "H(a − b), H(b − a)",
+                         "kink at a = b")))
 register_op(Op("min", 2, lambda a, p: sp.Min(a[0], a[1]),
              lambda a, o, p: [sp.Heaviside(a[1] - a[0]), sp.Heaviside(a[0] - a[1])],
              lambda a, p: np.minimum(a[0], a[1]), lambda a, p: _torch().minimum(a[0], a[1]), lambda p: "min",
-             "smaller of a and b", call="min", aliases=("Min",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
-             kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [1.0, 0.0], "right": [0.0, 1.0]}))
+             "smaller of a and b",
+             call="min", aliases=("Min",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
+             kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [1.0, 0.0], "right": [0.0, 1.0]},
+             table=OpDoc("`min`", "`min(a, b)`", "min(a, b)", "H(b − a), H(a − b)", "kink at a = b")))
 
 #: Gates over vectors and matrices (``matmul``, ``softmax``, ...), filled by :mod:`gradlab.tensor_ops`;
 #: kept apart from :data:`OPS`, whose gates all work on numbers.
@@ -505,6 +553,7 @@ __all__ = [
     "NUMPY_NAMESPACE",
     "DomainEdge",
     "Op",
+    "OpDoc",
     "OPS",
     "FUNCTIONS",
     "HEADS",
