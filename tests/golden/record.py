@@ -17,7 +17,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from compare import ROOT, TMP, compare_case, run, summary
+# this checkout's gradlab, not whichever one the environment has installed (a worktree shares a venv)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from compare import ROOT, TMP, compare_case, run, summary  # noqa: E402
 
 CASES = Path(__file__).resolve().parent / "cases"
 COMMANDS = {"grad", "check"}
