@@ -541,11 +541,11 @@ def _check_full(problem: _Problem, lin: _Linearisation, rtol: float, atol: float
             continue
         ok = _close(auto, fd, err, rtol, atol_eff)
         excess = np.abs(auto - fd) - (atol_eff + rtol * np.maximum(np.abs(auto), np.abs(fd)) + 2 * err)
-        i, j = np.unravel_index(int(np.argmax(excess)), excess.shape)
+        i, j = (int(x) for x in np.unravel_index(int(np.argmax(excess)), excess.shape))
         if ok.all():  # report the largest relative error among the entries
             rel = np.abs(auto - fd) / np.maximum(np.maximum(np.abs(auto), np.abs(fd)), 1e-300)
             rel[np.maximum(np.abs(auto), np.abs(fd)) == 0] = 0.0
-            i, j = np.unravel_index(int(np.argmax(rel)), rel.shape)
+            i, j = (int(x) for x in np.unravel_index(int(np.argmax(rel)), rel.shape))
         res.autograd, res.fd, res.fd_error = float(auto[i, j]), float(fd[i, j]), float(err[i, j])
         res.rel_err = _rel(res.autograd, res.fd)
         res.index = [int(x) for x in np.unravel_index(int(j), leaf.value.shape)] if leaf.value.shape else None
@@ -607,8 +607,8 @@ def _check_directions(problem: _Problem, lin: _Linearisation, rtol: float, atol:
                            f"give {num(res.fd)}")
             found = _bisect(problem, base, k, g, v, failing_u, h, rtol, atol, m, lin)
             if found is not None:
-                index, a, f, e = found
-                res.index, res.autograd, res.fd, res.fd_error = index, a, f, e
+                index, a, f, f_err = found
+                res.index, res.autograd, res.fd, res.fd_error = index, a, f, f_err
                 res.rel_err = _rel(a, f)
                 res.message += f"; narrowed down to {res.entry}: {num(a)} vs {num(f)}"
         results.append(res)
