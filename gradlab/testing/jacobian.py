@@ -131,6 +131,26 @@ def _torch() -> Any:
     return torch
 
 
+def _add_note(e: BaseException, note: str) -> None:
+    """``e.add_note(note)`` (PEP 678), also on Python 3.10, where exceptions have no ``add_note``.
+
+    There the note goes to the same ``__notes__`` list, which pytest (through the ``exceptiongroup``
+    backport) shows under the error; ``e`` itself, the user's error, is raised unchanged either way.
+    """
+    add_note = getattr(e, "add_note", None)
+    if callable(add_note):
+        add_note(note)
+        return
+    notes = getattr(e, "__notes__", None)
+    if isinstance(notes, list):
+        notes.append(note)
+        return
+    try:
+        setattr(e, "__notes__", [note])
+    except (AttributeError, TypeError):  # pragma: no cover - an exception that takes no attributes keeps no note
+        pass
+
+
 @contextlib.contextmanager
 def _fixed_rng(seed: int) -> Iterator[None]:
     """The same random numbers in every forward pass (dropout masks), global state restored."""
@@ -245,8 +265,8 @@ class _Problem:
                 out = self.call(args)
         except Exception as e:
             if any(not isinstance(x, torch.Tensor) for x in self.given):
-                e.add_note("gradlab passed the inputs as float64 torch tensors to check autograd; for NumPy code, "
-                           "pass grad=<your gradient function> (then inputs keep their type)")
+                _add_note(e, "gradlab passed the inputs as float64 torch tensors to check autograd; for NumPy "
+                          "code, pass grad=<your gradient function> (then inputs keep their type)")
             raise
         tensors = _output_tensors(out)
         if tensors is None:
