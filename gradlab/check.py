@@ -274,7 +274,7 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
         return ok_, "ok" if ok_ else "mismatch"
 
     fd_atol = scale_atol(tol.fd_atol, f_out)
-    inputs: dict[str, InputResult] = {}
+    input_results: dict[str, InputResult] = {}
     for n in graph.inputs:
         g = _f(ev.adjoints[n])
         e, nm, lx = expr_texts(n)
@@ -298,9 +298,9 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
             if n in fd:
                 r.conventions.update({"fd_central": fd[n].value, "fd_left": fd[n].left, "fd_right": fd[n].right})
         r.ok, r.status = judge(n, agree_torch, agree_fd, r.torch)
-        inputs[n] = r
+        input_results[n] = r
 
-    nodes: list[NodeResult] = []
+    node_results: list[NodeResult] = []
     for n in graph.nodes:
         d = graph.attrs(n)
         g = _f(ev.adjoints[n])
@@ -311,12 +311,12 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = No
             nr.rel_err = rel_error(g, nr.torch)
             agree = is_close(g, nr.torch, tol.torch_rtol, tol.torch_atol)
             nr.ok, nr.status = judge(n, agree, True, nr.torch)
-        nodes.append(nr)
+        node_results.append(nr)
 
-    ok = all(r.ok for r in inputs.values()) and all(n.ok for n in nodes)
-    blame = None if ok else find_blame(graph, values, ev.adjoints, tg.adjoints if tg else None, inputs, tol,
+    ok = all(r.ok for r in input_results.values()) and all(n.ok for n in node_results)
+    blame = None if ok else find_blame(graph, values, ev.adjoints, tg.adjoints if tg else None, input_results, tol,
                                        excluded=on_kink)
-    return GradientReport(program, OutputResult(out, f_out), inputs, nodes, ok, point,
+    return GradientReport(program, OutputResult(out, f_out), input_results, node_results, ok, point,
                           tuple(["symbolic", *[m for m in methods if m != "symbolic"]]), kinks, blame, tol,
                           title=graph.title)
 

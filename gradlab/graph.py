@@ -43,7 +43,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence, Union
+from typing import Any, Iterator, Mapping, Sequence, Union, cast
 
 import networkx as nx
 import sympy as sp
@@ -93,6 +93,8 @@ def fold(symbol: str, a: Number, b: Number | None = None, where: Location | None
             with np.errstate(all="ignore"):
                 r = float(OPS[FUNCTIONS[symbol]].np_fn([np.float64(x) for x in args], None))
         else:
+            if b is None:  # pragma: no cover - the parser gives every operator two operands
+                raise TypeError(f"the operator {symbol} needs two operands")
             fa, fb = float(a), float(b)  # floats: 9**9**9 cannot run for ever
             if symbol == "+":
                 r = fa + fb
@@ -330,7 +332,7 @@ class Graph:
         if param is None:
             param = op.param_default
         ids = [self.const(a, where=where).id if isinstance(a, (int, float)) and not isinstance(a, bool)
-               else self._node(a) for a in args]
+               else self._node(cast(NodeLike, a)) for a in args]  # a bool is no number: _node() rejects it
         if param is not None:
             param = _check_number(param, where)
         shapes = [self.nx.nodes[i]["shape"] for i in ids]
@@ -677,7 +679,7 @@ class Graph:
             from . import render  # noqa: F401  (optional: added by the rendering module)
         except ImportError:
             return {"text/plain": repr(self)}
-        return render.mimebundle(self)  # type: ignore[attr-defined]
+        return render.mimebundle(self)
 
 
 def _sp_param(p: Number | None) -> Any:

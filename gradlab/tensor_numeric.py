@@ -24,8 +24,7 @@ from .errors import EvaluationError, Location, ShapeError
 from .finite_diff import FDEstimate, finite_difference_estimates, finite_differences  # one method for every graph
 from .graph import Graph
 from .numeric import Evaluation, Watcher  # the same result as a scalar graph's: arrays of any shape
-from .ops import op_for
-from .tensor_ops import TensorOp, batch_of, forward_values, shape_text, vjp_values
+from .tensor_ops import TensorOp, batch_of, forward_values, gate_op, shape_text, vjp_values
 
 Edge = tuple[str, str, int]
 
@@ -89,7 +88,7 @@ def point_values(graph: Graph, at: Mapping[str, Any], *, batch: bool = False) ->
 
 def _describe_bad(graph: Graph, node: str, args: list[np.ndarray], result: np.ndarray) -> EvaluationError:
     d = graph.attrs(node)
-    op = op_for(d["op"])
+    op = gate_op(d["op"])
     reason = None
     if op.domain is not None and not isinstance(op, TensorOp):
         try:
@@ -166,10 +165,10 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *, seeds: Mapping[s
             arg_vals = [values[a] for a in args]
             shapes = [graph.shape(a) for a in args]
             edges = [(u, v, k) for k, u in enumerate(args)]
-            if any(e in overrides for e in edges) and not isinstance(op_for(d["op"]), TensorOp):
+            if any(e in overrides for e in edges) and not isinstance(gate_op(d["op"]), TensorOp):
                 from .tensor_ops import elementwise_partials, unbroadcast
 
-                parts = elementwise_partials(op_for(d["op"]), arg_vals, values[v], shapes, d.get("param"),
+                parts = elementwise_partials(gate_op(d["op"]), arg_vals, values[v], shapes, d.get("param"),
                                              graph.shape(v))
                 parts = [np.full(np.shape(values[v]), float(overrides[e])) if e in overrides else lp
                          for e, lp in zip(edges, parts)]

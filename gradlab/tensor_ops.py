@@ -38,7 +38,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import sympy as sp
 
-from .errors import ShapeError
+from .errors import GraphError, ShapeError
 from .ops import Op, as_sympy, op_for
 from .ops import TENSOR_OPS as _TABLE
 
@@ -376,6 +376,10 @@ def _not_scalar(name: str) -> Callable[..., Any]:
     return fail
 
 
+def _number_shape(shapes: Sequence[Shape], param: Any) -> Shape:
+    return ()
+
+
 @dataclass(frozen=True)
 class TensorOp(Op):
     """A gate over vectors and matrices: shape rule, forward, VJP and torch forward.
@@ -386,19 +390,21 @@ class TensorOp(Op):
     array in each argument's shape.
     """
 
-    shape_fn: Callable[[Sequence[Shape], Any], Shape] = lambda shapes, param: ()
+    shape_fn: Callable[[Sequence[Shape], Any], Shape] = _number_shape
     forward: Callable[..., np.ndarray] = _not_scalar("forward")
     vjp: Callable[..., list[np.ndarray]] = _not_scalar("vjp")
     torch_forward: Callable[..., Any] = _not_scalar("torch")
 
 
-def _register(name: str, arity: int, label: str, doc: str, shape_fn: Callable[..., Shape],
+def _register(name: str, arity: int, label: str | Callable[[Any], str], doc: str, shape_fn: Callable[..., Shape],
               forward: Callable[..., np.ndarray], vjp: Callable[..., list[np.ndarray]],
               torch_forward: Callable[..., Any]) -> TensorOp:
+    def label_fn(p: Any) -> str:
+        return label(p) if callable(label) else label
+
     op = TensorOp(name=name, arity=arity, sym=_not_scalar(name), partials=_not_scalar(name),
-                  np_fn=_not_scalar(name), torch_fn=_not_scalar(name), label_fn=lambda p, _l=label: _l(p)
-                  if callable(_l) else _l, doc=doc, shape_fn=shape_fn, forward=forward, vjp=vjp,
-                  torch_forward=torch_forward)
+                  np_fn=_not_scalar(name), torch_fn=_not_scalar(name), label_fn=label_fn, doc=doc,
+                  shape_fn=shape_fn, forward=forward, vjp=vjp, torch_forward=torch_forward)
     _TABLE[name] = op
     TENSOR_OPS[name] = op
     return op
@@ -636,6 +642,17 @@ TENSOR_FUNCTIONS: dict[str, tuple[str, int]] = {
 # ------------------------------------------------------------------------------- one rule for all
 
 
+def gate_op(op_name: str) -> Op:
+    """The gate called ``op_name`` (scalar or tensor) where it must exist, such as a graph node's gate.
+
+    Unlike :func:`gradlab.ops.op_for`, never None: an unknown name is a :class:`GraphError`.
+    """
+    op = op_for(op_name)
+    if op is None:
+        raise GraphError(f"unknown operation {op_name!r}: neither a scalar nor a tensor gate")
+    return op
+
+
 def result_shape(op_name: str, shapes: Sequence[Shape], param: Any = None,
                  names: Sequence[str] | None = None) -> Shape:
     """The shape of a gate's output from its arguments' shapes (a :class:`ShapeError` if they do not fit;
@@ -656,7 +673,7 @@ def result_shape(op_name: str, shapes: Sequence[Shape], param: Any = None,
 def forward_values(op_name: str, args: Sequence[np.ndarray], shapes: Sequence[Shape], param: Any,
                    out: Shape) -> np.ndarray:
     """The value of any gate (tensor or elementwise) from its arguments' values."""
-    op = op_for(op_name)
+    op = gate_op(op_name)
     if isinstance(op, TensorOp):
         return op.forward(list(args), list(shapes), param)
     return elementwise_forward(op, args, shapes, param, out)
@@ -669,7 +686,7 @@ def vjp_values(op_name: str, g: np.ndarray, args: Sequence[np.ndarray], value: n
     ``identity=True`` replaces a one-argument gate's local derivative by 1 (what a student
     who forgets it computes).
     """
-    op = op_for(op_name)
+    op = gate_op(op_name)
     if isinstance(op, TensorOp):
         return op.vjp(g, list(args), value, list(shapes), param)
     if identity:
@@ -680,7 +697,7 @@ def vjp_values(op_name: str, g: np.ndarray, args: Sequence[np.ndarray], value: n
 
 def torch_values(op_name: str, args: Sequence[Any], shapes: Sequence[Shape], param: Any, out: Shape) -> Any:
     """The torch forward of any gate (for autograd), arguments broadcast under the column-vector rules."""
-    op = op_for(op_name)
+    op = gate_op(op_name)
     if isinstance(op, TensorOp):
         return op.torch_forward(list(args), list(shapes), param)
     xs = []

@@ -97,6 +97,32 @@ def test_numpy_code_without_grad_gets_a_note_on_its_own_error():
     assert "pass grad=<your gradient function>" in "".join(getattr(info.value, "__notes__", []))
 
 
+class _ErrorWithoutAddNote(TypeError):
+    """A TypeError as Python 3.10 raises it: no add_note() (PEP 678 came with 3.11)."""
+
+    def __getattribute__(self, name):
+        if name == "add_note":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+@pytest.mark.parametrize("own_notes", [None, ["a note of the user's own"]])
+def test_the_note_reaches_the_users_error_where_exceptions_have_no_add_note(own_notes):
+    def numpy_code(x):
+        e = _ErrorWithoutAddNote("the user's own error")
+        if own_notes is not None:
+            e.__notes__ = list(own_notes)
+        raise e
+
+    with pytest.raises(_ErrorWithoutAddNote) as info:
+        check_function_gradients(numpy_code, np.ones(3))
+    assert not hasattr(info.value, "add_note")
+    assert info.value.args == ("the user's own error",)  # the user's error itself, unchanged
+    *kept, note = info.value.__notes__
+    assert kept == (own_notes or [])
+    assert "pass grad=<your gradient function>" in note
+
+
 def test_large_inputs_are_checked_along_random_directions():
     r = check_function_gradients(lambda x: torch.tanh(x).sum(dim=0), torch.randn(40, 10))
     assert r.ok and r.mode == "directions"

@@ -131,6 +131,26 @@ def _torch() -> Any:
     return torch
 
 
+def _add_note(e: BaseException, note: str) -> None:
+    """``e.add_note(note)`` (PEP 678), also on Python 3.10, where exceptions have no ``add_note``.
+
+    There the note goes to the same ``__notes__`` list, which pytest (through the ``exceptiongroup``
+    backport) shows under the error; ``e`` itself, the user's error, is raised unchanged either way.
+    """
+    add_note = getattr(e, "add_note", None)
+    if callable(add_note):
+        add_note(note)
+        return
+    notes = getattr(e, "__notes__", None)
+    if isinstance(notes, list):
+        notes.append(note)
+        return
+    try:
+        setattr(e, "__notes__", [note])
+    except (AttributeError, TypeError):  # pragma: no cover - an exception that takes no attributes keeps no note
+        pass
+
+
 @contextlib.contextmanager
 def _fixed_rng(seed: int) -> Iterator[None]:
     """The same random numbers in every forward pass (dropout masks), global state restored."""
@@ -245,8 +265,8 @@ class _Problem:
                 out = self.call(args)
         except Exception as e:
             if any(not isinstance(x, torch.Tensor) for x in self.given):
-                e.add_note("gradlab passed the inputs as float64 torch tensors to check autograd; for NumPy code, "
-                           "pass grad=<your gradient function> (then inputs keep their type)")
+                _add_note(e, "gradlab passed the inputs as float64 torch tensors to check autograd; for NumPy "
+                          "code, pass grad=<your gradient function> (then inputs keep their type)")
             raise
         tensors = _output_tensors(out)
         if tensors is None:
@@ -541,11 +561,11 @@ def _check_full(problem: _Problem, lin: _Linearisation, rtol: float, atol: float
             continue
         ok = _close(auto, fd, err, rtol, atol_eff)
         excess = np.abs(auto - fd) - (atol_eff + rtol * np.maximum(np.abs(auto), np.abs(fd)) + 2 * err)
-        i, j = np.unravel_index(int(np.argmax(excess)), excess.shape)
+        i, j = (int(x) for x in np.unravel_index(int(np.argmax(excess)), excess.shape))
         if ok.all():  # report the largest relative error among the entries
             rel = np.abs(auto - fd) / np.maximum(np.maximum(np.abs(auto), np.abs(fd)), 1e-300)
             rel[np.maximum(np.abs(auto), np.abs(fd)) == 0] = 0.0
-            i, j = np.unravel_index(int(np.argmax(rel)), rel.shape)
+            i, j = (int(x) for x in np.unravel_index(int(np.argmax(rel)), rel.shape))
         res.autograd, res.fd, res.fd_error = float(auto[i, j]), float(fd[i, j]), float(err[i, j])
         res.rel_err = _rel(res.autograd, res.fd)
         res.index = [int(x) for x in np.unravel_index(int(j), leaf.value.shape)] if leaf.value.shape else None
@@ -607,8 +627,8 @@ def _check_directions(problem: _Problem, lin: _Linearisation, rtol: float, atol:
                            f"give {num(res.fd)}")
             found = _bisect(problem, base, k, g, v, failing_u, h, rtol, atol, m, lin)
             if found is not None:
-                index, a, f, e = found
-                res.index, res.autograd, res.fd, res.fd_error = index, a, f, e
+                index, a, f, f_err = found
+                res.index, res.autograd, res.fd, res.fd_error = index, a, f, f_err
                 res.rel_err = _rel(a, f)
                 res.message += f"; narrowed down to {res.entry}: {num(a)} vs {num(f)}"
         results.append(res)

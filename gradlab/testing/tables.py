@@ -73,9 +73,10 @@ def gradient_table(graph: Graph, report: GradientReport, *, max_rows: int = MAX_
         return str(report)
     values = {n.id: float(n.value) for n in report.nodes if n.value is not None}
     order = list(reversed([n for n in report.nodes if n.kind != "const" or not n.ok]))
-    fd: dict[str, Any] = {}
+    fd: dict[str, FDEstimate | float | None] = {}
     if "fd" in report.methods:
-        fd = node_finite_differences(graph, report.at, values, [n.id for n in order if n.id not in report.inputs])
+        fd.update(node_finite_differences(graph, report.at, values,
+                                          [n.id for n in order if n.id not in report.inputs]))
         fd.update({name: r.fd for name, r in report.inputs.items()})
     first = report.blame.node if report.blame else None
     rows = []
