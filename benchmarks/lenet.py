@@ -205,7 +205,6 @@ def part_pictures(args) -> dict:
     from gradlab.lenet.augment import Augment, preview_grid
     from gradlab.lenet.featuremaps import plot_feature_maps, plot_kernels
     from gradlab.lenet.persist import load_any
-
     from gradlab.lenet.train import RunResult
 
     def saved_runs(folder):

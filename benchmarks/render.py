@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gradlab  # noqa: E402
 from gradlab import Graph, draw, evaluate, to_dot  # noqa: E402
 from gradlab.render import find_dot  # noqa: E402
+
 from scaling import chain_program, point  # noqa: E402
 
 TARGET_S = 5.0

@@ -86,10 +86,17 @@ sys.modules[__name__].__class__ = _Package
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported eagerly
-    from .check import (Blame, GradientReport, InputResult, KinkResult, NodeResult, OutputResult, Tolerances,
-                        gradients)
-    from .errors import (EvaluationError, GradlabError, GraphError, GraphFileError, Location, ParseError,
-                         RenderError, ShapeError)
+    from .check import Blame, GradientReport, InputResult, KinkResult, NodeResult, OutputResult, Tolerances, gradients
+    from .errors import (
+        EvaluationError,
+        GradlabError,
+        GraphError,
+        GraphFileError,
+        Location,
+        ParseError,
+        RenderError,
+        ShapeError,
+    )
     from .expr import Limits, parse_expression
     from .finite_diff import finite_differences
     from .graph import Graph, Node
@@ -105,7 +112,14 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
     from .tensor_forms import matrix_forms, staged_forms
     from .tensor_parse import parse_tensor_program
     from .tensor_symbolic import TensorSymbolic, tensor_symbolic
-    from .testing import (GradientAssertionError, assert_adjoints, assert_formula, assert_function_gradients,
-                          assert_gradients, assert_graph_file, assert_module_gradients)
+    from .testing import (
+        GradientAssertionError,
+        assert_adjoints,
+        assert_formula,
+        assert_function_gradients,
+        assert_gradients,
+        assert_graph_file,
+        assert_module_gradients,
+    )
     from .torch_backend import torch_function, torch_gradients
     from .verify import Counterexample, EntryDiff, VerifyResult, verify

@@ -26,9 +26,9 @@ import numpy as np
 from .errors import GradlabError
 from .finite_diff import finite_difference_estimates, scale_atol
 from .graph import Graph
+from .jsonable import jsonable as _jsonable
 from .numeric import backward, forward, is_close, local_partials, rel_error
 from .ops import OPS
-from .jsonable import jsonable as _jsonable
 
 METHODS = ("symbolic", "fd", "torch")
 

@@ -48,8 +48,8 @@ from typing import Any, Iterator, Mapping, Sequence, Union, cast
 import networkx as nx
 import sympy as sp
 
-from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
 from . import tensor_ops  # noqa: F401  (registers the vector and matrix gates that op_for() finds)
+from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
 from .ops import FUNCTIONS, OPS, TENSOR_OPS, as_sympy, op_for
 
 Number = Union[int, float]

@@ -27,9 +27,9 @@ import sympy as sp
 from .check import METHODS, Blame, GradientReport, InputResult, KinkResult, NodeResult, OutputResult, Tolerances
 from .errors import GradlabError
 from .graph import Graph
+from .jsonable import jsonable as _jsonable
 from .ops import op_for
 from .tensor_ops import TensorOp, expand, size
-from .jsonable import jsonable as _jsonable
 
 #: Inputs with at most this many entries list every entry's formula; bigger ones a representative.
 ENTRY_FORMULAS = 64

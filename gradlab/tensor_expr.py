@@ -40,12 +40,11 @@ import numpy as np
 import sympy as sp
 
 from .errors import GradlabError, Location, ParseError, ShapeError
-from .expr import FUNCTIONS as SCALAR_FUNCTIONS
 from .expr import FORMULA_ONLY, LENIENT_FUNCTIONS, ExpressionParser, Limits
+from .expr import FUNCTIONS as SCALAR_FUNCTIONS
 from .expr import normalise as scalar_normalise
 from .ops import OPS, as_sympy
-from .tensor_ops import (TENSOR_FUNCTIONS, Shape, forward_values, is_symbolic, result_shape, shape_text,
-                         transpose_shape)
+from .tensor_ops import TENSOR_FUNCTIONS, Shape, forward_values, is_symbolic, result_shape, shape_text, transpose_shape
 
 
 class _Elementwise(Mapping[str, "str | None"]):

@@ -39,8 +39,8 @@ import numpy as np
 import sympy as sp
 
 from .errors import GraphError, ShapeError
-from .ops import Op, as_sympy, op_for
 from .ops import TENSOR_OPS as _TABLE
+from .ops import Op, as_sympy, op_for
 
 Shape = tuple[int, ...]
 

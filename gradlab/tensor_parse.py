@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 from .errors import GradlabError, ParseError, ShapeError
 from .graph import DOMAINS, Graph, Node, check_name
-from .parse import ProgramParser, Value, _OP_TEXT
+from .parse import _OP_TEXT, ProgramParser, Value
 from .tensor_ops import TENSOR_FUNCTIONS, normalise_shape, shape_text
 
 #: Declarations that make an input a label or positive: ``y: onehot(2)``.

@@ -11,11 +11,10 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .claims import Claim, is_activation, claim_names, forgettable_gates, prove_equal, subgraph_to
+from .claims import Claim, claim_names, forgettable_gates, is_activation, prove_equal, subgraph_to
 from .errors import GradlabError
 from .graph import Graph
 from .ops import Op, as_sympy, op_for
-
 
 
 class ScalarProblem:

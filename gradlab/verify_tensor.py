@@ -12,12 +12,19 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .claims import (TRIALS, Claim, is_activation, claim_names, close_entries, forgettable_gates, prove_equal,
-                     subgraph_to)
+from .claims import (
+    TRIALS,
+    Claim,
+    claim_names,
+    close_entries,
+    forgettable_gates,
+    is_activation,
+    prove_equal,
+    subgraph_to,
+)
 from .errors import GradlabError
 from .graph import Graph
 from .ops import as_sympy
-
 
 #: Gradients with at most this many entries are decided symbolically entry by entry; bigger ones
 #: are tested at random points only.

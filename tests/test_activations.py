@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gradlab
-from gradlab.ops import activations  # noqa: F401  (the module under test)
-from gradlab.ops import OPS
+from gradlab.ops import (
+    OPS,
+    activations,  # noqa: F401  (the module under test)
+)
 
 NAMES = ["silu", "softsign", "gelu", "gelu_tanh", "hardtanh", "leaky_relu", "elu"]
 PARAMS = {"leaky_relu": [None, 0.2], "elu": [None, 0.5]}

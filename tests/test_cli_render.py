@@ -4,8 +4,8 @@ whole folders; bad input and a missing Graphviz give one line and exit 2, and le
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gradlab.cli import main
+
 from printout import same_printout
 
 ROOT = Path(__file__).parent.parent

@@ -1,10 +1,11 @@
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hypothesis import given, settings, strategies as st
+from gradlab.lenet.augment import Augment, AugmentError, affine_matrices, apply_affine, shifted_test_set
 
 import lenet_helpers  # noqa: F401  (one torch thread per test worker)
-from gradlab.lenet.augment import Augment, AugmentError, affine_matrices, apply_affine, shifted_test_set
 
 
 def blob(n=1):

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 from gradlab.cli import main
+
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 
 TINY = ["--dataset", "mnist5k", "--train-limit", "128", "--test-limit", "64", "--batch-size", "32"]
 

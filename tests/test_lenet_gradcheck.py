@@ -1,14 +1,23 @@
 import pytest
 import torch
-
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
-import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 from gradlab import Graph, gradients
-from gradlab.lenet.gradcheck import (conv_program, cross_entropy_program, directional_check, graph_checks,
-                                     layer_checks, linear_program, pool_program, run_gradchecks)
+from gradlab.lenet.gradcheck import (
+    conv_program,
+    cross_entropy_program,
+    directional_check,
+    graph_checks,
+    layer_checks,
+    linear_program,
+    pool_program,
+    run_gradchecks,
+)
 from gradlab.lenet.models import build_model
+
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 
 
 def test_every_layer_type_passes_torch_gradcheck():

@@ -2,8 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 from gradlab.lenet.models import VARIANTS, ModelError, architecture, build_model
+
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 
 
 def test_reference_lenet_is_the_notebook_model():

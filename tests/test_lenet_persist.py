@@ -4,11 +4,12 @@ import pickle
 import pytest
 import torch
 
-import lenet_helpers  # noqa: F401  (one torch thread per test worker)
+from gradlab.lenet.data import embedded_mnist, to_float
 from gradlab.lenet.models import build_model
 from gradlab.lenet.persist import PersistError, load_any, load_model, save_model
 from gradlab.lenet.train import TrainConfig, load_checkpoint, train_run
-from gradlab.lenet.data import embedded_mnist, to_float
+
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 
 
 @pytest.fixture()

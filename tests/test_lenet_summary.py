@@ -2,9 +2,10 @@ import json
 
 import pytest
 
-import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 from gradlab.lenet.summary import NONE_EXPLAINED, format_kb, model_summary
 from gradlab.shapes import conv_shapes, lenet5
+
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 
 
 def test_lenet5_totals_and_formulas():

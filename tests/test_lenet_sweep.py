@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 from gradlab.lenet.sweep import SweepError, SweepSpec, run_sweep
+
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 
 BASE = """
 runs = 2

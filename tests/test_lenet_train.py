@@ -10,11 +10,21 @@ from pathlib import Path
 import pytest
 import torch
 
-import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 from gradlab.lenet.data import embedded_mnist
-from gradlab.lenet.train import (OPTIMIZERS, EpochMetrics, TrainConfig, TrainError, load_checkpoint, make_optimizer,
-                                 train, train_run, verdict)
 from gradlab.lenet.models import build_model
+from gradlab.lenet.train import (
+    OPTIMIZERS,
+    EpochMetrics,
+    TrainConfig,
+    TrainError,
+    load_checkpoint,
+    make_optimizer,
+    train,
+    train_run,
+    verdict,
+)
+
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gradlab import Graph, GradlabError, ParseError, parse_program
+from gradlab import GradlabError, Graph, ParseError, parse_program
 
 NEURON = "a = 1/(1+exp(-(w0*x0 + w1*x1 + w2)))"
 

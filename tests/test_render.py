@@ -17,8 +17,17 @@ from hypothesis import strategies as hs
 
 import gradlab
 from gradlab import Graph, RenderError, evaluate, load_graph_file
-from gradlab.render import (Drawing, GraphvizNotFound, backward_steps, blank_map, draw, find_dot, render,
-                            resolve_blanks, to_dot)
+from gradlab.render import (
+    Drawing,
+    GraphvizNotFound,
+    backward_steps,
+    blank_map,
+    draw,
+    find_dot,
+    render,
+    resolve_blanks,
+    to_dot,
+)
 from gradlab.render.engine import format_of
 from gradlab.render.steps import step_plan, steps_html
 from gradlab.render.style import formula, number, style, wrap_formula

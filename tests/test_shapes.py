@@ -10,9 +10,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradlab.errors import GradlabError, ShapeError
-from gradlab.shapes import (Activation, Conv2d, Dense, Flatten, Input, Pool2d, conv_output_size, conv_shapes,
-                            dense_network, format_bytes, lenet5, load_spec, parse_spec, parse_widths,
-                            receptive_field)
+from gradlab.shapes import (
+    Activation,
+    Conv2d,
+    Dense,
+    Flatten,
+    Input,
+    Pool2d,
+    conv_output_size,
+    conv_shapes,
+    dense_network,
+    format_bytes,
+    lenet5,
+    load_spec,
+    parse_spec,
+    parse_widths,
+    receptive_field,
+)
 
 torch = pytest.importorskip("torch")
 nn = torch.nn

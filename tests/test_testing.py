@@ -10,9 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradlab import Graph, GradlabError, ParseError, gradients
-from gradlab.testing import (GradCheck, GradientAssertionError, assert_adjoints, assert_formula, assert_gradients,
-                             assert_graph_file, check_adjoints)
+from gradlab import GradlabError, Graph, ParseError, gradients
+from gradlab.testing import (
+    GradCheck,
+    GradientAssertionError,
+    assert_adjoints,
+    assert_formula,
+    assert_gradients,
+    assert_graph_file,
+    check_adjoints,
+)
 from gradlab.testing.tables import node_finite_differences
 
 NEURON = "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)"

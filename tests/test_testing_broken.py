@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from gradlab.testing import (GradientAssertionError, assert_adjoints, assert_function_gradients, assert_gradients,
-                             assert_module_gradients, check_function_gradients)
+from gradlab.testing import (
+    GradientAssertionError,
+    assert_adjoints,
+    assert_function_gradients,
+    assert_gradients,
+    assert_module_gradients,
+    check_function_gradients,
+)
 
 NEURON = "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)"
 NEURON_AT = dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)

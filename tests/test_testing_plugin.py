@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch  # noqa: F401  (imported once, here: pytester's in-process runs unload what they import, and torch
-#                           cannot be imported twice in one process)
 
+#                           cannot be imported twice in one process)
 from gradlab import load_graph_file
 from gradlab.ops import OPS
+
 from printout import same_line
 
 pytest_plugins = ["pytester"]

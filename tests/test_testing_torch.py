@@ -10,9 +10,13 @@ import pytest
 import torch
 
 from gradlab import GradlabError
-from gradlab.testing import (GradientAssertionError, assert_function_gradients, assert_module_gradients,
-                             check_function_gradients, check_module_gradients)
-
+from gradlab.testing import (
+    GradientAssertionError,
+    assert_function_gradients,
+    assert_module_gradients,
+    check_function_gradients,
+    check_module_gradients,
+)
 
 # ------------------------------------------------------------------------ custom autograd Functions
 

@@ -4,11 +4,12 @@ import sys
 
 import pytest
 
-import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 import gradlab.lenet.train  # noqa: F401  (imported by SweepSpec.parse; loaded before Python 3.10 is faked)
 from gradlab.lenet.models import architecture
 from gradlab.lenet.sweep import SweepSpec
 from gradlab.shapes import load_spec
+
+import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 
 if sys.version_info >= (3, 11):
     import tomllib

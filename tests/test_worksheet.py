@@ -14,11 +14,18 @@ from hypothesis import strategies as st
 
 from gradlab import Graph, evaluate, gradients
 from gradlab.answerkey import AnswerKey
-from gradlab.grading.formulas import strict_names
 from gradlab.expr import parse_expression
+from gradlab.grading.formulas import strict_names
 from gradlab.ops import OPS
-from gradlab.worksheet import (WorksheetError, build_worksheet, load_spec, make_worksheet, spec_from_program,
-                               variant_point, why_not)
+from gradlab.worksheet import (
+    WorksheetError,
+    build_worksheet,
+    load_spec,
+    make_worksheet,
+    spec_from_program,
+    variant_point,
+    why_not,
+)
 from gradlab.worksheet.pictures import renderer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import re
+import struct
 import xml.etree.ElementTree as ET
 import zlib
-import struct
 
 import pytest
 

@@ -15,8 +15,15 @@ from gradlab import evaluate, gradients, verify
 from gradlab.answerkey import AnswerKey
 from gradlab.grading import grade
 from gradlab.graphfile import load_graph_file
-from gradlab.worksheet import (WorksheetError, build_worksheet, check_moodle_xml, load_spec, make_worksheet,
-                               variant_point, why_not)
+from gradlab.worksheet import (
+    WorksheetError,
+    build_worksheet,
+    check_moodle_xml,
+    load_spec,
+    make_worksheet,
+    variant_point,
+    why_not,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK6 = ROOT / "graphs" / "two_layer_softmax.toml"

@@ -180,7 +180,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    from ..lenet.sweep import SweepSpec, run_sweep as _run
+    from ..lenet.sweep import SweepSpec
+    from ..lenet.sweep import run_sweep as _run
 
     spec = SweepSpec.load(args.spec)
     out = args.out or f"runs/sweep-{spec.points[0].slug if not spec.name else _slug(spec.name)}"

@@ -150,9 +150,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _key_table(drawing: Any) -> str:
-    from ..report import table
-
     from ..render.figure import wire_text
+    from ..report import table
 
     rows = [[b.marker, b.kind, wire_text(b.wire, drawing.graph), b.text.replace("\n", " ")] for b in drawing.blanks]
     return "answer key:\n" + table(["blank", "kind", "wire", "answer"], rows)

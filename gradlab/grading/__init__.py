@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from ..answerkey import Answer, AnswerKey, Grading
 from .formulas import grade_formula
-from .matrices import grade_matrix
 from .grade import AnswerResult, GradeReport, ItemStats, ResponsesError, StudentResult, grade, read_responses
+from .matrices import grade_matrix
 from .numbers import grade_number, number_matches, read_number
 from .verdict import Verdict
 from .worker import GradingPool, Task

@@ -102,9 +102,9 @@ def seed_of(answer: Answer) -> int:
 
 def read_matrix(text: str, graph: Graph) -> Any:
     """Read the answer once at zeros with the answer caps: syntax, names and shapes, before any work."""
+    from ..claims import claim_names
     from ..tensor_expr import Tensor, parse_matrix_expression
     from ..tensor_symbolic import entry_name
-    from ..claims import claim_names
 
     names = {n: Tensor(np.zeros((1,) + graph.shape(n)), graph.shape(n)) for n in claim_names(graph)}
     entries = {entry_name(n, idx, graph.shape(n)): np.zeros(1) for n in names if graph.shape(n)
@@ -116,8 +116,8 @@ def read_matrix(text: str, graph: Graph) -> Any:
 
 def read_as(text: str, graph: Graph) -> str:
     """The answer in strict syntax, as gradlab read it (implicit products shown as a space)."""
-    from ..tensor_expr import IMPLICIT, MatrixExpressionParser
     from ..claims import claim_names
+    from ..tensor_expr import IMPLICIT, MatrixExpressionParser
 
     try:
         strict = MatrixExpressionParser({n: None for n in claim_names(graph)}, symbolic=False,

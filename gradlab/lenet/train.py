@@ -29,11 +29,11 @@ from torch import nn
 
 from ..errors import GradlabError
 from ..fileio import atomic_path, write_atomic
+from ..jsonable import jsonable as _jsonable
 from .augment import Augment, shifted_test_set
 from .data import Dataset, load_dataset
 from .gradcheck import directional_check
 from .models import architecture, build_model
-from ..jsonable import jsonable as _jsonable
 
 __all__ = ["TrainConfig", "EpochMetrics", "RunResult", "TrainResult", "TrainError", "OPTIMIZERS", "DEFAULT_LR",
            "train", "train_run", "make_optimizer", "evaluate", "verdict", "load_checkpoint", "plot_curves"]

@@ -30,10 +30,19 @@ from typing import Any, Mapping
 
 from ..graph import Graph
 from .dot import figure_to_dot
-from .engine import (FORMATS, INSTALL_HINT, GraphvizNotFound, dot_available, find_dot, format_of, run_dot,
-                     write_picture)
-from .figure import (Blank, Figure, RenderOptions, Wire, _no_gc, build_figure, graph_wires, options,
-                     resolve_blanks, wire_text)
+from .engine import FORMATS, INSTALL_HINT, GraphvizNotFound, dot_available, find_dot, format_of, run_dot, write_picture
+from .figure import (
+    Blank,
+    Figure,
+    RenderOptions,
+    Wire,
+    _no_gc,
+    build_figure,
+    graph_wires,
+    options,
+    resolve_blanks,
+    wire_text,
+)
 from .steps import Steps, backward_steps
 from .style import PALETTES, THEMES
 

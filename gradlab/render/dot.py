@@ -19,7 +19,6 @@ from .figure import Figure, NodeView, Slot, WireView
 from .style import FONT, Style
 
 
-
 def _q(text: str) -> str:
     """A DOT double-quoted string."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'

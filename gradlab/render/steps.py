@@ -24,7 +24,7 @@ from ..fileio import write_atomic
 from ..graph import Graph
 from . import style as st
 from .dot import figure_to_dot
-from .engine import GraphvizNotFound, INSTALL_HINT, find_dot, run_dot
+from .engine import INSTALL_HINT, GraphvizNotFound, find_dot, run_dot
 from .figure import RenderOptions, Wire, build_figure, graph_wires, options
 
 #: More steps than this need ``max_steps=`` (each step is one Graphviz run).

@@ -38,8 +38,8 @@ import numpy as np
 
 from ..errors import GradlabError
 from ..finite_diff import central_richardson, step_size
-from ..report import num, table
 from ..jsonable import jsonable as _jsonable
+from ..report import num, table
 
 __tracebackhide__ = True  # pytest: gradlab's frames are not the user's problem
 

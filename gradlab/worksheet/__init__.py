@@ -20,8 +20,17 @@ from .build import FORMATS, WorksheetResult, make_worksheet, responses_template
 from .moodle import MoodleXMLError, check_moodle_xml, moodle_xml
 from .pdf import ChromiumNotFound, find_chromium, print_pdf, screenshot
 from .questions import Worksheet, build_worksheet, variant_ids
-from .spec import (QUESTION_TYPES, Part, ValueRange, WorksheetError, WorksheetSpec, load_spec, parse_spec,
-                   spec_from_graph, spec_from_program)
+from .spec import (
+                   QUESTION_TYPES,
+                   Part,
+                   ValueRange,
+                   WorksheetError,
+                   WorksheetSpec,
+                   load_spec,
+                   parse_spec,
+                   spec_from_graph,
+                   spec_from_program,
+)
 from .variants import variant_point, why_not
 
 __all__ = ["make_worksheet", "build_worksheet", "WorksheetResult", "Worksheet", "load_spec", "parse_spec",

@@ -313,9 +313,9 @@ def matrix_entry_mistakes(graph: Graph, values: dict[str, Any], node: str, idx: 
                           mistakes: list[tuple[Mistake, Any]]) -> list[Mistake]:
     """The wrong matrix formulas of ``d output / d node`` evaluated at a point, at the entry ``idx``
     (a transposed formula at the transposed entry); the sign error always."""
+    from ..claims import claim_names
     from ..tensor_expr import Tensor, parse_matrix_expression
     from ..tensor_forms import show
-    from ..claims import claim_names
 
     shape = graph.shape(node)
     names = {n: Tensor(np.asarray(values[n], dtype=float)[None], graph.shape(n)) for n in claim_names(graph)}

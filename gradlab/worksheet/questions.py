@@ -18,9 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import sympy as sp
-
 import numpy as np
+import sympy as sp
 
 from ..answerkey import Answer, AnswerKey, Item, Mistake, Question, Variant
 from ..errors import GradlabError
@@ -31,11 +30,19 @@ from ..numeric import Evaluation, evaluate
 from ..tensor_forms import show
 from .mathtext import key_text, latex, number, partial_latex, value_text
 from .matrixtext import matrix_latex, name_latex
-from .mistakes import (adjoint, definitions, formula_mistakes, matrix_entry_mistakes, matrix_mistakes,
-                       tensor_definitions, tensor_wire_mistakes, wire_mistakes)
-from .tensors import checked_forms, entry_label, graph_program, numeric_entries
+from .mistakes import (
+    adjoint,
+    definitions,
+    formula_mistakes,
+    matrix_entry_mistakes,
+    matrix_mistakes,
+    tensor_definitions,
+    tensor_wire_mistakes,
+    wire_mistakes,
+)
 from .pictures import BlankSlot, Pictures, blank_slots, sheet_pictures, wire_words
 from .spec import Part, ValueRange, WorksheetError, WorksheetSpec
+from .tensors import checked_forms, entry_label, graph_program, numeric_entries
 from .variants import variant_point
 
 TITLES = {
