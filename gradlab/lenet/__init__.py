@@ -17,31 +17,31 @@ from .augment import Augment, preview_grid, shifted_test_set
 from .data import DataError, Dataset, load_dataset, read_idx
 from .featuremaps import feature_maps, plot_feature_maps, plot_kernels
 from .gradcheck import (
-                        DirectionalCheck,
-                        GradcheckReport,
-                        GraphCheck,
-                        LayerCheck,
-                        directional_check,
-                        graph_checks,
-                        layer_checks,
-                        run_gradchecks,
+    DirectionalCheck,
+    GradcheckReport,
+    GraphCheck,
+    LayerCheck,
+    directional_check,
+    graph_checks,
+    layer_checks,
+    run_gradchecks,
 )
 from .models import VARIANTS, Architecture, ModelError, architecture, build_model
 from .persist import PersistError, load_any, load_model, save_model
 from .summary import ModelSummary, model_summary
 from .sweep import SweepError, SweepResult, SweepSpec, run_sweep
 from .train import (
-                        EpochMetrics,
-                        RunResult,
-                        TrainConfig,
-                        TrainError,
-                        TrainResult,
-                        evaluate,
-                        load_checkpoint,
-                        plot_curves,
-                        train,
-                        train_run,
-                        verdict,
+    EpochMetrics,
+    RunResult,
+    TrainConfig,
+    TrainError,
+    TrainResult,
+    evaluate,
+    load_checkpoint,
+    plot_curves,
+    train,
+    train_run,
+    verdict,
 )
 
 __all__ = [

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from .adjoints import AdjointCheck, AdjointReport, check_adjoints
 from .assertions import (
-                         GradCheck,
-                         GradientAssertionError,
-                         assert_adjoints,
-                         assert_formula,
-                         assert_function_gradients,
-                         assert_gradients,
-                         assert_graph_file,
-                         assert_module_gradients,
+    GradCheck,
+    GradientAssertionError,
+    assert_adjoints,
+    assert_formula,
+    assert_function_gradients,
+    assert_gradients,
+    assert_graph_file,
+    assert_module_gradients,
 )
 from .jacobian import JacobianReport, TensorResult, check_function_gradients, check_module_gradients
 

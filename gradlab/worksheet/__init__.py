@@ -21,15 +21,15 @@ from .moodle import MoodleXMLError, check_moodle_xml, moodle_xml
 from .pdf import ChromiumNotFound, find_chromium, print_pdf, screenshot
 from .questions import Worksheet, build_worksheet, variant_ids
 from .spec import (
-                   QUESTION_TYPES,
-                   Part,
-                   ValueRange,
-                   WorksheetError,
-                   WorksheetSpec,
-                   load_spec,
-                   parse_spec,
-                   spec_from_graph,
-                   spec_from_program,
+    QUESTION_TYPES,
+    Part,
+    ValueRange,
+    WorksheetError,
+    WorksheetSpec,
+    load_spec,
+    parse_spec,
+    spec_from_graph,
+    spec_from_program,
 )
 from .variants import variant_point, why_not
 
