@@ -36,13 +36,13 @@ import unicodedata
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import reduce
-from typing import Any, Callable, Iterator, Mapping, Union
+from typing import Any, Callable, Mapping, Union
 
 import numpy as np
 import sympy as sp
 
 from .errors import Location, ParseError, syntax_message
-from .ops import OPS, Op, as_sympy, np_erf
+from .ops import OPS, DerivedTable, Op, as_sympy, np_erf
 
 
 @dataclass(frozen=True)
@@ -93,43 +93,21 @@ def _arity(op: Op) -> Arity:
     return None if op.variadic else (op.arity, op.arity + 1) if op.param_name else op.arity
 
 
-class _Functions(Mapping[str, tuple[Arity, Builder]]):
-    """Functions a formula may call: name -> (number of arguments, builder); every gate of the op table with
-    a call name (``exp``, ``sigmoid``, one a user registered), and FORMULA_ONLY."""
-
-    def _table(self) -> dict[str, tuple[Arity, Builder]]:
-        gates = {op.call: (_arity(op), _builder(op)) for op in OPS.values() if op.call}
-        return {**gates, **{name: (f.arity, f.sympy) for name, f in FORMULA_ONLY.items()}}
-
-    def __getitem__(self, name: str) -> tuple[Arity, Builder]:
-        return self._table()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table())
-
-    def __len__(self) -> int:
-        return len(self._table())
+def _functions() -> dict[str, tuple[Arity, Builder]]:
+    gates = {op.call: (_arity(op), _builder(op)) for op in OPS.values() if op.call}
+    return {**gates, **{name: (f.arity, f.sympy) for name, f in FORMULA_ONLY.items()}}
 
 
-class _Aliases(Mapping[str, str]):
-    """Extra spellings in lenient mode: alias -> the function's name (``σ`` -> ``sigmoid``, ``ln`` -> ``log``)."""
-
-    def _table(self) -> dict[str, str]:
-        gates = {alias: op.call for op in OPS.values() if op.call for alias in op.aliases}
-        return {**gates, **FORMULA_ONLY_ALIASES}
-
-    def __getitem__(self, name: str) -> str:
-        return self._table()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table())
-
-    def __len__(self) -> int:
-        return len(self._table())
+def _aliases() -> dict[str, str]:
+    gates = {alias: op.call for op in OPS.values() if op.call for alias in op.aliases}
+    return {**gates, **FORMULA_ONLY_ALIASES}
 
 
-FUNCTIONS: Mapping[str, tuple[Arity, Builder]] = _Functions()
-LENIENT_FUNCTIONS: Mapping[str, str] = _Aliases()
+#: Functions a formula may call: name -> (number of arguments, builder); every gate of the op table with a
+#: call name (``exp``, ``sigmoid``, one a user registered), and FORMULA_ONLY.
+FUNCTIONS: Mapping[str, tuple[Arity, Builder]] = DerivedTable(_functions)
+#: Extra spellings in lenient mode: alias -> the function's name (``σ`` -> ``sigmoid``, ``ln`` -> ``log``).
+LENIENT_FUNCTIONS: Mapping[str, str] = DerivedTable(_aliases)
 
 _GREEK = {
     "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "epsilon", "ζ": "zeta", "η": "eta",
@@ -332,8 +310,7 @@ class ExpressionParser:
         n = node.id
         if n in self.names:
             return self.names[n]
-        funcs = FUNCTIONS if not self.lenient else {**FUNCTIONS, **{k: FUNCTIONS[v] for k, v in LENIENT_FUNCTIONS.items()}}
-        if n in funcs:
+        if n in FUNCTIONS or (self.lenient and n in LENIENT_FUNCTIONS):
             raise self.fail(f"'{n}' is a function; call it: {n}(...)", node)
         if self.lenient and n == "e":
             return sp.E

@@ -34,7 +34,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import sympy as sp
@@ -43,28 +43,13 @@ from .errors import GradlabError, Location, ParseError, ShapeError
 from .expr import FORMULA_ONLY, LENIENT_FUNCTIONS, ExpressionParser, Limits
 from .expr import FUNCTIONS as SCALAR_FUNCTIONS
 from .expr import normalise as scalar_normalise
-from .ops import OPS, as_sympy
+from .ops import OPS, DerivedTable, as_sympy
 from .tensor_ops import TENSOR_FUNCTIONS, Shape, forward_values, is_symbolic, result_shape, shape_text, transpose_shape
 
-
-class _Elementwise(Mapping[str, "str | None"]):
-    """Scalar functions applied entry by entry: call name -> its gate in OPS (every gate with a call name,
-    one a user registered too), or None for a function of formulas only (``tan``, ``sign``, ``Heaviside``)."""
-
-    def _table(self) -> dict[str, str | None]:
-        return {**{op.call: op.name for op in OPS.values() if op.call}, **{name: None for name in FORMULA_ONLY}}
-
-    def __getitem__(self, name: str) -> str | None:
-        return self._table()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table())
-
-    def __len__(self) -> int:
-        return len(self._table())
-
-
-ELEMENTWISE: Mapping[str, str | None] = _Elementwise()
+#: Scalar functions applied entry by entry: call name -> its gate in OPS (every gate with a call name, one a
+#: user registered too), or None for a function of formulas only (``tan``, ``sign``, ``Heaviside``, ``erf``).
+ELEMENTWISE: Mapping[str, str | None] = DerivedTable(
+    lambda: {**{op.call: op.name for op in OPS.values() if op.call}, **{name: None for name in FORMULA_ONLY}})
 ENTRY_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*?)_(\d+)(?:_(\d+))?$")
 #: The operator a lenient formula's implicit products are written with before parsing: ``%``,
 #: which binds like ``*`` and ``@`` and which a formula may not use itself.

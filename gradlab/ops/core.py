@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
 import sympy as sp
@@ -305,6 +305,7 @@ def register_op(op: Op, *, replace: bool = False) -> Op:
         if op.call is not None and op.call in FUNCTIONS:
             raise ValueError(f"'{op.call}' already calls the op '{FUNCTIONS[op.call]}'")
     OPS[op.name] = op
+    _CHANGES[0] += 1
     if op.call is not None:
         FUNCTIONS[op.call] = op.name
         head = op.head
@@ -317,9 +318,44 @@ def register_op(op: Op, *, replace: bool = False) -> Op:
     return op
 
 
+V = TypeVar("V")
+_CHANGES = [0]  # how often register_op() and unregister_op() changed the table
+
+
+class DerivedTable(Mapping[str, V]):
+    """A read-only table made from the op table (the functions formulas may call, their spellings...),
+    made again only when the op table has changed.
+
+    >>> calls = DerivedTable(lambda: {op.call: op.name for op in OPS.values() if op.call})
+    >>> calls["sigmoid"], "tan" in calls
+    ('sigmoid', False)
+    """
+
+    def __init__(self, build: Callable[[], dict[str, V]]) -> None:
+        self._build = build
+        self._key: tuple[int, int] = (-1, -1)
+        self._data: dict[str, V] = {}
+
+    def _table(self) -> dict[str, V]:
+        key = (_CHANGES[0], len(OPS))  # register_op counts its changes; len catches a direct edit of OPS
+        if key != self._key:
+            self._data, self._key = self._build(), key
+        return self._data
+
+    def __getitem__(self, name: str) -> V:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
 def unregister_op(name: str) -> None:
     """Remove a gate added by :func:`register_op` (and its call name) from every table."""
     op = OPS.pop(name)
+    _CHANGES[0] += 1
     if op.call is not None and FUNCTIONS.get(op.call) == name:
         del FUNCTIONS[op.call]
     for function, owner in list(HEADS.items()):
@@ -552,6 +588,7 @@ __all__ = [
     "np_softplus",
     "NUMPY_NAMESPACE",
     "DomainEdge",
+    "DerivedTable",
     "Op",
     "OpDoc",
     "OPS",
