@@ -56,7 +56,7 @@ Number = Union[int, float]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Names no value may take besides the functions of the op table (ops.FUNCTIONS): the vector and matrix
 #: functions, and T (``A.T``).
-RESERVED_NAMES = frozenset({"sum", "mean", "softmax", "log_softmax", "cross_entropy", "outer", "T"})
+RESERVED_NAMES = frozenset({"sum", "mean", "softmax", "log_softmax", "cross_entropy", "outer", "mse", "T"})
 #: What an input's optional ``domain`` may say (random test points respect it).
 DOMAINS = ("onehot", "probs", "positive")
 

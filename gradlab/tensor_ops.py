@@ -598,6 +598,44 @@ _register("cross_entropy", 2, "CE", "cross_entropy(z, y) = -sum(y * log_softmax(
           _ce_shape, _ce_forward, _ce_vjp, _ce_torch)
 
 
+# mean squared error ----------------------------------------------------------------------------
+def _mse_shape(shapes: Sequence[Shape], param: Any) -> Shape:
+    p, y = shapes
+    if p != y:
+        raise ShapeError(f"mse(p, y) needs the predictions p and the targets y of one shape, got "
+                         f"{shape_text(p)} and {shape_text(y)}")
+    return ()
+
+
+def _per_entry(n: int, like: np.ndarray) -> Any:
+    return sp.Rational(1, n) if is_symbolic(like) else 1.0 / n
+
+
+def _mse_forward(args: Sequence[np.ndarray], shapes: Sequence[Shape], param: Any) -> np.ndarray:
+    (p, y), (s, _) = args, shapes
+    d = as2d(p, s) - as2d(y, s)
+    total = _sum(d * d, (-2, -1))
+    return np.reshape(total * _per_entry(size(s), total), batch_of(p, s))
+
+
+def _mse_vjp(g: np.ndarray, args: Sequence[np.ndarray], value: np.ndarray, shapes: Sequence[Shape],
+             param: Any) -> list[np.ndarray]:
+    (p, y), (s, _) = args, shapes
+    g_entries = np.reshape(g, batch_of(p, s) + (1,) * len(s))
+    dp = g_entries * (p - y) * (2 * _per_entry(size(s), g_entries * p))  # 2 (p - y) / n
+    return [dp, -dp]
+
+
+def _mse_torch(args: Sequence[Any], shapes: Sequence[Shape], param: Any) -> Any:
+    (p, y), (s, _) = args, shapes
+    d = _torch_2d(p, s) - _torch_2d(y, s)
+    return (d * d).sum(dim=(-2, -1)) / size(s)
+
+
+_register("mse", 2, "MSE", "mean squared error: mean((p - y)**2) over every entry of predictions p and targets y",
+          _mse_shape, _mse_forward, _mse_vjp, _mse_torch)
+
+
 # outer -----------------------------------------------------------------------------------------
 def _outer_forward(args: Sequence[np.ndarray], shapes: Sequence[Shape], param: Any) -> np.ndarray:
     (a, b), (sa, sb) = args, shapes
@@ -636,6 +674,7 @@ _register("outer", 2, "outer", "outer product outer(a, b) = a @ b.T of two vecto
 TENSOR_FUNCTIONS: dict[str, tuple[str, int]] = {
     "sum": ("sum", 1), "mean": ("mean", 1), "softmax": ("softmax", 1), "log_softmax": ("log_softmax", 1),
     "cross_entropy": ("cross_entropy", 2), "outer": ("outer", 2), "transpose": ("transpose", 1),
+    "mse": ("mse", 2),
 }
 
 

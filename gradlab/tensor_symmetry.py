@@ -104,13 +104,13 @@ def link_axes(graph: Graph, classes: _Classes, rename: dict[str, str] | None = N
                 classes.union(key(a, 1), key(v, 1))
             elif axis == 1 and da[0] > 1:
                 classes.union(key(a, 0), key(v, 0))
-        elif name in ("softmax", "log_softmax", "cross_entropy"):
+        elif name in ("softmax", "log_softmax", "cross_entropy", "mse"):
             for a in args:
                 da = _dims(graph, a)
                 for i in (0, 1):
                     if da[i] > 1:
                         classes.union(key(a, i), key(args[0], i))
-                        if name != "cross_entropy":
+                        if name not in ("cross_entropy", "mse"):  # a number: no axis to share
                             classes.union(key(a, i), key(v, i))
         elif name == "outer":
             for a, target in zip(args, (0, 1)):

@@ -68,7 +68,7 @@ def test_shapes_are_normalised_and_bounded():
 
 def test_tensor_gates_live_beside_the_scalar_table():
     assert set(TENSOR_OPS) == {"matmul", "transpose", "sum", "mean", "softmax", "log_softmax", "cross_entropy",
-                               "outer"}
+                               "outer", "mse"}
     assert not set(TENSOR_OPS) & set(OPS)   # the scalar table (and its tests) stay as they were
     assert result_shape("cross_entropy", [(3, 4), (3, 4)]) == () and result_shape("sum", [(3, 4)], 0) == (1, 4)
 
@@ -148,7 +148,7 @@ def test_scalar_functions_apply_entry_by_entry(op, a, seed):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(op=st.sampled_from(["matmul", "transpose", "sum", "mean", "softmax", "log_softmax", "cross_entropy",
-                           "outer"]),
+                           "outer", "mse"]),
        m=st.integers(1, 3), k=st.integers(1, 3), n=st.integers(1, 3), form=st.integers(0, 2),
        axis=st.sampled_from([None, 0, 1]), seed=st.integers(0, 10**6))
 def test_tensor_gates_vjp_equals_finite_differences_and_torch(op, m, k, n, form, axis, seed):
@@ -160,7 +160,7 @@ def test_tensor_gates_vjp_equals_finite_differences_and_torch(op, m, k, n, form,
         shapes = [normalise_shape((m,)), normalise_shape((1, n) if form == 1 else (n,))]
     elif op in ("sum", "mean"):
         shapes, param = [normalise_shape((m, n))], axis
-    elif op == "cross_entropy":
+    elif op in ("cross_entropy", "mse"):
         s = normalise_shape((m + 1, n) if form else (m + 1,))
         shapes = [s, s]
     elif op in ("softmax", "log_softmax"):
@@ -176,6 +176,16 @@ def test_tensor_gates_vjp_equals_finite_differences_and_torch(op, m, k, n, form,
     if len(shapes) > 1:
         at["b"] = _values(rng, shapes[1], op == "cross_entropy")
     _check(g, at)
+
+
+def test_mse_is_the_mean_of_the_squared_differences_and_says_which_shapes_differ():
+    g = Graph.parse("p: (4,); y: (4,); L = mse(p, y)")
+    p, y = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 0.0, 3.0, 0.0])
+    ev = evaluate(g, {"p": p, "y": y})
+    assert float(ev.values["L"]) == pytest.approx((4 + 16) / 4)
+    assert np.allclose(ev.adjoints["p"], 2 * (p - y) / 4) and np.allclose(ev.adjoints["y"], -2 * (p - y) / 4)
+    with pytest.raises(ShapeError, match="mse.*one shape"):
+        Graph.parse("p: (4,); y: (3,); L = mse(p, y)")
 
 
 def test_softmax_of_a_matrix_runs_down_each_column():
