@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import sympy as sp
 
 from .errors import EvaluationError, Location
 from .graph import Graph
-from .ops import NUMPY_NAMESPACE, OPS
+from .ops import OPS, partial_functions
 
 Edge = tuple[str, str, int]
 Point = Mapping[str, Any]
@@ -151,20 +149,6 @@ def forward_lazy(graph: Graph, make_input: Callable[[str], np.ndarray], shape: t
 # ------------------------------------------------------------------------- local partials
 
 
-_C = sp.Symbol("c", real=True)
-
-
-@lru_cache(maxsize=None)
-def _partial_functions(op_name: str) -> tuple[Callable[..., Any], ...]:
-    """numpy functions f_k(arg_0, ..., out, c) of the local partials of one operation, compiled once."""
-    op = OPS[op_name]
-    args = [sp.Symbol(f"a{i}", real=True) for i in range(op.arity)]
-    out = sp.Symbol("out", real=True)
-    param = _C if op.has_param or op.param_name else None
-    exprs = op.partials(args, out, param)
-    return tuple(sp.lambdify(args + [out, _C], e, modules=[NUMPY_NAMESPACE, "numpy"]) for e in exprs)
-
-
 def local_partials(graph: Graph, node: str, values: Mapping[str, np.ndarray]) -> list[np.ndarray]:
     """d node / d argument_k for each argument, at the given node values (textbook formulas)."""
     d = graph.attrs(node)
@@ -174,7 +158,7 @@ def local_partials(graph: Graph, node: str, values: Mapping[str, np.ndarray]) ->
     c = 0.0 if param is None else float(param)
     with np.errstate(all="ignore"):
         return [np.broadcast_to(np.asarray(f(*args, values[node], c), dtype=np.float64), shape)
-                for f in _partial_functions(d["op"])]
+                for f in partial_functions(OPS[d["op"]])]
 
 
 @dataclass

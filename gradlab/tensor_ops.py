@@ -40,7 +40,7 @@ import sympy as sp
 
 from .errors import GraphError, ShapeError
 from .ops import TENSOR_OPS as _TABLE
-from .ops import Op, as_sympy, op_for
+from .ops import Op, as_sympy, op_for, partial_functions
 
 Shape = tuple[int, ...]
 
@@ -344,12 +344,10 @@ def elementwise_partials(op: Op, args: Sequence[np.ndarray], value: np.ndarray, 
         p = _sym_param(param)
         return [_elementwise(lambda *v, k=k: as_sympy(op.partials(list(v[:-1]), v[-1], p)[k]), *xs, value)
                 for k in range(op.arity)]
-    from .numeric import _partial_functions
-
     c = 0.0 if param is None else float(param)
     with np.errstate(all="ignore"):
         return [np.broadcast_to(np.asarray(f(*xs, value, c), dtype=np.float64), np.shape(value))
-                for f in _partial_functions(op.name)]
+                for f in partial_functions(op)]
 
 
 def _common_batch(args: Sequence[np.ndarray], shapes: Sequence[Shape]) -> tuple[int, ...]:

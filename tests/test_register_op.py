@@ -4,6 +4,8 @@ its key, and grading."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -101,3 +103,14 @@ def test_registering_checks_the_record_and_unregistering_removes_every_trace(swi
         gradlab.Graph.parse(PROGRAM)
     gradlab.register_op(SWISH)  # for the fixture's teardown
     assert isinstance(SWISH.sym([sp.Symbol("x")], 1.5), sp.Expr)
+
+
+def test_a_gate_registered_again_is_computed_with_its_new_partial(swish):
+    assert gradlab.gradients(PROGRAM, at=AT).ok
+    wrong = dataclasses.replace(SWISH, partials=lambda a, out, beta: [sigmoid(beta * a[0])])  # forgets a term
+    gradlab.register_op(wrong, replace=True)
+    try:
+        r = gradlab.gradients(PROGRAM, at=AT)
+        assert not r.ok and r.inputs["w"].grad != pytest.approx(r.inputs["w"].torch, rel=1e-6)
+    finally:
+        gradlab.register_op(SWISH, replace=True)

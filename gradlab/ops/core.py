@@ -318,6 +318,28 @@ def register_op(op: Op, *, replace: bool = False) -> Op:
     return op
 
 
+_C = sp.Symbol("c", real=True)
+_COMPILED: dict[int, tuple[Op, tuple[Callable[..., Any], ...]]] = {}
+
+
+def partial_functions(op: Op) -> tuple[Callable[..., Any], ...]:
+    """numpy functions ``f_k(arg_0, ..., out, c)`` of the gate's local partials, compiled once per record
+    (``lambdify`` of the record's own SymPy partials, never of text; ``c`` is the gate's parameter).
+
+    >>> [f(2.0, 0.5, 1.0, 0.0) for f in partial_functions(OPS["mul"])]  # a0, a1, out, c
+    [0.5, 2.0]
+    """
+    hit = _COMPILED.get(id(op))
+    if hit is not None and hit[0] is op:
+        return hit[1]
+    args = [sp.Symbol(f"a{i}", real=True) for i in range(op.arity)]
+    out = sp.Symbol("out", real=True)
+    exprs = op.partials(args, out, _C if op.has_param or op.param_name else None)
+    functions = tuple(sp.lambdify(args + [out, _C], e, modules=[NUMPY_NAMESPACE, "numpy"]) for e in exprs)
+    _COMPILED[id(op)] = (op, functions)
+    return functions
+
+
 V = TypeVar("V")
 _CHANGES = [0]  # how often register_op() and unregister_op() changed the table
 
@@ -597,6 +619,7 @@ __all__ = [
     "register_op",
     "unregister_op",
     "param_of",
+    "partial_functions",
     "TENSOR_OPS",
     "op_for",
     "constant_value",
