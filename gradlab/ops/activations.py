@@ -213,7 +213,7 @@ register_op(Op("gelu_tanh", 1, lambda a, p: gelu_tanh(a[0]), lambda a, o, p: [ge
 register_op(Op("hardtanh", 1, lambda a, p: hardtanh(a[0]),
                lambda a, o, p: [sp.Heaviside(a[0] + 1) * sp.Heaviside(1 - a[0])],
                lambda a, p: np.clip(a[0], -1.0, 1.0), lambda a, p: _torch().nn.functional.hardtanh(a[0]),
-               lambda p: "hardtanh", "x clipped to [-1, 1]", call="hardtanh", activation=True,
+               lambda p: "hardtanh", "x clipped to [-1, 1]", call="hardtanh", activation=True, saturation=1.0,
                kink_distance=lambda a, p: np.minimum(np.abs(a[0] - 1), np.abs(a[0] + 1)),
                # at x = 1; at x = -1 the one-sided slopes swap (left 0, right 1)
                kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [1.0], "right": [0.0]},

@@ -226,6 +226,9 @@ class Op:
     #: as one more, constant argument: ``leaky_relu(x, 0.2)``
     param_name: str | None = None
     param_default: float | None = None
+    #: beyond this |argument| the gate's gradient is almost zero (σ'(3) = 0.045, tanh'(2) = 0.071, hardtanh's
+    #: is 0 beyond 1): worksheets draw no values there
+    saturation: float | None = None
     #: its row in docs/operations.md (a gate without one gets a row made of ``label``, ``call`` and ``doc``)
     table: OpDoc | None = None
     #: why the forward value can fail at a point: returns a message, or None
@@ -540,10 +543,10 @@ register_op(Op("cos", 1, lambda a, p: sp.cos(a[0]), lambda a, o, p: [-sp.sin(a[0
 register_op(Op("sigmoid", 1, lambda a, p: sigmoid(a[0]), lambda a, o, p: [o * (1 - o)],
              lambda a, p: np_sigmoid(a[0]), lambda a, p: _torch().sigmoid(a[0]), lambda p: "σ",
              "logistic 1/(1+exp(-x))", call="sigmoid", aliases=("sig", "sigma", "σ"), latex=r"\sigma",
-             text="σ", activation=True, table=OpDoc("`σ`", "`sigmoid(a)`", "1/(1+e⁻ᵃ)", "out·(1 − out)")))
+             text="σ", activation=True, saturation=3.0, table=OpDoc("`σ`", "`sigmoid(a)`", "1/(1+e⁻ᵃ)", "out·(1 − out)")))
 register_op(Op("tanh", 1, lambda a, p: sp.tanh(a[0]), lambda a, o, p: [1 - o**2],
              lambda a, p: np.tanh(a[0]), lambda a, p: _torch().tanh(a[0]), lambda p: "tanh",
-             "hyperbolic tangent", call="tanh", latex=r"\tanh", activation=True,
+             "hyperbolic tangent", call="tanh", latex=r"\tanh", activation=True, saturation=2.0,
              table=OpDoc("`tanh`", "`tanh(a)`", "tanh a", "1 − out²")))
 register_op(Op("softplus", 1, lambda a, p: softplus(a[0]), lambda a, o, p: [sigmoid(a[0])],
              lambda a, p: np_softplus(a[0]),

@@ -33,16 +33,12 @@ import numpy as np
 
 from ..errors import GradlabError
 from ..numeric import Evaluation, evaluate
-from ..ops import OPS
+from ..ops import OPS, Op
 from .spec import Part, ValueRange, WorksheetError
 
 MAX_TRIES = 3000
 MAX_MAGNITUDE = 1e4
 MAX_LOCAL = 1e3
-#: sigmoid and tanh arguments beyond this make gradients too small to read (σ'(3) = 0.045)
-SATURATED = 3.0
-#: tanh saturates faster (tanh'(3) = 0.0099): a tensor graph's tanh arguments stay within this (tanh'(2) = 0.071)
-TANH_SATURATED = 2.0
 
 
 def variant_point(part: Part, seed: int, variant: int, part_index: int = 0, *, decimals: int = 2) -> dict[str, Any]:
@@ -101,9 +97,9 @@ def why_not(part: Part, at: dict[str, Any], *, margin: float = 0.5, decimals: in
         args = [ev.values[a] for a in graph.args(n)]
         if op.kink_distance is not None and float(np.min(op.kink_distance(args, d.get("param")))) < margin * 0.999:
             return f"a kink of {d['label']} is too close"
-        if d["op"] in ("div", "rdiv_const", "log", "sqrt", "pow_const", "pow") and _near_pole(d["op"], args, d, margin):
+        if _near_edge(op, args, d.get("param"), margin):
             return "too close to a pole"
-        if d["op"] in ("sigmoid", "tanh") and abs(float(args[0])) > SATURATED:
+        if op.saturation is not None and abs(float(args[0])) > op.saturation:
             return f"{d['label']} is saturated (its gradient is almost zero)"
     for e, lp in ev.local.items():
         if abs(float(lp)) > MAX_LOCAL:
@@ -118,14 +114,10 @@ def why_not(part: Part, at: dict[str, Any], *, margin: float = 0.5, decimals: in
     return None
 
 
-def _near_pole(op: str, args: list[np.ndarray], d: dict[str, Any], margin: float) -> bool:
-    if op == "div":
-        return abs(float(args[1])) < margin
-    if op == "pow":
-        return float(args[0]) < margin
-    if op == "pow_const":
-        return float(d.get("param") or 0) < 1 and abs(float(args[0])) < margin
-    return abs(float(args[0])) < margin
+def _near_edge(op: Op, args: list[np.ndarray], param: Any, margin: float) -> bool:
+    """An argument (an entry of one) within ``margin`` of one of the gate's domain edges or poles
+    (``Op.edges``: the divisor of ``a/b`` at 0, the argument of ``log`` and ``sqrt`` at 0, ...)."""
+    return any(float(np.min(np.abs(np.asarray(args[e.arg], dtype=float) - e.at))) < margin for e in op.edges(param))
 
 
 def _asked_numbers(part: Part, ev: Evaluation) -> list[float]:
@@ -171,10 +163,9 @@ def _why_not_tensor(part: Part, at: dict[str, Any], *, margin: float, decimals: 
         full = [expand(a, graph.shape(x), graph.shape(n)) for a, x in zip(args, graph.args(n))]
         if op.kink_distance is not None and float(np.min(op.kink_distance(full, d.get("param")))) < margin * 0.999:
             return f"a kink of {d['label']} is too close"
-        if d["op"] in ("div", "rdiv_const", "log", "sqrt", "pow_const", "pow") and _near_pole_entries(d, full, margin):
+        if _near_edge(op, full, d.get("param"), margin):
             return "too close to a pole"
-        if d["op"] in ("sigmoid", "tanh") and float(np.max(np.abs(full[0]))) > (
-                TANH_SATURATED if d["op"] == "tanh" else SATURATED):
+        if op.saturation is not None and float(np.max(np.abs(full[0]))) > op.saturation:
             return f"{d['label']} is saturated (its gradient is almost zero)"
     for lp in ev.local.values():
         if np.asarray(lp).size and float(np.max(np.abs(lp))) > MAX_LOCAL:
@@ -192,17 +183,6 @@ def _why_not_tensor(part: Part, at: dict[str, Any], *, margin: float, decimals: 
         if x != 0 and abs(x) < smallest:
             return "an answer would round to zero"
     return None
-
-
-def _near_pole_entries(d: dict[str, Any], args: list[np.ndarray], margin: float) -> bool:
-    op = d["op"]
-    if op == "div":
-        return float(np.min(np.abs(args[1]))) < margin
-    if op == "pow":
-        return float(np.min(args[0])) < margin
-    if op == "pow_const":
-        return float(d.get("param") or 0) < 1 and float(np.min(np.abs(args[0]))) < margin
-    return float(np.min(np.abs(args[0]))) < margin
 
 
 def _asked_tensor_numbers(part: Part, ev: Evaluation) -> list[float]:
