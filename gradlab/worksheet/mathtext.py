@@ -24,7 +24,7 @@ import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.str import StrPrinter
 
-from ..ops import as_sympy
+from ..ops import HEADS, as_sympy
 
 
 class _KeyPrinter(StrPrinter):
@@ -67,11 +67,9 @@ def partial_latex(out: str, wrt: str) -> str:
 
 class _MathML(MathMLPresentationPrinter):
     def mathml_tag(self, e: Any) -> str:
-        name = type(e).__name__
-        if name == "sigmoid":
-            return "σ"
-        if name == "relu":
-            return "relu"
+        op = HEADS.get(type(e))
+        if op is not None and not type(e).__module__.startswith("sympy"):  # gradlab's own: σ, relu, GELU, ...
+            return op.text_head()
         return super().mathml_tag(e)
 
 
