@@ -230,11 +230,6 @@ def evaluate(graph: Graph, at: Point) -> Evaluation:
     return backward(graph, forward(graph, at))
 
 
-def output_value(graph: Graph, at: Point) -> np.ndarray:
-    """Only the output's value (memory-lean: intermediate values are freed)."""
-    return forward(graph, at, keep=False)[graph.output]
-
-
 def scalar(x: np.ndarray | float) -> float:
     """A 0-d (or size-1) array as a Python float."""
     a = np.asarray(x)
