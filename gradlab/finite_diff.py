@@ -46,8 +46,11 @@ EDGE_MARGIN = 256.0
 MIN_STEP_ULPS = 4
 #: A step whose points give inf or nan with no domain edge to blame (an overflow) shrinks by this factor.
 BLIND_SHRINK = 1 / 16
-#: Perturbed points evaluated in one vectorised batch (bounds memory on big networks).
+#: Perturbed points evaluated in one vectorised batch: at least FD_CHUNK, and as many as keep each node's
+#: array of the batch within FD_BATCH_ENTRIES numbers (a graph of numbers: one forward pass for 10,000 inputs;
+#: a big network: small batches, bounded memory).
 FD_CHUNK = 2048
+FD_BATCH_ENTRIES = 2**22
 
 Value = Any  # a float for a number, an array of the input's shape for a vector or matrix
 
@@ -184,6 +187,8 @@ class _Sampler:
             edges = op_for(d["op"]).edges(d.get("param"))  # type: ignore[union-attr]
             if edges:
                 self.edges[n] = edges
+        largest = max((int(np.prod(graph.shape(n))) for n in graph.nodes), default=1) if self.tensor else 1
+        self.chunk = max(FD_CHUNK, FD_BATCH_ENTRIES // max(1, largest))
         self.f0 = math.nan
 
     def label(self, probe: int) -> str:
@@ -198,19 +203,23 @@ class _Sampler:
         return forward_lazy(self.graph, make_input, batch, keep=False, check=check, watch=watch)[self.graph.output]
 
     def sample(self, probe: np.ndarray, t: np.ndarray) -> _Points:
-        """The points ``x + t`` in the entry of ``probe`` (one of each per point), in batches of FD_CHUNK."""
-        parts = [self._batch(probe[i: i + FD_CHUNK], t[i: i + FD_CHUNK]) for i in range(0, len(probe), FD_CHUNK)]
+        """The points ``x + t`` in the entry of ``probe`` (one of each per point), in batches of ``self.chunk``."""
+        c = self.chunk
+        parts = [self._batch(probe[i: i + c], t[i: i + c]) for i in range(0, len(probe), c)]
         return _Points(*(np.concatenate(p) for p in zip(*parts)))
 
     def _batch(self, probe: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, ...]:
         n = len(probe) + 1  # the points, and the base point last
         which = self.input[probe]
+        order = np.argsort(which, kind="stable")  # the batch's columns, grouped by the input they move
+        inputs, starts = np.unique(which[order], return_index=True)
+        columns = {self.names[int(i)]: cols for i, cols in zip(inputs, np.split(order, starts[1:]))}
 
         def make_input(name: str) -> np.ndarray:
             v = self.base[name]
             a = np.broadcast_to(v, (n,) + v.shape).copy()
-            if name in self.names:
-                cols = np.flatnonzero(which == self.names.index(name))
+            cols = columns.get(name)
+            if cols is not None:
                 a.reshape(n, -1)[cols, self.entry[probe[cols]]] += t[cols]
             return a
 

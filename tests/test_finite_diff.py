@@ -161,3 +161,21 @@ def test_richardson_is_exact_for_low_degree_polynomials_with_any_half_step():
     g = lambda t: 3 * t**2 - t  # noqa: E731
     value, _ = one_sided_richardson(g(x), g(x - 0.03), g(x - 0.1), -0.1, -0.03)
     assert value == pytest.approx(6 * x - 1, rel=1e-12)
+
+
+def test_a_graph_of_numbers_is_differenced_in_one_forward_pass_however_many_inputs(monkeypatch):
+    """Every input's four points go through the graph together (batches are cut only for big arrays):
+    one walk over 3,000 gates, not one per 2,048 points."""
+    calls = []
+    forward_lazy = finite_diff.forward_lazy
+
+    def counting(*args, **kwargs):
+        calls.append(args[2])
+        return forward_lazy(*args, **kwargs)
+
+    monkeypatch.setattr(finite_diff, "forward_lazy", counting)
+    g = Graph.parse("f = " + " + ".join(f"w{i}*x{i}" for i in range(1500)))
+    at = {n: 0.5 + 0.001 * i for i, n in enumerate(g.inputs)}
+    e = finite_difference_estimates(g, at)
+    assert len(calls) == 1 and calls[0] == (4 * 3000 + 1,)
+    assert e["w7"].value == pytest.approx(at["x7"], rel=1e-6)  # a sum near 390: differences lose ~8 digits
