@@ -295,7 +295,7 @@ def register_op(op: Op, *, replace: bool = False) -> Op:
     ...           lambda a, p: a[0]**3, lambda p: "x³", "x cubed")
     >>> register_op(cube).name, "cube" in OPS
     ('cube', True)
-    >>> del OPS["cube"]
+    >>> unregister_op("cube")
     """
     if not isinstance(op, Op):
         raise TypeError(f"register_op() takes an Op, not {type(op).__name__}")
@@ -314,10 +314,9 @@ def register_op(op: Op, *, replace: bool = False) -> Op:
         head = op.head
         if head is not None:
             HEADS[head] = op
-        if head is not None and isinstance(head, sp.FunctionClass) and head.__module__ != "sympy" \
-                and not head.__module__.startswith("sympy."):
-            SYMPY_NAMESPACE[head.__name__] = head
-            NUMPY_NAMESPACE.setdefault(head.__name__, _numpy_of(op))
+            if isinstance(head, sp.FunctionClass) and not head.__module__.startswith("sympy"):  # gradlab's own
+                SYMPY_NAMESPACE[head.__name__] = head
+                NUMPY_NAMESPACE[head.__name__] = _numpy_of(op)
     return op
 
 
