@@ -384,6 +384,8 @@ class ExpressionParser:
         if isinstance(arity, tuple) and not arity[0] <= len(args) <= arity[1]:
             raise self.fail(f"{fname}() takes {arity[0]} argument{'s' * (arity[0] != 1)} and may take its parameter "
                             f"(a number) after them, got {len(args)}", node)
+        if isinstance(arity, tuple) and len(args) == arity[1] and not getattr(args[-1], "is_number", False):
+            raise self.fail(f"{fname}()'s last argument is its parameter and must be a number", node)
         if isinstance(arity, int) and len(args) != arity:
             raise self.fail(f"{fname}() takes {arity} argument{'s' * (arity != 1)}, got {len(args)}", node)
         return self.apply(fname, builder, args, node)

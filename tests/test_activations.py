@@ -77,6 +77,14 @@ def test_leaky_relu_on_its_kink_names_each_convention():
     assert kink.local_conventions == {"sympy": [0.6], "torch": [0.2], "left": [0.2], "right": [1.0]}
 
 
+def test_a_formula_gives_a_parameter_as_a_number():
+    from gradlab.expr import parse_expression
+
+    assert str(parse_expression("leaky_relu(z, 0.25)")) == "leaky_relu(z, 1/4)"
+    with pytest.raises(gradlab.ParseError, match="parameter and must be a number"):
+        parse_expression("leaky_relu(z, w)")
+
+
 def test_formulas_and_answers_know_them():
     g = gradlab.Graph.parse("z = w*x; a = gelu(z)")
     assert gradlab.verify(g, "da/dw = x*((1 + erf(z/sqrt(2)))/2 + z*exp(-z**2/2)/sqrt(2*pi))").ok
