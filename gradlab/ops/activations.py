@@ -15,12 +15,12 @@ its conventions where there is one. Parameters are constants given as a last arg
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import sympy as sp
 
-from .core import Op, OpDoc, as_sympy, np_erf, np_sigmoid, register_op, sigmoid
+from .core import HEADS, Op, OpDoc, as_sympy, latex_call, np_erf, np_sigmoid, register_op, sigmoid
 
 _SQRT_2_PI = math.sqrt(2 / math.pi)
 _GELU_C = 0.044715
@@ -30,12 +30,6 @@ def _torch() -> Any:
     import torch
 
     return torch
-
-
-def _latex(name: str, printer: Any, args: Sequence[sp.Expr], exp: Any) -> str:
-    power = "" if exp is None else "^{%s}" % exp
-    inner = ", ".join(printer._print(a) for a in args)
-    return r"\operatorname{%s}%s\left(%s\right)" % (name.replace("_", r"\_"), power, inner)
 
 
 class _Activation(sp.Function):
@@ -53,8 +47,10 @@ class _Activation(sp.Function):
     def _eval_rewrite_as_exp(self, *args: sp.Expr, **kwargs: Any) -> sp.Expr:
         return self.closed(*args)
 
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return _latex(type(self).__name__, printer, self.args, exp)
+    def _latex(self, printer: Any, exp: Any = None) -> str:  # the head its op record gives (Op.latex_head)
+        op = HEADS.get(type(self))
+        head = op.latex_head() if op else r"\operatorname{%s}" % type(self).__name__.replace("_", r"\_")
+        return latex_call(head, printer, self.args, exp)
 
 
 class silu(_Activation):
@@ -91,9 +87,6 @@ class gelu(_Activation):
     def closed(x: sp.Expr) -> sp.Expr:
         return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
 
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return _latex("GELU", printer, self.args, exp)
-
 
 def _gelu_tanh_inner(x: Any) -> Any:
     return sp.sqrt(2 / sp.pi) * (x + sp.Float(_GELU_C) * x**3)
@@ -110,9 +103,6 @@ class gelu_tanh(_Activation):
     @staticmethod
     def closed(x: sp.Expr) -> sp.Expr:
         return x * (1 + sp.tanh(_gelu_tanh_inner(x))) / 2
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return _latex("GELU_tanh", printer, self.args, exp)
 
 
 class hardtanh(_Activation):
@@ -157,9 +147,6 @@ class elu(_Activation):
     @staticmethod
     def closed(x: sp.Expr, a: sp.Expr) -> sp.Expr:
         return sp.Piecewise((x, x > 0), (a * (sp.exp(x) - 1), True))
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return _latex("ELU", printer, self.args, exp)
 
 
 def _np_gelu(x: np.ndarray) -> np.ndarray:

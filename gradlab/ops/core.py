@@ -40,9 +40,10 @@ def as_sympy(x: Any) -> sp.Basic:
 # --------------------------------------------------------------------------- SymPy functions
 
 
-def _latex_call(name: str, printer: Any, arg: sp.Expr, exp: Any) -> str:
+def latex_call(head: str, printer: Any, args: Sequence[sp.Expr], exp: Any = None) -> str:
+    """A function's application in LaTeX, ``head`` already LaTeX: ``\\sigma\\left(z\\right)``, with a power."""
     power = "" if exp is None else "^{%s}" % exp
-    return r"%s%s\left(%s\right)" % (name, power, printer._print(arg))
+    return r"%s%s\left(%s\right)" % (head, power, ", ".join(printer._print(a) for a in args))
 
 
 class sigmoid(sp.Function):
@@ -67,7 +68,7 @@ class sigmoid(sp.Function):
         return True if self.args[0].is_real else None
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
-        return _latex_call(r"\sigma", printer, self.args[0], exp)
+        return latex_call(r"\sigma", printer, self.args, exp)
 
 
 class relu(sp.Function):
@@ -94,7 +95,7 @@ class relu(sp.Function):
     _eval_rewrite_as_exp = _eval_rewrite_as_Max
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
-        return _latex_call(r"\operatorname{relu}", printer, self.args[0], exp)
+        return latex_call(r"\operatorname{relu}", printer, self.args, exp)
 
 
 class softplus(sp.Function):
@@ -109,7 +110,7 @@ class softplus(sp.Function):
         return sp.log(1 + sp.exp(x))
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
-        return _latex_call(r"\operatorname{softplus}", printer, self.args[0], exp)
+        return latex_call(r"\operatorname{softplus}", printer, self.args, exp)
 
 
 #: Names to pass to ``sympy.sympify(text, locals=SYMPY_NAMESPACE)`` to read back an ``expr``
