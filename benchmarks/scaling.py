@@ -11,6 +11,10 @@ the whole graph into one SymPy expression and call ``sympy.diff`` on it once per
 then evaluate; it is stopped at a time cap and reported as over the cap.
 
 Run:  python benchmarks/scaling.py [--cap 20] [--sizes 100,1000,10000]
+      python benchmarks/scaling.py --against /tmp/old [--rounds 3] [--sizes 1000,10000]
+``--against DIR`` times the full check of each graph with this checkout and with an older one
+(``git worktree add /tmp/old REV``), each in a fresh process, interleaved round by round, and prints
+the medians and their ratio: the side-by-side figure for "no slower than the previous engine".
 Targets (2-core machine): 10,000 gates fully checked in under 10 s;
 time(10,000) / time(1,000) <= 15.
 """
@@ -19,7 +23,12 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import gradlab
 from gradlab import Graph, gradients
@@ -69,13 +78,57 @@ def run_naive(program: str, cap: float) -> str:
     return result if isinstance(result, str) else f"{result:.2f} s"
 
 
+#: One full check in a fresh process: parse, warm up, then time gradients() alone.
+_TIMED = """
+import sys, time
+from gradlab import Graph, gradients
+sys.path.insert(0, {bench!r})
+from scaling import {make}, point
+g = Graph.parse({make}({size}))
+gradients("f = tanh(x)", {{"x": 0.1}})
+t = time.perf_counter()
+r = gradients(g, point(g))
+print(time.perf_counter() - t, r.ok)
+"""
+
+
+def timed(make: str, size: int, path: str) -> float:
+    """Seconds of one full check with the gradlab package found first on ``path``."""
+    code = _TIMED.format(bench=str(Path(__file__).parent), make=make, size=size)
+    env = {**os.environ, "PYTHONPATH": path}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd="/", capture_output=True, text=True, check=True)
+    seconds, ok = out.stdout.split()
+    if ok != "True":
+        raise SystemExit(f"the check of {make}({size}) failed with {path}")
+    return float(seconds)
+
+
+def against(old: str, sizes: list[int], rounds: int) -> None:
+    new = str(Path(__file__).resolve().parent.parent)
+    print(f"full check, median of {rounds} interleaved rounds: this checkout vs {old}")
+    print(f"{'graph':6} {'gates':>6} {'old':>8} {'new':>8} {'new/old':>8}")
+    for make in ("chain_program", "wide_program"):
+        for size in sizes:
+            t: dict[str, list[float]] = {old: [], new: []}
+            for _ in range(rounds):
+                for path in (old, new):
+                    t[path].append(timed(make, size, path))
+            o, n = statistics.median(t[old]), statistics.median(t[new])
+            print(f"{make.split('_')[0]:6} {size:>6} {o:>7.2f}s {n:>7.2f}s {n / o:>8.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cap", type=float, default=20.0, help="time cap for the naive route, seconds")
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--no-naive", action="store_true")
+    ap.add_argument("--against", metavar="DIR", help="an older checkout to time beside this one")
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.against:
+        against(args.against, sizes, args.rounds)
+        return
     gradients("f = tanh(x)", {"x": 0.1})  # warm up: import torch, compile the local partials
     print(f"gradlab {gradlab.__version__}: full check = symbolic + numeric + finite differences + torch")
     print(f"{'graph':6} {'gates':>6} {'inputs':>6} {'parse':>7} {'full check':>11} {'ok':>4}   naive sympy.diff")

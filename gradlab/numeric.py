@@ -1,17 +1,22 @@
-"""Numbers for a graph: forward values and reverse-mode adjoints, float64, vectorised.
+"""Numbers for any graph: forward values and reverse-mode adjoints, float64, vectorised. One engine:
+a number is the 0-d case (shape ``()``) of a vector ``(n,)`` or a matrix ``(m, n)``.
 
-Forward values come from each gate's numpy forward; adjoints come from each gate's
-*symbolic* local partials (:mod:`gradlab.ops`), compiled once per operation with
-``sympy.lambdify``. So a wrong local derivative shows up here, while finite
-differences (:mod:`gradlab.finite_diff`) and torch (:mod:`gradlab.torch_backend`)
-stay independent of it.
-
-Every value is an array of the batch shape: pass arrays to evaluate many points at once.
+Each node's value is a float64 array of the node's shape, with optional leading *batch* axes for
+many points at once (a graph of numbers takes arrays of any shape: each is a batch); its adjoint
+(d output / d node) has the same shape. The forward pass runs each gate's numpy forward; the
+backward pass runs each gate's VJP, and an elementwise gate's VJP is its *symbolic* local partials
+(:mod:`gradlab.ops`, compiled once per operation) times the adjoint. So a wrong local derivative
+shows up here, while finite differences (:mod:`gradlab.finite_diff`) and torch
+(:mod:`gradlab.torch_backend`) stay independent of it. Shares add up at forks.
 
 >>> from gradlab import Graph
 >>> ev = evaluate(Graph.parse("f = (x + y)*z"), {"x": -2, "y": 5, "z": -4})
 >>> float(ev.values["f"][()]), float(ev.adjoints["x"][()]), float(ev.adjoints["z"][()])
 (-12.0, -4.0, 3.0)
+>>> g = Graph.parse("x: (2,); A: (2, 2); f = sum(tanh(A @ x))")
+>>> ev = evaluate(g, {"x": [1.0, 2.0], "A": [[0.5, 0.0], [0.0, -0.25]]})
+>>> ev.values["t1"], ev.adjoints["x"].round(6)
+(array([ 0.5, -0.5]), array([ 0.393224, -0.196612]))
 """
 
 from __future__ import annotations
@@ -22,49 +27,95 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import EvaluationError, Location
+from .errors import EvaluationError, Location, ShapeError
 from .graph import Graph
-from .ops import OPS, partial_functions
+from .tensor_ops import (
+    TensorOp,
+    batch_of,
+    elementwise_partials,
+    forward_values,
+    gate_op,
+    shape_text,
+    unbroadcast,
+    vjp_values,
+)
 
 Edge = tuple[str, str, int]
 Point = Mapping[str, Any]
+Shape = tuple[int, ...]
 #: ``watch(node, args, value)``: called by a forward pass for every gate it computes
 Watcher = Callable[[str, list[np.ndarray], np.ndarray], None]
 
 
-def point_values(graph: Graph, at: Point, *, allow_extra: bool = False) -> dict[str, np.ndarray]:
-    """Check and convert the input values: every input given, numbers only, finite, one batch shape."""
+# ------------------------------------------------------------------------------------------ input values
+
+
+def _short(v: Any) -> str:
+    s = repr(v)
+    return s if len(s) < 60 else s[:57] + "..."
+
+
+def input_value(graph: Graph, name: str, value: Any, *, batch: bool = False) -> np.ndarray:
+    """One input's value as a float array of its shape (a column vector may be given as a list, or as an
+    n x 1 nested list); with ``batch=True`` leading batch axes are allowed."""
+    shape = graph.shape(name)
+    where = Location(node=name)
+    what = "a number" if shape == () else "an array"
+    if isinstance(value, (bool, str)) or value is None:
+        raise EvaluationError(f"the value of '{name}' must be {what}, got {_short(value)}", where)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, RecursionError):
+        lists = "" if shape == () else " of numbers (nested lists of equal length)"
+        raise EvaluationError(f"the value of '{name}' must be {what}{lists}, got {_short(value)}", where) from None
+    if not np.all(np.isfinite(arr)):
+        raise EvaluationError(f"the value of '{name}' is not {'a finite number' if shape == () else 'finite'} "
+                              f"({_short(value)})", where)
+    ok_shapes = [shape]  # the exact shape first: a batch of numbers is any array
+    if len(shape) == 1:
+        ok_shapes.append((shape[0], 1))
+    if shape == ():
+        ok_shapes += [(1,), (1, 1)]
+    if len(shape) == 2 and shape[0] == 1:
+        ok_shapes.append((shape[1],))  # a row vector may be written as a flat list
+    for s in ok_shapes:
+        n = len(s)
+        if arr.shape[arr.ndim - n:] == s and (batch or arr.ndim == n):
+            return arr.reshape(arr.shape[: arr.ndim - n] + shape)
+    raise ShapeError(f"the value of '{name}' has shape {arr.shape}, but '{name}' is {shape_text(shape)}", where)
+
+
+def point_values(graph: Graph, at: Point, *, batch: bool | None = None,
+                 allow_extra: bool = False) -> dict[str, np.ndarray]:
+    """Check and convert the input values: every input given, numbers only, finite, shapes right, one
+    batch shape. ``batch`` allows leading batch axes (default: for a graph of numbers, whose values may
+    be arrays of any shape)."""
     if not isinstance(at, Mapping):
-        raise EvaluationError(f"values must be given as a mapping name -> number, got {type(at).__name__}")
+        raise EvaluationError(f"values must be given as a mapping name -> value, got {type(at).__name__}")
     inputs = graph.inputs
     missing = [n for n in inputs if n not in at]
     if missing:
+        example = f"; give each one, e.g. --at {missing[0]}=1" if graph.shape(missing[0]) == () else ""
         raise EvaluationError(
             f"missing value for input{'s' * (len(missing) > 1)} {', '.join(repr(m) for m in missing)}"
-            f" (the inputs are {', '.join(inputs)}; give each one, e.g. --at {missing[0]}=1)")
+            f" (the inputs are {', '.join(inputs)}{example})")
     is_input = set(inputs)  # a set: the check is linear in the inputs (a list made it quadratic)
     extra = [n for n in at if n not in is_input]
     if extra and not allow_extra:
-        known = ", ".join(inputs) or "none"
-        raise EvaluationError(f"'{extra[0]}' is not an input of the graph (its inputs: {known})")
-    out: dict[str, np.ndarray] = {}
-    for n in inputs:
-        v = at[n]
-        if isinstance(v, bool) or isinstance(v, str):
-            raise EvaluationError(f"the value of '{n}' must be a number, got {v!r}", Location(node=n))
-        try:
-            arr = np.asarray(v, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise EvaluationError(f"the value of '{n}' must be a number, got {v!r}", Location(node=n)) from None
-        if not np.all(np.isfinite(arr)):
-            raise EvaluationError(f"the value of '{n}' is not a finite number ({v!r})", Location(node=n))
-        out[n] = arr
+        raise EvaluationError(f"'{extra[0]}' is not an input of the graph (its inputs: {', '.join(inputs) or 'none'})")
+    if batch is None:
+        batch = not graph.is_tensor
+    out = {n: input_value(graph, n, at[n], batch=batch) for n in inputs}
+    batches = {n: batch_of(v, graph.shape(n)) for n, v in out.items()}
     try:
-        shape = np.broadcast_shapes(*(a.shape for a in out.values())) if out else ()
+        common = tuple(np.broadcast_shapes(*batches.values())) if batches else ()
     except ValueError:
-        shapes = {n: a.shape for n, a in out.items()}
-        raise EvaluationError(f"the input values have shapes that do not fit together: {shapes}") from None
-    return {n: np.broadcast_to(a, shape).astype(np.float64) for n, a in out.items()}
+        raise EvaluationError(f"the input values have batch shapes that do not fit together: {batches}") from None
+    return {n: np.broadcast_to(v, common + graph.shape(n)).copy() if batches[n] != common else v
+            for n, v in out.items()}
+
+
+# ------------------------------------------------------------------------------------------ forward
 
 
 def _fmt_bad(x: np.ndarray) -> str:
@@ -72,56 +123,60 @@ def _fmt_bad(x: np.ndarray) -> str:
     return ", ".join(f"{v:.6g}" for v in flat[:3]) + (" ..." if flat.size > 3 else "")
 
 
-def _forward_error(graph: Graph, node: str, args: list[np.ndarray], result: np.ndarray) -> EvaluationError:
+def _domain_reason(graph: Graph, node: str, args: list[np.ndarray]) -> str | None:
+    """What the gate's domain says about its arguments (None where it has no rule)."""
     d = graph.attrs(node)
-    op = OPS[d["op"]]
-    reason = op.domain(args, d.get("param")) if op.domain else None
+    op = gate_op(d["op"])
+    if op.domain is None or isinstance(op, TensorOp):
+        return None
+    try:
+        return op.domain(args, d.get("param"))
+    except (ValueError, TypeError):  # pragma: no cover - shapes a domain rule cannot read
+        return None
+
+
+def _forward_error(graph: Graph, node: str, args: list[np.ndarray], result: np.ndarray) -> EvaluationError:
     bad = "nan" if np.any(np.isnan(result)) else "inf"
-    if reason is None:
-        reason = f"the gate {d['label']} produced {bad}"
+    reason = _domain_reason(graph, node, args) or f"the gate {graph.attrs(node)['label']} produced {bad}"
     arg_text = "; ".join(f"{a} = {_fmt_bad(v)}" for a, v in zip(graph.args(node), args))
     return EvaluationError(f"{reason} at {graph.describe(node)}, where {arg_text} (the first node that gives {bad})",
                            graph.where(node))
 
 
-def forward(graph: Graph, at: Point, *, keep: bool = True) -> dict[str, np.ndarray]:
-    """Every node's value at the point(s) ``at`` (or only the output's, with ``keep=False``, freeing memory)."""
-    if graph.is_tensor:  # vectors and matrices: each value an array of its node's shape
-        from . import tensor_numeric
+def forward(graph: Graph, at: Point | None = None, *, inputs: Mapping[str, np.ndarray] | None = None,
+            keep: bool = True, check: bool = True, batch: bool | None = None,
+            watch: Watcher | None = None) -> dict[str, np.ndarray]:
+    """Every node's value at the point(s) ``at`` (checked by :func:`point_values`), or at ``inputs``, arrays
+    already checked. ``keep=False`` returns only the output's value, freeing each value after its last use;
+    ``check=False`` keeps non-finite values (to screen random points); ``watch(node, args, value)`` sees each
+    gate's arguments and value as they are computed."""
+    vals = dict(inputs) if inputs is not None else point_values(graph, at or {}, batch=batch)
+    first = graph.inputs[0] if graph.inputs else None
+    b = batch_of(vals[first], graph.shape(first)) if first is not None else ()
+    return forward_lazy(graph, vals.__getitem__, b, keep=keep, check=check, watch=watch)
 
-        return tensor_numeric.forward(graph, at)
-    pts = point_values(graph, at)
-    shape = next(iter(pts.values())).shape if pts else ()
-    return forward_lazy(graph, pts.__getitem__, shape, keep=keep)
 
-
-def forward_lazy(graph: Graph, make_input: Callable[[str], np.ndarray], shape: tuple[int, ...], *,
+def forward_lazy(graph: Graph, make_input: Callable[[str], np.ndarray], batch: Shape, *,
                  keep: bool = True, check: bool = True, watch: Watcher | None = None) -> dict[str, np.ndarray]:
-    """The forward pass with input arrays made on first use by ``make_input(name)`` (already checked).
+    """The forward pass, written once for every graph, with input arrays (``batch`` + the input's shape,
+    already checked) made on first use by ``make_input(name)``.
 
-    With ``keep=False`` every value is dropped after its last use, so a long chain evaluated at
-    thousands of perturbed points at once (finite differences) needs little memory. With
-    ``check=False`` non-finite values are kept; ``watch(node, args, value)`` sees each gate's
-    arguments and value as they are computed (finite differences watch the domain edges). A tensor
-    graph's inputs carry the batch as their leading axes (``shape``), and every value is kept.
+    With ``keep=False`` every value is dropped after its last use, so a long chain evaluated at thousands
+    of perturbed points at once (finite differences) needs little memory.
     """
-    if graph.is_tensor:
-        from . import tensor_numeric
-
-        inputs = {n: make_input(n) for n in graph.inputs}
-        return tensor_numeric.forward(graph, inputs=inputs, check=check, watch=watch)
     values: dict[str, np.ndarray] = {}
-    remaining = {n: graph.nx.out_degree(n) for n in graph.nodes} if not keep else {}
+    remaining = {} if keep else {n: graph.nx.out_degree(n) for n in graph.nodes}
     out_node = graph.output
     with np.errstate(all="ignore"):
         for n in graph.nodes:
             d = graph.attrs(n)
-            if d["kind"] == "input":
+            kind = d["kind"]
+            if kind == "input":
                 if keep or n == out_node:
                     values[n] = make_input(n)
                 continue
-            if d["kind"] == "const":
-                values[n] = np.full(shape, float(d["value"]))
+            if kind == "const":
+                values[n] = np.full(batch, float(d["value"]))
                 continue
             arg_names = graph.args(n)
             if not keep:
@@ -129,9 +184,11 @@ def forward_lazy(graph: Graph, make_input: Callable[[str], np.ndarray], shape: t
                     if a not in values:
                         values[a] = make_input(a)
             args = [values[a] for a in arg_names]
-            r = np.asarray(OPS[d["op"]].np_fn(args, d.get("param")), dtype=np.float64)
-            if r.shape != shape:
-                r = np.broadcast_to(r, shape).copy()
+            shape = graph.shape(n)
+            r = np.asarray(forward_values(d["op"], args, [graph.shape(a) for a in arg_names], d.get("param"), shape),
+                           dtype=np.float64)
+            if r.shape != batch + shape:
+                r = np.broadcast_to(r, batch + shape).copy()
             if check and not np.all(np.isfinite(r)):
                 raise _forward_error(graph, n, args, r)
             if watch is not None:
@@ -147,24 +204,21 @@ def forward_lazy(graph: Graph, make_input: Callable[[str], np.ndarray], shape: t
     return values
 
 
-# ------------------------------------------------------------------------- local partials
+# ------------------------------------------------------------------------------------------ backward
 
 
 def local_partials(graph: Graph, node: str, values: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-    """d node / d argument_k for each argument, at the given node values (textbook formulas)."""
+    """d node / d argument_k of an elementwise gate, entry by entry in the node's shape (textbook formulas)."""
     d = graph.attrs(node)
-    args = [values[a] for a in graph.args(node)]
-    shape = values[node].shape
-    param = d.get("param")
-    c = 0.0 if param is None else float(param)
-    with np.errstate(all="ignore"):
-        return [np.broadcast_to(np.asarray(f(*args, values[node], c), dtype=np.float64), shape)
-                for f in partial_functions(OPS[d["op"]])]
+    args = graph.args(node)
+    return elementwise_partials(gate_op(d["op"]), [values[a] for a in args], values[node],
+                                [graph.shape(a) for a in args], d.get("param"), graph.shape(node))
 
 
 @dataclass
 class Evaluation:
-    """Forward values and adjoints (d output / d node) of every node and every wire."""
+    """Forward values and adjoints (d output / d node) of every node and every wire; ``local`` holds the
+    local partial of every wire into an elementwise gate."""
 
     graph: Graph
     values: dict[str, np.ndarray]
@@ -181,54 +235,84 @@ class Evaluation:
         return self.adjoints[name]
 
 
-def backward(graph: Graph, values: Mapping[str, np.ndarray], *,
-             overrides: Mapping[Edge, float] | None = None) -> Evaluation:
-    """Reverse accumulation: each node's adjoint is the sum over its out-wires of the
-    downstream adjoint times the local partial (gradients add up at forks).
+def backward(graph: Graph, values: Mapping[str, np.ndarray], *, seeds: Mapping[str, np.ndarray] | None = None,
+             identity: frozenset[str] | set[str] = frozenset(), overrides: Mapping[Edge, float] | None = None,
+             check: bool = True) -> Evaluation:
+    """Reverse accumulation, written once: each node's adjoint is the sum over its out-wires of the share its
+    gate's VJP gives it (gradients add up at forks).
 
-    ``overrides`` replaces chosen local partials (used to show kink conventions).
+    ``seeds`` start the pass from given adjoints (default: 1 at the output, which must be a number; then every
+    wire gets its share, 0 where it does not reach the output); ``identity`` names one-argument gates whose
+    local derivative is replaced by 1, and ``overrides`` replaces chosen local partials of elementwise gates by
+    a constant (what a student who forgets a derivative computes, or a kink convention).
     """
-    if graph.is_tensor:
-        from . import tensor_numeric
-
-        return tensor_numeric.backward(graph, values, overrides=overrides)
     out = graph.output
-    shape = values[out].shape
-    adjoints: dict[str, np.ndarray] = {n: np.zeros(shape) for n in graph.nodes}
-    adjoints[out] = np.ones(shape)
+    ob = batch_of(values[out], graph.shape(out))
+    adjoints: dict[str, np.ndarray] = {}
+    if seeds is None:
+        if graph.shape(out) != ():
+            raise ShapeError(f"the output '{out}' is {shape_text(graph.shape(out))}; gradients need a number "
+                             f"(a loss), e.g. L = sum({out})", graph.where(out))
+        adjoints = {n: np.zeros(ob + graph.shape(n)) for n in graph.nodes}
+        seeds = {out: np.ones(ob)}
+    for n, s in seeds.items():
+        adjoints[n] = np.broadcast_to(np.asarray(s, dtype=np.float64), ob + graph.shape(n)).copy()
     edge_adj: dict[Edge, np.ndarray] = {}
     local: dict[Edge, np.ndarray] = {}
     overrides = overrides or {}
     with np.errstate(all="ignore"):
         for v in reversed(graph.nodes):
             d = graph.attrs(v)
-            if d["kind"] != "op":
+            if d["kind"] != "op" or v not in adjoints:
                 continue
-            parts = local_partials(graph, v, values)
-            for k, u in enumerate(graph.args(v)):
-                e = (u, v, k)
-                lp = parts[k]
-                if e in overrides:
-                    lp = np.full(shape, float(overrides[e]))
-                local[e] = lp
-                if not np.all(np.isfinite(lp)):
-                    op = OPS[d["op"]]
-                    arg_vals = [values[a] for a in graph.args(v)]
-                    reason = op.domain(arg_vals, d.get("param")) if op.domain else None
-                    at_text = "; ".join(f"{a} = {_fmt_bad(x)}" for a, x in zip(graph.args(v), arg_vals))
-                    raise EvaluationError(
-                        (f"{reason}: " if reason else "")
-                        + f"the local derivative of {graph.describe(v)} with respect to its argument {u} is not "
-                        f"finite ({_fmt_bad(lp)}) where {at_text}", graph.where(v))
-                contribution = adjoints[v] * lp
-                edge_adj[e] = contribution
-                adjoints[u] = adjoints[u] + contribution
+            g, shape, param = adjoints[v], graph.shape(v), d.get("param")
+            args = graph.args(v)
+            arg_vals = [values[a] for a in args]
+            shapes = [graph.shape(a) for a in args]
+            edges = [(u, v, k) for k, u in enumerate(args)]
+            op = gate_op(d["op"])
+            if isinstance(op, TensorOp):
+                shares = vjp_values(d["op"], g, arg_vals, values[v], shapes, param, shape, identity=v in identity)
+                if check:
+                    for e, share in zip(edges, shares):
+                        if not np.all(np.isfinite(share)):
+                            raise EvaluationError(f"the derivative of {graph.describe(v)} with respect to its "
+                                                  f"argument {e[0]} is not finite", graph.where(v))
+            else:
+                parts = [np.ones(np.shape(values[v]))] if v in identity else elementwise_partials(
+                    op, arg_vals, values[v], shapes, param, shape)
+                for e, lp in zip(edges, parts):
+                    lp = np.full(np.shape(values[v]), float(overrides[e])) if e in overrides else lp
+                    if check and not np.all(np.isfinite(lp)):
+                        raise _partial_error(graph, v, e[0], lp, arg_vals)
+                    local[e] = lp
+                shares = [unbroadcast(g * local[e], shape, s) for e, s in zip(edges, shapes)]
+            for e, share in zip(edges, shares):
+                want = ob + graph.shape(e[0])
+                if np.shape(share) != want:
+                    share = np.broadcast_to(np.asarray(share, dtype=np.float64), want)
+                edge_adj[e] = share
+                adjoints[e[0]] = adjoints[e[0]] + share if e[0] in adjoints else share.copy()
+    for n in graph.nodes:
+        if n not in adjoints:
+            adjoints[n] = np.zeros(ob + graph.shape(n))
     return Evaluation(graph, dict(values), adjoints, edge_adj, local)
+
+
+def _partial_error(graph: Graph, node: str, arg: str, lp: np.ndarray, arg_vals: list[np.ndarray]) -> EvaluationError:
+    reason = _domain_reason(graph, node, arg_vals)
+    at_text = "; ".join(f"{a} = {_fmt_bad(x)}" for a, x in zip(graph.args(node), arg_vals))
+    return EvaluationError((f"{reason}: " if reason else "") + f"the local derivative of {graph.describe(node)} with "
+                           f"respect to its argument {arg} is not finite ({_fmt_bad(lp)}) where {at_text}",
+                           graph.where(node))
 
 
 def evaluate(graph: Graph, at: Point) -> Evaluation:
     """Forward and backward pass at ``at``: ``evaluate(g, {"x": 1.0}).adjoints["x"]``."""
     return backward(graph, forward(graph, at))
+
+
+# ------------------------------------------------------------------------------------------ comparing numbers
 
 
 def scalar(x: np.ndarray | float) -> float:

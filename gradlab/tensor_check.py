@@ -150,7 +150,8 @@ def tensor_gradients(graph: Graph, at: Mapping[str, Any] | None = None, *, metho
         return TensorGradientReport(program, OutputResult(out, None), inputs, nodes, True, None, ("symbolic",),  # type: ignore[arg-type]
                                     title=g.title, tolerances=tol)
 
-    from .tensor_numeric import backward, finite_difference_estimates, forward
+    from .finite_diff import finite_difference_estimates
+    from .numeric import backward, forward
 
     values = forward(g, at)
     ev = backward(g, values)

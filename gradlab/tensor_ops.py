@@ -327,6 +327,8 @@ def log_softmax_values(a: np.ndarray, shape: Shape) -> np.ndarray:
 def elementwise_forward(op: Op, args: Sequence[np.ndarray], shapes: Sequence[Shape], param: Any,
                         out: Shape) -> np.ndarray:
     """A scalar gate of :data:`OPS` applied entry by entry, its arguments broadcast to ``out``."""
+    if all(s == out for s in shapes) and not any(is_symbolic(a) for a in args):  # numbers, or equal shapes
+        return np.asarray(op.np_fn(list(args), param), dtype=np.float64)
     batch = _common_batch(args, shapes)
     xs = [expand(a, s, out, batch) for a, s in zip(args, shapes)]
     if any(is_symbolic(x) for x in xs):
@@ -338,8 +340,11 @@ def elementwise_forward(op: Op, args: Sequence[np.ndarray], shapes: Sequence[Sha
 def elementwise_partials(op: Op, args: Sequence[np.ndarray], value: np.ndarray, shapes: Sequence[Shape],
                          param: Any, out: Shape) -> list[np.ndarray]:
     """The local partials d out / d arg_k, entry by entry, in the output's shape."""
-    batch = _common_batch(args, shapes)
-    xs = [expand(a, s, out, batch) for a, s in zip(args, shapes)]
+    if all(s == out for s in shapes) and not is_symbolic(value) and not any(is_symbolic(a) for a in args):
+        xs = list(args)  # numbers, or equal shapes: nothing to broadcast but batch axes, which numpy does
+    else:
+        batch = _common_batch(args, shapes)
+        xs = [expand(a, s, out, batch) for a, s in zip(args, shapes)]
     if any(is_symbolic(x) for x in xs) or is_symbolic(value):
         p = _sym_param(param)
         return [_elementwise(lambda *v, k=k: as_sympy(op.partials(list(v[:-1]), v[-1], p)[k]), *xs, value)

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .graph import Graph
-from .tensor_numeric import point_values
+from .numeric import point_values
 from .tensor_ops import torch_values
 
 

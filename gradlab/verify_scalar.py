@@ -14,6 +14,7 @@ import sympy as sp
 from .claims import Claim, claim_names, forgettable_gates, is_activation, prove_equal, subgraph_to
 from .errors import GradlabError
 from .graph import Graph
+from .numeric import backward, forward_lazy, local_partials, point_values
 from .ops import Op, as_sympy, op_for
 
 
@@ -64,8 +65,6 @@ class ScalarProblem:
 
     # numeric -------------------------------------------------------------------------------
     def sample(self, trials: int, rng: np.random.Generator, at: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
-        from .numeric import point_values
-
         g = self.graph
         wanted = trials
         fixed = point_values(g, at) if at is not None else None
@@ -97,8 +96,6 @@ class ScalarProblem:
 
     def truth_numeric(self, values: Mapping[str, np.ndarray], overrides: Mapping[Any, float] | None = None
                       ) -> np.ndarray:
-        from .numeric import backward
-
         if self.claim.wrt not in self.sub:
             return np.zeros_like(values[self.claim.of])
         vals = {n: values[n] for n in self.sub.nodes}
@@ -123,8 +120,6 @@ class ScalarProblem:
                 is_activation(self.sub.attrs(v).get("op")) for _, v, _ in edges) else "missing local derivative"
             out.append((kind, f"the derivative of {label} is left out", m))
         # the derivative with respect to another variable (x0 for w0: the factors swapped)
-        from .numeric import backward
-
         vals = {n: values[n] for n in self.sub.nodes}
         adj = backward(self.sub, vals).adjoints
         for n in claim_names(self.sub):
@@ -159,24 +154,13 @@ def _gate(graph: Graph, n: str) -> Op:
 
 def _forward_tolerant(graph: Graph, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every node's value at a batch of points; non-finite results are kept (marked invalid later)."""
-    values: dict[str, np.ndarray] = {}
     shape = np.broadcast_shapes(*(np.shape(v) for v in inputs.values())) if inputs else (1,)
-    with np.errstate(all="ignore"):
-        for n in graph.nodes:
-            d = graph.attrs(n)
-            if d["kind"] == "input":
-                values[n] = np.broadcast_to(np.asarray(inputs[n], dtype=np.float64), shape).copy()
-            elif d["kind"] == "const":
-                values[n] = np.full(shape, float(d["value"]))
-            else:
-                r = np.asarray(_gate(graph, n).np_fn([values[a] for a in graph.args(n)], d.get("param")), dtype=float)
-                values[n] = np.broadcast_to(r, shape).copy()
-    return values
+    arrays = {n: np.broadcast_to(np.asarray(v, dtype=np.float64), shape).copy() for n, v in inputs.items()}
+    return forward_lazy(graph, arrays.__getitem__, tuple(shape), check=False)
 
 
 def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
     """Points (along the batch axis) where every value and every local derivative is finite, away from kinks."""
-    from .numeric import local_partials
 
     first = next(iter(values.values()))
     ok = np.ones(first.shape[0], dtype=bool)

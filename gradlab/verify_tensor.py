@@ -217,7 +217,7 @@ class TensorProblem:
 
     # numeric -------------------------------------------------------------------------------
     def sample(self, trials: int, rng: np.random.Generator, at: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
-        from .tensor_numeric import forward, point_values
+        from .numeric import forward, point_values
 
         g = self.graph
         parts: list[dict[str, np.ndarray]] = []
@@ -248,8 +248,8 @@ class TensorProblem:
         return {n: np.concatenate([p[n] for p in parts]) for n in g.nodes}
 
     def _valid(self, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
+        from .numeric import backward
         from .ops import op_for
-        from .tensor_numeric import backward
         from .tensor_ops import TensorOp, expand
 
         g = self.graph
@@ -277,7 +277,7 @@ class TensorProblem:
         return ok
 
     def _adjoints(self, values: Mapping[str, np.ndarray], **kw: Any) -> dict[str, np.ndarray]:
-        from .tensor_numeric import backward
+        from .numeric import backward
 
         with np.errstate(all="ignore"):
             return backward(self.sub, {n: values[n] for n in self.sub.nodes}, check=False, **kw).adjoints

@@ -37,7 +37,7 @@ LAYERS: list[tuple[str, ...]] = [
 DEBT = {
     ("graph", "parse"), ("graph", "graphfile"), ("graph", "render"),                # Graph.parse/load/draw conveniences
     ("parse", "tensor_parse"), ("claims", "check"),
-    ("numeric", "tensor_numeric"), ("tensor_forms", "verify"),
+    ("tensor_forms", "verify"),
     ("tensor_symmetry", "tensor_parse"),
     ("report", "tensor_check"),
     ("check", "tensor_check"), ("check", "tensor_parse"),
