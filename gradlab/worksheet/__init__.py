@@ -5,7 +5,9 @@
   ``gradlab grade``, and a Moodle XML question bank;
 * :func:`build_worksheet` gives the same as data (:class:`Worksheet`), without writing;
 * :func:`load_spec` reads a worksheet spec (TOML) or a graph file with defaults (see
-  :mod:`gradlab.worksheet.spec` for the format).
+  :mod:`gradlab.worksheet.spec` for the format);
+* :func:`sheet_document` gives one sheet or key as blocks (:mod:`gradlab.worksheet.document`), which
+  every format prints its own way; :func:`register_format` adds a format (:class:`Format`).
 
 >>> from gradlab.worksheet import build_worksheet, spec_from_program
 >>> ws = build_worksheet(spec_from_program("z = w0*x0 + w2; a = sigmoid(z)"), variants=3, seed=2024, pictures=False)
@@ -17,6 +19,9 @@
 from __future__ import annotations
 
 from .build import FORMATS, WorksheetResult, make_worksheet, responses_template
+from .document import Document, sheet_document
+from .format import Format, Job
+from .formats import register_format, unregister_format
 from .moodle import MoodleXMLError, check_moodle_xml, moodle_xml
 from .pdf import ChromiumNotFound, find_chromium, print_pdf, screenshot
 from .questions import Worksheet, build_worksheet, variant_ids
@@ -36,4 +41,5 @@ from .variants import variant_point, why_not
 __all__ = ["make_worksheet", "build_worksheet", "WorksheetResult", "Worksheet", "load_spec", "parse_spec",
            "spec_from_graph", "spec_from_program", "WorksheetSpec", "Part", "ValueRange", "WorksheetError",
            "QUESTION_TYPES", "FORMATS", "variant_point", "variant_ids", "why_not", "moodle_xml", "check_moodle_xml",
-           "MoodleXMLError", "print_pdf", "screenshot", "find_chromium", "ChromiumNotFound", "responses_template"]
+           "MoodleXMLError", "print_pdf", "screenshot", "find_chromium", "ChromiumNotFound", "responses_template",
+           "Document", "sheet_document", "Format", "Job", "register_format", "unregister_format"]

@@ -27,15 +27,14 @@ from typing import Any, Sequence
 
 from ..fileio import write_atomic
 from ..graph import Graph
-from . import html as html_out
-from . import markdown as md_out
-from .moodle import moodle_xml
-from .pdf import ChromiumNotFound, print_pdf
+from .format import Files, Job
+from .formats import BUILTIN, chosen, registered
 from .pictures import renderer
 from .questions import Worksheet, build_worksheet
-from .spec import WorksheetError, WorksheetSpec, load_spec, spec_from_graph
+from .spec import WorksheetSpec, load_spec, spec_from_graph
 
-FORMATS = ("markdown", "html", "pdf", "moodle")
+#: gradlab's own formats (the default); :func:`gradlab.worksheet.register_format` adds others.
+FORMATS = BUILTIN
 
 
 @dataclass
@@ -79,15 +78,14 @@ def responses_template(ws: Worksheet) -> str:
 def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, *, variants: int | None = None,
                    seed: int | None = None, formats: Sequence[str] = FORMATS, moodle_symbolic: str = "essay",
                    jobs: int = 2) -> WorksheetResult:
-    """Write every variant's sheet and key, the index, ``key.json`` and the chosen formats to ``out``.
+    """Write every variant's sheet and key, the index, ``key.json`` and the chosen formats to ``out``
+    (any registered format, see :mod:`gradlab.worksheet.formats`).
 
     >>> r = make_worksheet("graphs/neuron_sigmoid_gate.toml", "sheets", variants=3, seed=2024,
     ...                    formats=("markdown",))                             # doctest: +SKIP
     """
     started = time.perf_counter()
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        raise WorksheetError(f"unknown format '{unknown[0]}'; choose from {', '.join(FORMATS)}")
+    todo = chosen(formats)
     spec = _spec_of(source)
     notes: list[str] = []
     have_renderer = renderer() is not None
@@ -95,42 +93,22 @@ def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, 
         notes.append("pictures left out: gradlab's renderer (gradlab.render) is not installed; the sheets list the "
                      "blanks instead")
     ws = build_worksheet(spec, variants=variants, seed=seed, pictures=have_renderer,
-                         png=have_renderer and "moodle" in formats)
+                         png=have_renderer and any(f.png for f in todo))
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    files: dict[str, bytes | str] = {}
-    key = ws.key()
-    files["key.json"] = key.to_json(indent=1) + "\n"
-    files["responses-template.csv"] = responses_template(ws)
-    pdf = "pdf" in formats
-    for v in ws.variants:
-        if "markdown" in formats:
-            for is_key in (False, True):
-                files[f"markdown/{'key' if is_key else 'sheet'}-{v.id}.md"] = md_out.sheet(ws, v, key=is_key)
-                for p, pv in enumerate(v.parts):
-                    svg = pv.pictures.solution_svg if is_key else pv.pictures.student_svg
-                    if svg is not None:
-                        files[f"markdown/{md_out.picture_name(v, p, is_key)}"] = svg
-        if "html" in formats or pdf:
-            for is_key in (False, True):
-                files[f"html/{'key' if is_key else 'sheet'}-{v.id}.html"] = html_out.sheet(ws, v, key=is_key)
-    files["index.md"] = md_out.index(ws, pdf)
-    files["index.html"] = html_out.index(ws, pdf)
-    if "moodle" in formats:
-        xml, moodle_notes = moodle_xml(ws, symbolic=moodle_symbolic)
-        files["moodle.xml"] = xml
-        notes += moodle_notes
+    job = Job(ws, tuple(f.name for f in todo), {"moodle_symbolic": moodle_symbolic}, notes)
+    files: Files = {"key.json": ws.key().to_json(indent=1) + "\n", "responses-template.csv": responses_template(ws)}
+    for fmt in todo:
+        files.update(fmt.files(job))
+    for fmt in registered():
+        if fmt.index is not None:  # the index pages are written whatever formats are chosen
+            name, text = fmt.index(job)
+            files[name] = text
     _write_all(folder, files, jobs)
     written = sorted(files)
-    if pdf:
-        try:
-            for is_key, name in ((False, "students"), (True, "keys")):
-                doc = folder / "html" / f"all-{name}.html"
-                write_atomic(doc, html_out.all_sheets(ws, key=is_key))
-                print_pdf(doc, folder / f"{name}.pdf")
-                written += [f"html/all-{name}.html", f"{name}.pdf"]
-        except ChromiumNotFound as e:
-            notes.append(f"PDF files not made: {e.message}")
+    for fmt in todo:
+        if fmt.finish is not None:
+            written += fmt.finish(job, folder)
     result = WorksheetResult(str(folder), ws.title, ws.seed, len(ws.variants),
                              [{"id": q.id, "type": q.type, "title": q.title, "points": q.points,
                                "items": [i.id for i in q.items]} for q in ws.questions],
@@ -139,7 +117,7 @@ def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, 
     return result
 
 
-def _write_all(folder: Path, files: dict[str, bytes | str], jobs: int) -> None:
+def _write_all(folder: Path, files: Files, jobs: int) -> None:
     for sub in {os.path.dirname(n) for n in files if os.path.dirname(n)}:
         (folder / sub).mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:

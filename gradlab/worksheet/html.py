@@ -1,16 +1,48 @@
 """Self-contained HTML sheets: pictures inlined (data URIs), math as MathML; no CDN, no network.
 
-One file per sheet and per key, and one file with every sheet (page breaks between them) that
-Chromium prints to PDF.
+The HTML format prints the blocks of :mod:`gradlab.worksheet.document`, math as MathML: one file
+per sheet and per key, and one file with every sheet (page breaks between them) that Chromium
+prints to PDF (:mod:`gradlab.worksheet.pdf`).
+
+>>> from gradlab.worksheet import build_worksheet, spec_from_program
+>>> ws = build_worksheet(spec_from_program("f = x*y"), variants=1, seed=1, pictures=False)
+>>> sheet_section(ws, ws.variants[0], key=True).splitlines()[0]
+'<section class="sheet key" id="variant-1">'
 """
 
 from __future__ import annotations
 
 import base64
+import html
+from functools import singledispatch
+from typing import Any
 
-from .mathtext import _math, esc, mathml, name_mathml, partial_mathml, partial_mathml_inner, value_text
-from .matrixtext import matrix_mathml_inner, name_mathml_inner, shape_words, value_mathml_inner
-from .questions import ENTRIES_NOTE, QuestionView, VariantView, Worksheet, matrix_note
+from .document import (
+    AnswerTable,
+    Document,
+    Formulas,
+    Grading,
+    Heading,
+    NamesNote,
+    Numbers,
+    Paragraph,
+    Partial,
+    Picture,
+    Point,
+    Program,
+    Title,
+    sheet_document,
+)
+from .format import Files, Format, Job
+from .mathtext import _math, esc, mathml, mathml_inner, name_mathml, partial_mathml_inner, value_text
+from .matrixtext import (
+    entry_partial_mathml_inner,
+    matrix_mathml_inner,
+    name_mathml_inner,
+    shape_words,
+    value_mathml_inner,
+)
+from .questions import VariantView, Worksheet
 
 CSS = """
 :root { color-scheme: light; }
@@ -66,129 +98,147 @@ def _img(svg: str, alt: str, wide: bool = False) -> str:
     return f'<figure{cls}><img alt="{esc(alt)}" src="data:image/svg+xml;base64,{data}"></figure>'
 
 
-def _values(at: dict[str, float]) -> str:
-    return ", ".join(f"{name_mathml(n)} = {esc(value_text(x))}" for n, x in at.items())
+def partial_inner(p: Partial) -> str:
+    """∂a/∂x0 as MathML (inside a ``<math>``); an entry ``∂L/∂B₁,₂``."""
+    return entry_partial_mathml_inner(p.of, p.wrt) if p.entry else partial_mathml_inner(p.of, p.wrt)
 
 
-def _tensor_values(at: dict) -> str:
-    """The point of a tensor graph: each input as a bracketed column or matrix, side by side."""
-    cells = [_math(f"<mrow>{name_mathml_inner(n)}<mo>=</mo>{value_mathml_inner(x)}</mrow>") for n, x in at.items()]
-    return '<p>At the point (vectors are columns):</p><p class="point">' + " ".join(cells) + "</p>"
+@singledispatch
+def block(b: Any) -> str:
+    """One block as HTML (empty: the block is not shown in HTML)."""
+    raise TypeError(f"the HTML format cannot print a {type(b).__name__}")  # pragma: no cover - every block
 
 
-def _entry_partial(out: str, entry: str) -> str:
-    return (f"<mfrac><mrow><mo>∂</mo>{name_mathml_inner(out)}</mrow>"
-            f"<mrow><mo>∂</mo>{name_mathml_inner(entry)}</mrow></mfrac>")
+@block.register
+def _(b: Title) -> str:
+    who = ('<span>Name: <span class="fill"></span></span><span>Student id: <span class="fill" '
+           'style="min-width:7rem"></span></span>') if b.fields else ""
+    return (f'<div class="head"><h1>{esc(b.text)}</h1><span class="variant">Variant {esc(b.variant)}</span>{who}'
+            "</div>")
 
 
-def _names_note(ws: Worksheet, p: int) -> str:
-    spec = ws.spec.parts[p]
-    g = spec.graph
-    named = list(ws.definitions[p])
-    parts = ["the inputs " + ", ".join(name_mathml(n) for n in g.inputs)]
-    if named:
-        parts.append("the names " + ", ".join(name_mathml(n) for n in named) + " of the program")
-    aliases = "; ".join(f"{esc(a)} for {esc(t)}" for a, t in spec.aliases.items())
+@block.register
+def _(b: Heading) -> str:
+    return f"<h{b.level}>{esc(b.text)}</h{b.level}>"
+
+
+@block.register
+def _(b: Paragraph) -> str:
+    if b.style == "missing":
+        return f'<p class="missing">{html.escape(b.text, quote=False)}</p>'
+    return f'<p class="note">{esc(b.text)}</p>' if b.style == "note" else f"<p>{esc(b.text)}</p>"
+
+
+@block.register
+def _(b: Program) -> str:
+    return f'<pre class="program">{esc(b.text)}</pre>'
+
+
+@block.register
+def _(b: Point) -> str:
+    if b.tensor:  # each input as a bracketed column or matrix, side by side
+        cells = [_math(f"<mrow>{name_mathml_inner(n)}<mo>=</mo>{value_mathml_inner(x)}</mrow>")
+                 for n, x in b.values.items()]
+        return '<p>At the point (vectors are columns):</p><p class="point">' + " ".join(cells) + "</p>"
+    return "<p>At " + ", ".join(f"{name_mathml(n)} = {esc(value_text(x))}" for n, x in b.values.items()) + ".</p>"
+
+
+@block.register
+def _(b: Picture) -> str:
+    return _img(b.svg, b.alt, wide=b.wide)
+
+
+@block.register
+def _(b: AnswerTable) -> str:
+    answer = "answer" if b.key else "your answer"
+    if b.entries:
+        lines = [f"<table><tr><th>box</th><th>blank</th><th>entry</th><th>where</th><th>{answer}</th></tr>"]
+        lines += [f'<tr><td class="box">{esc(r.box)}</td><td>({r.blank})</td><td>{esc(r.entry)}</td>'
+                  f'<td>{esc(r.where)}</td><td class="answer">{esc(r.answer)}</td></tr>' for r in b.rows]
+    else:
+        lines = [f"<table><tr><th>blank</th><th>where</th><th>{answer}</th></tr>"]
+        lines += [f'<tr><td>({r.blank})</td><td>{esc(r.where)}</td><td class="answer">{esc(r.answer)}</td></tr>'
+                  for r in b.rows]
+    return "\n".join([*lines, "</table>"])
+
+
+@block.register
+def _(b: NamesNote) -> str:
+    parts = ["the inputs " + ", ".join(name_mathml(n) for n in b.inputs)]
+    if b.names:
+        parts.append("the names " + ", ".join(name_mathml(n) for n in b.names) + " of the program")
+    aliases = "; ".join(f"{esc(a)} for {esc(t)}" for a, t in b.aliases.items())
     if aliases:
         parts.append(aliases)
     return ('<p class="note">Write each answer as a formula in ' + ", ".join(parts) +
             ". You may write σ or sigmoid, exp, log, tanh, ^ for powers and 2w0 for 2·w0.</p>")
 
 
-def sheet_section(ws: Worksheet, v: VariantView, *, key: bool) -> str:
-    """One sheet (or key) as a ``<section>``."""
-    title = ws.title + (" — answer key" if key else "")
-    who = "" if key else "<span>Name: <span class=\"fill\"></span></span><span>Student id: <span class=\"fill\" " \
-                         "style=\"min-width:7rem\"></span></span>"
-    out = [f'<section class="sheet{" key" if key else ""}" id="variant-{esc(v.id)}">',
-           f'<div class="head"><h1>{esc(title)}</h1><span class="variant">Variant {esc(v.id)}</span>{who}</div>']
-    if ws.spec.instructions and not key:
-        out.append(f"<p>{esc(ws.spec.instructions.strip())}</p>")
-    out.append(f'<p class="note">Total: {ws.total_points:g} points. Numbers to {ws.spec.grading.decimals} decimals.</p>')
-    by_part: dict[int, list[QuestionView]] = {}
-    for q in ws.questions:
-        by_part.setdefault(q.part, []).append(q)
-    for p, questions in by_part.items():
-        part = ws.spec.parts[p]
-        pv = v.parts[p]
-        if len(ws.spec.parts) > 1 or part.title:
-            out.append(f"<h2>Part {p + 1}{': ' + esc(part.title) if part.title else ''}</h2>")
-        if part.description.strip():
-            out.append(f"<p>{esc(part.description.strip())}</p>")
-        out.append(f'<pre class="program">{esc(part.program)}</pre>')
-        out.append(_tensor_values(pv.at) if part.graph.is_tensor else f"<p>At {_values(pv.at)}.</p>")
-        svg = pv.pictures.solution_svg if key else pv.pictures.student_svg
-        if svg is not None:
-            out.append(_img(svg, f"{'solution' if key else 'graph with numbered blanks'}, variant {v.id}",
-                            wide=part.graph.is_tensor))
-        elif any(q.type in ("forward", "backward") for q in questions):
-            out.append('<p class="missing">(The picture needs gradlab\'s renderer; the blanks are listed below.)</p>')
-        for q in questions:
-            out.append(f"<h3>Question {esc(q.id)} ({q.points:g} point{'s' * (q.points != 1)}). {esc(q.title)}</h3>")
-            if q.type in ("forward", "backward") and part.graph.is_tensor:
-                out.append(f'<p class="note">{esc(ENTRIES_NOTE)}</p>')
-                out.append("<table><tr><th>box</th><th>blank</th><th>entry</th><th>where</th>"
-                           f"<th>{'answer' if key else 'your answer'}</th></tr>")
-                for it in q.items:
-                    where = it.plain.split(" on ", 1)[1] if " on " in it.plain else it.plain
-                    ans = esc(v.answers[it.id].text) if key else ""
-                    out.append(f'<tr><td class="box">{esc(it.id)}</td><td>({it.blank})</td>'
-                               f'<td>{esc(it.entry_text or "–")}</td><td>{esc(where)}</td>'
-                               f'<td class="answer">{ans}</td></tr>')
-                out.append("</table>")
-            elif q.type in ("forward", "backward"):
-                out.append(f"<table><tr><th>blank</th><th>where</th><th>{'answer' if key else 'your answer'}</th></tr>")
-                for it in q.items:
-                    where = it.plain.split(" on ", 1)[1] if " on " in it.plain else it.plain
-                    ans = esc(v.answers[it.id].text) if key else ""
-                    out.append(f'<tr><td>({it.blank})</td><td>{esc(where)}</td><td class="answer">{ans}</td></tr>')
-                out.append("</table>")
-            elif q.type == "symbolic":
-                if not key:
-                    out.append(_names_note(ws, p))
-                out.append('<ol class="partials">')
-                for it in q.items:
-                    if key:
-                        out.append(f"<li>{partial_mathml(part.graph.output, it.wrt or '', ws.formulas[it.id])}</li>")
-                    else:
-                        out.append(f'<li>{partial_mathml(part.graph.output, it.wrt or "")} = '
-                                   '<span class="formula-box"></span></li>')
-                out.append("</ol>")
-            elif q.type == "matrix":
-                if not key:
-                    out.append(f'<p class="note">{esc(matrix_note(ws, p))}</p>')
-                out.append('<ol class="partials matrices">')
-                for it in q.items:
-                    lhs = partial_mathml_inner(part.graph.output, it.wrt or "")
-                    if key:
-                        out.append(f"<li>{_math(f'<mrow>{lhs}<mo>=</mo>{matrix_mathml_inner(ws.matrices[it.id])}</mrow>')}"
-                                   "</li>")
-                    else:
-                        shape = shape_words(part.graph.shape(it.wrt or ""))
-                        out.append(f'<li>{_math(lhs)} = <span class="shape">({esc(shape)}, the shape of '
-                                   f'{name_mathml(it.wrt or "")})</span><span class="formula-box"></span></li>')
-                out.append("</ol>")
-            elif q.type == "numeric":
-                out.append('<ol class="partials">')
-                for it in q.items:
-                    ans = f"<b>{esc(v.answers[it.id].text)}</b>" if key else '<span class="fill"></span>'
-                    lhs = (_math(_entry_partial(part.graph.output, it.entry_text)) if it.entry is not None
-                           else partial_mathml(part.graph.output, it.wrt or ''))
-                    out.append(f"<li>{lhs} at this point = {ans}</li>")
-                out.append("</ol>")
+@block.register
+def _(b: Formulas) -> str:
+    lines = ['<ol class="partials matrices">' if b.matrices else '<ol class="partials">']
+    for box in b.boxes:
+        lhs = partial_inner(box.partial)
+        if box.answer is not None:
+            rhs = matrix_mathml_inner(box.answer) if b.matrices else mathml_inner(box.answer)
+            lines.append(f"<li>{_math(f'<mrow>{lhs}<mo>=</mo>{rhs}</mrow>')}</li>")
+            continue
+        shape = ("" if box.shape is None else f'<span class="shape">({esc(shape_words(box.shape))}, the shape of '
+                 f"{name_mathml(box.partial.wrt)})</span>")
+        lines.append(f'<li>{_math(lhs)} = {shape}<span class="formula-box"></span></li>')
+    return "\n".join([*lines, "</ol>"])
+
+
+@block.register
+def _(b: Numbers) -> str:
+    lines = ['<ol class="partials">']
+    for box in b.boxes:
+        ans = '<span class="fill"></span>' if box.answer is None else f"<b>{esc(box.answer)}</b>"
+        lines.append(f"<li>{_math(partial_inner(box.partial))} at this point = {ans}</li>")
+    return "\n".join([*lines, "</ol>"])
+
+
+@block.register
+def _(b: Grading) -> str:
+    return ""  # the HTML key ends with its answers
+
+
+def section(doc: Document) -> str:
+    """A document as a ``<section>`` (one printed page each)."""
+    out = [f'<section class="sheet{" key" if doc.key else ""}" id="variant-{esc(doc.variant)}">']
+    out += [text for text in map(block, doc.blocks) if text]
     out.append("</section>")
     return "\n".join(out)
 
 
+def sheet_section(ws: Worksheet, v: VariantView, *, key: bool) -> str:
+    """One sheet (or key) as a ``<section>``."""
+    return section(sheet_document(ws, v, key=key))
+
+
+def _title(doc: Document) -> str:
+    return f"{doc.title} — variant {doc.variant}{' (key)' if doc.key else ''}"
+
+
+def render(doc: Document) -> str:
+    """A document as a complete, self-contained HTML file."""
+    return page(_title(doc), section(doc), wide=doc.wide)
+
+
 def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
     """One variant's sheet or key as a complete, self-contained HTML file."""
-    return page(f"{ws.title} — variant {v.id}{' (key)' if key else ''}", sheet_section(ws, v, key=key), wide=_wide(ws))
+    return render(sheet_document(ws, v, key=key))
+
+
+def all_documents(ws: Worksheet, docs: list[Document], *, key: bool) -> str:
+    """Every document in one file, one per printed page (for the PDF)."""
+    return page(f"{ws.title} — {'answer keys' if key else 'student sheets'}", "\n".join(map(section, docs)),
+                wide=any(d.wide for d in docs))
 
 
 def all_sheets(ws: Worksheet, *, key: bool) -> str:
     """Every variant's sheet (or key) in one document, one per printed page (for the PDF)."""
-    return page(f"{ws.title} — {'answer keys' if key else 'student sheets'}",
-                "\n".join(sheet_section(ws, v, key=key) for v in ws.variants), wide=_wide(ws))
+    return all_documents(ws, [sheet_document(ws, v, key=key) for v in ws.variants], key=key)
 
 
 def index(ws: Worksheet, pdf: bool) -> str:
@@ -207,4 +257,14 @@ def index(ws: Worksheet, pdf: bool) -> str:
     return page(ws.title, body)
 
 
-__all__ = ["sheet", "all_sheets", "index", "page", "mathml"]
+def _files(job: Job) -> Files:
+    return {f"html/{'key' if key else 'sheet'}-{v.id}.html": render(job.document(v, key=key))
+            for v in job.ws.variants for key in (False, True)}
+
+
+FORMAT = Format("html", _files, "html/sheet-07.html, key-07.html: self-contained, math as MathML",
+                index=lambda job: ("index.html", index(job.ws, "pdf" in job.formats)))
+
+
+__all__ = ["FORMAT", "sheet", "sheet_section", "section", "render", "block", "all_sheets", "all_documents", "index",
+           "page", "mathml"]

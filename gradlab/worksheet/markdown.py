@@ -1,117 +1,44 @@
-"""Student sheets and answer keys as Markdown with GitHub math (``$...$``), pictures beside them."""
+"""The Markdown format: sheets and keys with GitHub math (``$...$``), the pictures beside them.
+
+Prints the blocks of :mod:`gradlab.worksheet.document`; math as LaTeX.
+
+>>> from gradlab.worksheet import build_worksheet, spec_from_program
+>>> ws = build_worksheet(spec_from_program("f = x*y"), variants=1, seed=1, pictures=False)
+>>> print(sheet(ws, ws.variants[0], key=True).splitlines()[-1])
+Graded by `gradlab grade` with key.json; numbers within ±max(0.005, 0.01·|answer|).
+"""
 
 from __future__ import annotations
 
-from .mathtext import latex, number, partial_latex, value_text
-from .matrixtext import matrix_latex, shape_words, value_latex
-from .questions import ENTRIES_NOTE, QuestionView, VariantView, Worksheet, matrix_note
+from functools import singledispatch
+from typing import Any
+
+from .document import (
+    AnswerTable,
+    Document,
+    Formulas,
+    Grading,
+    Heading,
+    NamesNote,
+    Numbers,
+    Paragraph,
+    Partial,
+    Picture,
+    Point,
+    Program,
+    Title,
+    picture_name,
+    sheet_document,
+)
+from .format import Files, Format, Job
+from .mathtext import latex, number, partial_latex
+from .matrixtext import assignment_latex, entry_partial_latex, matrix_latex, shape_words
+from .questions import VariantView, Worksheet
 
 
-def _values_latex(at: dict[str, float]) -> str:
-    import sympy as sp
-
-    return ", ".join(f"${sp.latex(sp.Symbol(n))} = {value_text(x)}$" for n, x in at.items())
-
-
-def _names_note(ws: Worksheet, part: int) -> str:
-    spec = ws.spec.parts[part]
-    g = spec.graph
-    named = [n for n in ws.definitions[part]]
-    words = [f"the inputs {', '.join(g.inputs)}"]
-    if named:
-        words.append(f"the names {', '.join(named)} of the program")
-    aliases = [f"{a} for {t}" for a, t in spec.aliases.items()]
-    if aliases:
-        words.append("; ".join(aliases))
-    return ("Write each answer as a formula in " + ", ".join(words) +
-            ". You may write σ or sigmoid, exp, log, tanh, ^ for powers and 2w0 for 2·w0.")
-
-
-def _tensor_values_latex(at: dict) -> str:
-    """The point of a tensor graph as one display formula: ``x = [...]ᵀ, A = [...]`` (vectors are columns)."""
-    import sympy as sp
-
-    return r",\quad ".join(f"{sp.latex(sp.Symbol(n))} = {value_latex(x)}" for n, x in at.items())
-
-
-def picture_name(v: VariantView, part: int, key: bool) -> str:
-    return f"v{v.id}-part{part + 1}-{'solution' if key else 'blank'}.svg"
-
-
-def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
-    """One variant's student sheet (``key=False``) or answer key, as Markdown."""
-    title = ws.title + (" — answer key" if key else "")
-    out = [f"# {title}", "", f"**Variant {v.id}**" + ("" if key else " · Name: ______________________ · "
-                                                         "Student id: ____________"), ""]
-    if ws.spec.instructions and not key:
-        out += [ws.spec.instructions.strip(), ""]
-    total = ws.total_points
-    out += [f"Total: {total:g} points. Numbers to {ws.spec.grading.decimals} decimals.", ""]
-    by_part: dict[int, list[QuestionView]] = {}
-    for q in ws.questions:
-        by_part.setdefault(q.part, []).append(q)
-    for p, questions in by_part.items():
-        part = ws.spec.parts[p]
-        pv = v.parts[p]
-        if len(ws.spec.parts) > 1 or part.title:
-            out += [f"## Part {p + 1}" + (f": {part.title}" if part.title else ""), ""]
-        if part.description.strip():
-            out += [part.description.strip(), ""]
-        out += ["```text", part.program, "```", ""]
-        if part.graph.is_tensor:
-            out += ["At the point (vectors are columns)", "", "$$" + _tensor_values_latex(pv.at) + "$$", ""]
-        else:
-            out += ["At " + _values_latex(pv.at) + ".", ""]
-        if pv.pictures.student_svg is not None:
-            name = picture_name(v, p, key)
-            out += [f"![{'solution' if key else 'graph with numbered blanks'}, variant {v.id}]({name})", ""]
-        elif any(q.type in ("forward", "backward") for q in questions):
-            out += ["*(The picture needs gradlab's renderer; the blanks are listed below.)*", ""]
-        for q in questions:
-            out += [f"### Question {q.id} ({q.points:g} point{'s' * (q.points != 1)}). {q.title}", ""]
-            if q.type in ("forward", "backward") and part.graph.is_tensor:
-                out += [ENTRIES_NOTE, "", "| box | blank | entry | where | " + ("answer |" if key else "your answer |"),
-                        "|---|---|---|---|---|"]
-                for it in q.items:
-                    where = it.plain.split(" on ", 1)[1] if " on " in it.plain else it.plain
-                    ans = v.answers[it.id].text if key else ""
-                    out.append(f"| {it.id} | ({it.blank}) | {it.entry_text or '–'} | {where} | {ans} |")
-                out.append("")
-            elif q.type in ("forward", "backward"):
-                out += ["| blank | where | " + ("answer |" if key else "your answer |"), "|---|---|---|"]
-                for it in q.items:
-                    where = it.plain.split(" on ", 1)[1] if " on " in it.plain else it.plain
-                    ans = v.answers[it.id].text if key else ""
-                    out.append(f"| ({it.blank}) | {where} | {ans} |")
-                out.append("")
-            elif q.type == "symbolic":
-                if not key:
-                    out += [_names_note(ws, p), ""]
-                for j, it in enumerate(q.items, start=1):
-                    rhs = latex(ws.formulas[it.id]) if key else r"\qquad"
-                    out.append(f"{j}. ${partial_latex(part.graph.output, it.wrt or '')} = {rhs}$"
-                               + ("" if key else " ______________________________"))
-                out.append("")
-            elif q.type == "matrix":
-                if not key:
-                    out += [matrix_note(ws, p), ""]
-                for j, it in enumerate(q.items, start=1):
-                    shape = shape_words(part.graph.shape(it.wrt or ""))
-                    if key:
-                        out.append(f"{j}. ${it.latex} = {matrix_latex(ws.matrices[it.id])}$")
-                    else:
-                        out.append(f"{j}. ${it.latex} = \\qquad$ ______________________________ ({shape}, the "
-                                   f"shape of ${_name(it.wrt or '')}$)")
-                out.append("")
-            elif q.type == "numeric":
-                for j, it in enumerate(q.items, start=1):
-                    ans = v.answers[it.id].text if key else "______________"
-                    lhs = it.latex if it.entry is not None else partial_latex(part.graph.output, it.wrt or '')
-                    out.append(f"{j}. ${lhs}$ at this point $=$ {ans}")
-                out.append("")
-    if key:
-        out += ["---", "", f"Graded by `gradlab grade` with key.json; numbers within ±{_tol(ws)}.", ""]
-    return "\n".join(out)
+def partial_tex(p: Partial) -> str:
+    r"""``\frac{\partial a}{\partial x_{0}}``; an entry ``\frac{\partial L}{\partial B_{1,2}}``."""
+    return entry_partial_latex(p.of, p.wrt) if p.entry else partial_latex(p.of, p.wrt)
 
 
 def _name(n: str) -> str:
@@ -120,11 +47,103 @@ def _name(n: str) -> str:
     return sp.latex(sp.Symbol(n))
 
 
-def _tol(ws: Worksheet) -> str:
-    g = ws.spec.grading
-    if g.sigfigs:
-        return f"{g.sigfigs} significant figures"
-    return f"max({g.atol:g}, {g.rtol:g}·|answer|)"
+@singledispatch
+def block(b: Any) -> str:
+    """One block as Markdown (no blank line after it)."""
+    raise TypeError(f"the Markdown format cannot print a {type(b).__name__}")  # pragma: no cover - every block
+
+
+@block.register
+def _(b: Title) -> str:
+    fields = " · Name: ______________________ · Student id: ____________" if b.fields else ""
+    return f"# {b.text}\n\n**Variant {b.variant}**{fields}"
+
+
+@block.register
+def _(b: Heading) -> str:
+    return "#" * b.level + " " + b.text
+
+
+@block.register
+def _(b: Paragraph) -> str:
+    return f"*{b.text}*" if b.style == "missing" else b.text
+
+
+@block.register
+def _(b: Program) -> str:
+    return f"```text\n{b.text}\n```"
+
+
+@block.register
+def _(b: Point) -> str:
+    if b.tensor:
+        return "At the point (vectors are columns)\n\n$$" + r",\quad ".join(
+            assignment_latex(n, x) for n, x in b.values.items()) + "$$"
+    return "At " + ", ".join(f"${assignment_latex(n, x)}$" for n, x in b.values.items()) + "."
+
+
+@block.register
+def _(b: Picture) -> str:
+    return f"![{b.alt}]({b.name})"
+
+
+@block.register
+def _(b: AnswerTable) -> str:
+    head = "answer |" if b.key else "your answer |"
+    if b.entries:
+        lines = ["| box | blank | entry | where | " + head, "|---|---|---|---|---|"]
+        lines += [f"| {r.box} | ({r.blank}) | {r.entry} | {r.where} | {r.answer} |" for r in b.rows]
+    else:
+        lines = ["| blank | where | " + head, "|---|---|---|"]
+        lines += [f"| ({r.blank}) | {r.where} | {r.answer} |" for r in b.rows]
+    return "\n".join(lines)
+
+
+@block.register
+def _(b: NamesNote) -> str:
+    words = [f"the inputs {', '.join(b.inputs)}"]
+    if b.names:
+        words.append(f"the names {', '.join(b.names)} of the program")
+    aliases = [f"{a} for {t}" for a, t in b.aliases.items()]
+    if aliases:
+        words.append("; ".join(aliases))
+    return ("Write each answer as a formula in " + ", ".join(words) +
+            ". You may write σ or sigmoid, exp, log, tanh, ^ for powers and 2w0 for 2·w0.")
+
+
+@block.register
+def _(b: Formulas) -> str:
+    lines = []
+    for j, box in enumerate(b.boxes, start=1):
+        lhs = partial_tex(box.partial)
+        if box.answer is not None:
+            lines.append(f"{j}. ${lhs} = {matrix_latex(box.answer) if b.matrices else latex(box.answer)}$")
+            continue
+        shape = "" if box.shape is None else f" ({shape_words(box.shape)}, the shape of ${_name(box.partial.wrt)}$)"
+        lines.append(f"{j}. ${lhs} = \\qquad$ ______________________________{shape}")
+    return "\n".join(lines)
+
+
+@block.register
+def _(b: Numbers) -> str:
+    return "\n".join(f"{j}. ${partial_tex(box.partial)}$ at this point $=$ "
+                     f"{'______________' if box.answer is None else box.answer}"
+                     for j, box in enumerate(b.boxes, start=1))
+
+
+@block.register
+def _(b: Grading) -> str:
+    return f"---\n\nGraded by `gradlab grade` with key.json; numbers within ±{b.tolerance}."
+
+
+def render(doc: Document) -> str:
+    """A document as Markdown: its blocks, a blank line after each."""
+    return "".join(block(b) + "\n\n" for b in doc.blocks)[:-1]
+
+
+def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
+    """One variant's student sheet (``key=False``) or answer key, as Markdown."""
+    return render(sheet_document(ws, v, key=key))
 
 
 def index(ws: Worksheet, pdf: bool) -> str:
@@ -140,4 +159,18 @@ def index(ws: Worksheet, pdf: bool) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["sheet", "index", "picture_name", "number"]
+def _files(job: Job) -> Files:
+    files: Files = {}
+    for v in job.ws.variants:
+        for key in (False, True):
+            doc = job.document(v, key=key)
+            files[f"markdown/{'key' if key else 'sheet'}-{v.id}.md"] = render(doc)
+            files.update((f"markdown/{b.name}", b.svg) for b in doc.blocks if isinstance(b, Picture))
+    return files
+
+
+FORMAT = Format("markdown", _files, "markdown/sheet-07.md, key-07.md with GitHub math, the pictures beside them",
+                index=lambda job: ("index.md", index(job.ws, "pdf" in job.formats)))
+
+
+__all__ = ["FORMAT", "sheet", "render", "block", "index", "picture_name", "partial_tex", "number"]

@@ -78,9 +78,14 @@ def _math(inner: str, display: bool = False) -> str:
     return f'<math xmlns="http://www.w3.org/1998/Math/MathML"{mode}>{inner}</math>'
 
 
+def mathml_inner(expr: Any) -> str:
+    """Presentation MathML of a formula (inside a ``<math>``)."""
+    return _MathML().doprint(as_sympy(expr))
+
+
 def mathml(expr: Any, *, display: bool = False) -> str:
     """Presentation MathML of a formula, as a ``<math>`` element."""
-    return _math(_MathML().doprint(as_sympy(expr)), display)
+    return _math(mathml_inner(expr), display)
 
 
 def _name_mathml(name: str) -> str:
@@ -96,7 +101,7 @@ def partial_mathml(out: str, wrt: str, rhs: Any = None) -> str:
     """``∂a/∂x0`` (``= rhs`` when given) as MathML."""
     inner = partial_mathml_inner(out, wrt)
     if rhs is not None:
-        inner = f"<mrow>{inner}<mo>=</mo>{_MathML().doprint(as_sympy(rhs))}</mrow>"
+        inner = f"<mrow>{inner}<mo>=</mo>{mathml_inner(rhs)}</mrow>"
     return _math(inner)
 
 

@@ -63,6 +63,22 @@ def name_mathml_inner(n: str) -> str:
     return _base_mathml(n)
 
 
+def entry_partial_latex(out: str, name: str) -> str:
+    r"""``\frac{\partial L}{\partial B_{1,2}}``: the partial with respect to an entry (or a name)."""
+    return r"\frac{\partial %s}{\partial %s}" % (name_latex(out), name_latex(name))
+
+
+def entry_partial_mathml_inner(out: str, name: str) -> str:
+    """The partial with respect to an entry (or a name) as MathML (inside a ``<math>``)."""
+    return (f"<mfrac><mrow><mo>∂</mo>{name_mathml_inner(out)}</mrow>"
+            f"<mrow><mo>∂</mo>{name_mathml_inner(name)}</mrow></mfrac>")
+
+
+def assignment_latex(name: str, x: Any) -> str:
+    r"""``x_{0} = 2``, ``A = \begin{bmatrix} ... \end{bmatrix}``: an input and its value at a point."""
+    return f"{sp.latex(sp.Symbol(name))} = {value_latex(x)}"
+
+
 def _base_mathml(n: str) -> str:
     m = re.match(r"^([A-Za-z]+)(\d+)$", n)
     if m:
@@ -226,4 +242,4 @@ def matrix_mathml_inner(e: M) -> str:
 
 
 __all__ = ["matrix_latex", "matrix_mathml_inner", "value_latex", "value_mathml_inner", "name_latex",
-           "name_mathml_inner", "shape_words"]
+           "name_mathml_inner", "shape_words", "entry_partial_latex", "entry_partial_mathml_inner", "assignment_latex"]

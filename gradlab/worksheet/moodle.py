@@ -23,8 +23,11 @@ import base64
 import math
 import xml.etree.ElementTree as ET
 
-from .mathtext import esc, latex, partial_latex, value_text
-from .matrixtext import matrix_latex, value_latex
+from .document import item_partial, where
+from .format import Files, Format, Job
+from .markdown import partial_tex
+from .mathtext import esc, latex
+from .matrixtext import assignment_latex, matrix_latex
 from .questions import ENTRIES_NOTE, QuestionView, VariantView, Worksheet, matrix_note
 
 #: The grades Moodle accepts for an answer (percent).
@@ -72,17 +75,11 @@ def _pictures(v: VariantView, p: int) -> tuple[str, str]:
 def _intro(ws: Worksheet, v: VariantView, p: int) -> str:
     part = ws.spec.parts[p]
     if part.graph.is_tensor:
-        at = r",\quad ".join(f"{latex_name(n)} = {value_latex(x)}" for n, x in v.parts[p].at.items())
+        at = r",\quad ".join(assignment_latex(n, x) for n, x in v.parts[p].at.items())
         return (f"<p>Variant {esc(v.id)}.</p><pre>{esc(part.program)}</pre><p>At the point (vectors are columns) "
                 f"\\[{at}\\]</p>")
-    at = ", ".join(f"\\({latex_name(n)} = {value_text(x)}\\)" for n, x in v.parts[p].at.items())
+    at = ", ".join(f"\\({assignment_latex(n, x)}\\)" for n, x in v.parts[p].at.items())
     return (f"<p>Variant {esc(v.id)}.</p><pre>{esc(part.program)}</pre><p>At {at}.</p>")
-
-
-def latex_name(n: str) -> str:
-    import sympy as sp
-
-    return sp.latex(sp.Symbol(n))
 
 
 def _header(name: str, idnumber: str, qtype: str) -> str:
@@ -90,7 +87,6 @@ def _header(name: str, idnumber: str, qtype: str) -> str:
 
 
 def _numerical(ws: Worksheet, q: QuestionView, v: VariantView) -> str:
-    part = ws.spec.parts[q.part]
     img, files = _pictures(v, q.part) if any(t.type in ("forward", "backward") for t in ws.questions
                                              if t.part == q.part) else ("", "")
     out = []
@@ -98,7 +94,7 @@ def _numerical(ws: Worksheet, q: QuestionView, v: VariantView) -> str:
         ans = v.answers[it.id]
         value = float(ans.value)  # type: ignore[arg-type]
         tol = _tolerance(ws, value)
-        lhs = it.latex if it.entry is not None else partial_latex(part.graph.output, it.wrt or '')
+        lhs = partial_tex(item_partial(ws, q, it))
         text = (_intro(ws, v, q.part) + img +
                 f"<p>Give \\({lhs}\\) at this point "
                 f"(to {ws.spec.grading.decimals} decimals).</p>")
@@ -143,9 +139,8 @@ def _cloze(ws: Worksheet, q: QuestionView, v: VariantView) -> str:
             credit = ws.spec.grading.partial.get(m.id, 0.0)
             parts.append(f"%{_fraction(credit)}%{_num(m.value)}:{_num(_tolerance(ws, m.value))}#"
                          f"{_cloze_escape(m.message)}")
-        where = it.plain.split(" on ", 1)[1] if " on " in it.plain else it.plain
         entry = f"<td>{esc(it.entry_text or '–')}</td>" if tensor else ""
-        rows.append(f"<tr><td>({it.blank})</td>{entry}<td>{esc(where)}</td>"
+        rows.append(f"<tr><td>({it.blank})</td>{entry}<td>{esc(where(it))}</td>"
                     f"<td>{{{_weight(it.points)}:NUMERICAL:{'~'.join(parts)}}}</td></tr>")
     head = "<th>blank</th><th>entry</th>" if tensor else "<th>blank</th>"
     text = (_intro(ws, v, q.part) + img + f"<p>{esc(q.title)} (to {ws.spec.grading.decimals} decimals).</p>"
@@ -165,7 +160,7 @@ def _essay(ws: Worksheet, q: QuestionView, v: VariantView) -> str:
     part = ws.spec.parts[q.part]
     out = []
     for it in q.items:
-        lhs = partial_latex(part.graph.output, it.wrt or '')
+        lhs = partial_tex(item_partial(ws, q, it))
         if q.type == "matrix":
             model = matrix_latex(ws.matrices[it.id])
             text = (_intro(ws, v, q.part) + f"<p>Give \\({lhs}\\) as a matrix formula. {esc(matrix_note(ws, q.part))}"
@@ -223,6 +218,15 @@ def moodle_xml(ws: Worksheet, *, symbolic: str = "essay") -> tuple[str, list[str
                          "grading in Moodle needs a CAS question type such as STACK (or use 'gradlab grade')")
     out.append("</quiz>")
     return "\n".join(out) + "\n", notes
+
+
+def _files(job: Job) -> Files:
+    xml, notes = moodle_xml(job.ws, symbolic=job.options.get("moodle_symbolic", "essay"))
+    job.notes += notes
+    return {"moodle.xml": xml}
+
+
+FORMAT = Format("moodle", _files, "moodle.xml: a question bank, one question per variant", png=True)
 
 
 class MoodleXMLError(ValueError):

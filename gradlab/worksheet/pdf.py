@@ -1,8 +1,9 @@
-"""PDF and screenshots of the HTML sheets with headless Chromium (installed by scripts/install.sh).
+"""The PDF format, and screenshots of the HTML sheets, with headless Chromium (installed by scripts/install.sh).
 
-Chromium prints the self-contained HTML (MathML and inlined pictures need no network). The
-creation and modification dates Chromium writes are replaced by a fixed date of the same
-length, so the same seed gives byte-identical PDFs.
+Chromium prints the self-contained HTML (MathML and inlined pictures need no network): every
+sheet in ``students.pdf``, every key in ``keys.pdf``, one a page. The creation and modification
+dates Chromium writes are replaced by a fixed date of the same length, so the same seed gives
+byte-identical PDFs. Without Chromium the PDF format leaves a note and the other formats are made.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import tempfile
 from pathlib import Path
 
 from ..errors import GradlabError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, write_atomic
+from .format import Files, Format, Job
+from .html import all_documents
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 INSTALL_HINT = ("install Chromium: 'apt-get install chromium' (Debian/Ubuntu; scripts/install.sh does it), "
@@ -97,3 +100,25 @@ def dump_dom(html_file: str | Path, *, timeout: float = 120) -> str:
                                Path(html_file).resolve().as_uri()], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout)
     return proc.stdout.decode("utf-8", "replace")
+
+
+def _no_files(job: Job) -> Files:
+    return {}  # the HTML format writes the pages that finish() prints
+
+
+def _print_all(job: Job, folder: Path) -> list[str]:
+    """Every sheet and every key in one HTML file each, printed to ``students.pdf`` and ``keys.pdf``."""
+    written: list[str] = []
+    try:
+        for key, name in ((False, "students"), (True, "keys")):
+            doc = folder / "html" / f"all-{name}.html"
+            write_atomic(doc, all_documents(job.ws, [job.document(v, key=key) for v in job.ws.variants], key=key))
+            print_pdf(doc, folder / f"{name}.pdf")
+            written += [f"html/all-{name}.html", f"{name}.pdf"]
+    except ChromiumNotFound as e:
+        job.notes.append(f"PDF files not made: {e.message}")
+    return written
+
+
+FORMAT = Format("pdf", _no_files, "students.pdf, keys.pdf: every sheet and key, one a page (Chromium prints the HTML)",
+                finish=_print_all, needs=("html",))

@@ -1,5 +1,5 @@
 """The worksheet as data: questions and answer boxes (the same on every sheet), and each variant's
-point, pictures and answers (the key). Writers (Markdown, HTML, PDF, Moodle) only format this.
+point, pictures and answers (the key). The formats (Markdown, HTML, PDF, Moodle) only print this.
 
 >>> from gradlab.worksheet.spec import spec_from_program
 >>> ws = build_worksheet(spec_from_program("z = w0*x0 + w2; a = sigmoid(z)"), variants=2, seed=1, pictures=False)
@@ -28,8 +28,8 @@ from ..grading.formulas import evaluate_points, strict_names
 from ..graph import Graph
 from ..numeric import Evaluation, evaluate
 from ..tensor_forms import show
-from .mathtext import key_text, latex, number, partial_latex, value_text
-from .matrixtext import matrix_latex, name_latex
+from .mathtext import key_text, latex, number, value_text
+from .matrixtext import matrix_latex
 from .mistakes import (
     adjoint,
     definitions,
@@ -62,7 +62,6 @@ class ItemView:
     kind: str  # number | formula | matrix
     points: float
     plain: str  # "value (3)", "∂a/∂x0"
-    latex: str = ""  # for formula items: the partial as LaTeX
     wrt: str | None = None  # the node (a numeric item of a tensor: the node of the entry)
     blank: int | None = None
     entry: tuple[int, ...] | None = None  # an entry of a vector or matrix (0-based)
@@ -304,10 +303,10 @@ def _items(part: Part, qtype: str, qid: str, blanks: list[BlankSlot]) -> list[It
         return [ItemView(f"{qid}.{b.number}", "number", pts, f"{kind} {b.marker} on {wire_words(g, b.wire)}",
                          blank=b.number) for b in blanks if b.kind == kind]
     if qtype == "symbolic":
-        return [ItemView(f"{qid}.{j}", "formula", pts, f"∂{g.output}/∂{w}", partial_latex(g.output, w), wrt=w)
+        return [ItemView(f"{qid}.{j}", "formula", pts, f"∂{g.output}/∂{w}", wrt=w)
                 for j, w in enumerate(part.wrt, start=1)]
     if qtype == "numeric":
-        return [ItemView(f"{qid}.{j}", "number", pts, f"∂{g.output}/∂{w}", partial_latex(g.output, w), wrt=w)
+        return [ItemView(f"{qid}.{j}", "number", pts, f"∂{g.output}/∂{w}", wrt=w)
                 for j, w in enumerate(part.numeric, start=1)]
     return []  # matrix: tensor graphs (see the module docs)
 
@@ -329,11 +328,11 @@ def _tensor_items(part: Part, qtype: str, qid: str, blanks: list[BlankSlot], pts
                                       entry=tuple(idx), entry_text=ent))
         return items
     if qtype == "matrix":
-        return [ItemView(f"{qid}.{j}", "matrix", pts, f"∂{out}/∂{w}", partial_latex(out, w), wrt=w)
+        return [ItemView(f"{qid}.{j}", "matrix", pts, f"∂{out}/∂{w}", wrt=w)
                 for j, w in enumerate(part.wrt, start=1)]
     if qtype == "numeric":
-        return [ItemView(f"{qid}.{j}", "number", pts, f"∂{out}/∂{name}", r"\frac{\partial %s}{\partial %s}" % (
-            name_latex(out), name_latex(name)), wrt=node, entry=idx, entry_text=name)
+        return [ItemView(f"{qid}.{j}", "number", pts, f"∂{out}/∂{name}", wrt=node, entry=idx,
+                         entry_text=name)
                 for j, (name, node, idx) in enumerate(numeric_entries(g, part.numeric), start=1)]
     return []  # symbolic: a gradient of a tensor graph is asked as a matrix formula
 
