@@ -31,8 +31,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
+from .expr import FORMULA_ONLY
 from .graph import Graph
-from .ops import as_sympy, op_for
+from .ops import HEADS, as_sympy, op_for
 from .tensor_ops import (
     FormBuilders,
     TensorOp,
@@ -323,6 +324,16 @@ def _show(e: M) -> str:
 # ------------------------------------------------------------------------------- from SymPy
 
 
+def _function_name(function: Any) -> str | None:
+    """The name a formula calls a one-argument SymPy function by: a gate's call name (the gate whose record has
+    this head: ``sp.Abs`` -> ``abs``, a gate the user registered too), or a function of formulas only
+    (``sign``, ``Heaviside``)."""
+    op = HEADS.get(function)
+    if op is not None:
+        return op.call if op.arity == 1 else None
+    return next((name for name, f in FORMULA_ONLY.items() if f.sympy is function), None)
+
+
 def from_sympy(expr: sp.Expr, names: Mapping[sp.Symbol, M], shape: tuple[int, ...]) -> M | None:
     """A SymPy expression over symbols standing for whole tensors, as a matrix formula (None if
     it uses something without a matrix form)."""
@@ -364,9 +375,7 @@ def from_sympy(expr: sp.Expr, names: Mapping[sp.Symbol, M], shape: tuple[int, ..
             return None
         return power(base, expr.exp)
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
-        fname = {"sigmoid": "sigmoid", "relu": "relu", "softplus": "softplus", "exp": "exp", "log": "log",
-                 "tanh": "tanh", "sin": "sin", "cos": "cos", "Abs": "abs", "sign": "sign",
-                 "Heaviside": "Heaviside"}.get(type(expr).__name__)
+        fname = _function_name(expr.func)
         arg = from_sympy(expr.args[0], names, shape)
         if fname is None or arg is None:
             return None
