@@ -175,13 +175,10 @@ def prove_equal(diff: sp.Expr, definitions: Mapping[sp.Symbol, sp.Expr],
     return settle(d0, definitions)
 
 
-#: One-argument gates whose local derivative is not a factor anyone forgets (a copy, a sign, a constant).
-_PLAIN_GATES = frozenset({"identity", "neg", "add_const", "mul_const", "div_const"})
-
-
 def forgettable_gates(graph: Graph, wrt: str) -> list[str]:
     """The one-argument gates between ``wrt`` and the output whose local derivative a student may
-    leave out of the chain (activations, ``1/x``, ``x**2``, ...), in graph order."""
+    leave out of the chain (activations, ``1/x``, ``x**2``, ...), in graph order: not those whose record says
+    their local derivative is plain (a copy, a sign, a constant factor)."""
     from .ops import op_for
     from .tensor_ops import TensorOp
 
@@ -191,7 +188,7 @@ def forgettable_gates(graph: Graph, wrt: str) -> list[str]:
         d = graph.attrs(n)
         op = op_for(d["op"])
         assert op is not None  # a graph holds only known gates
-        if n in below and not isinstance(op, TensorOp) and op.arity == 1 and d["op"] not in _PLAIN_GATES:
+        if n in below and not isinstance(op, TensorOp) and op.arity == 1 and not op.plain_derivative:
             found.append(n)
     return found
 

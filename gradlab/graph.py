@@ -48,15 +48,15 @@ from typing import Any, Iterator, Mapping, Sequence, Union, cast
 import networkx as nx
 import sympy as sp
 
-from . import tensor_ops  # noqa: F401  (registers the vector and matrix gates that op_for() finds)
+from . import tensor_ops  # registers the vector and matrix gates that op_for() finds
 from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
 from .ops import FUNCTIONS, OPS, TENSOR_OPS, as_sympy, op_for
 
 Number = Union[int, float]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Names no value may take besides the functions of the op table (ops.FUNCTIONS): the vector and matrix
-#: functions, and T (``A.T``).
-RESERVED_NAMES = frozenset({"sum", "mean", "softmax", "log_softmax", "cross_entropy", "outer", "mse", "T"})
+#: functions (the tensor gates' call names), and T (``A.T``).
+RESERVED_NAMES = frozenset(tensor_ops.TENSOR_FUNCTIONS) | {"T"}
 #: What an input's optional ``domain`` may say (random test points respect it).
 DOMAINS = ("onehot", "probs", "positive")
 
@@ -82,9 +82,10 @@ def _check_number(value: Any, where: Location | None = None) -> Number:
 
 
 def fold(symbol: str, a: Number, b: Number | None = None, where: Location | None = None) -> Number:
-    """Fold constants (``2*3`` -> 6) with bounded time and a clear error on overflow or 0 division."""
+    """Fold constants (``2*3`` -> 6, ``-`` with one operand: ``-2``) with bounded time and a clear error on
+    overflow or 0 division."""
     try:
-        if symbol == "neg":
+        if symbol == "-" and b is None:
             r: Any = -a
         elif symbol in FUNCTIONS:
             import numpy as np
@@ -367,7 +368,7 @@ class Graph:
             return self.apply("add", a, b, **kw)
         if symbol == "-":
             if b_num:
-                return self.apply("add_const", a, param=fold("neg", b), **kw)  # type: ignore[arg-type]
+                return self.apply("add_const", a, param=fold("-", b), **kw)  # type: ignore[arg-type]
             if a_num:
                 return self.apply("rsub_const", b, param=a, **kw)  # type: ignore[arg-type]
             return self.apply("sub", a, b, **kw)

@@ -235,7 +235,7 @@ class ProgramParser:
             if isinstance(node.op, ast.USub):
                 a = self.build(node.operand)
                 if isinstance(a, (int, float)):
-                    return fold("neg", a)
+                    return fold("-", a)
                 return self.graph.apply("neg", a, name=name, **self.attrs(node))
             raise self.fail(f"the operator '{type(node.op).__name__}' is not allowed; use {ALLOWED}", node)
         if isinstance(node, ast.Call):

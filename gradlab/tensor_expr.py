@@ -44,7 +44,16 @@ from .expr import FORMULA_ONLY, LENIENT_FUNCTIONS, ExpressionParser, Limits
 from .expr import FUNCTIONS as SCALAR_FUNCTIONS
 from .expr import normalise as scalar_normalise
 from .ops import OPS, DerivedTable, as_sympy
-from .tensor_ops import TENSOR_FUNCTIONS, Shape, forward_values, is_symbolic, result_shape, shape_text, transpose_shape
+from .tensor_ops import (
+    TENSOR_FUNCTIONS,
+    TENSOR_OPS,
+    Shape,
+    forward_values,
+    is_symbolic,
+    result_shape,
+    shape_text,
+    transpose_shape,
+)
 
 #: Scalar functions applied entry by entry: call name -> its gate in OPS (every gate with a call name, one a
 #: user registered too), or None for a function of formulas only (``tan``, ``sign``, ``Heaviside``, ``erf``).
@@ -345,14 +354,15 @@ class MatrixExpressionParser(ExpressionParser):
 
     def tensor_call(self, fname: str, node: ast.Call) -> Tensor:
         op_name, arity = TENSOR_FUNCTIONS[fname]
+        takes_axis = TENSOR_OPS[op_name].axis
         args_ast = list(node.args)
         if node.keywords:
-            if fname in ("sum", "mean") and [k.arg for k in node.keywords] == ["axis"]:
+            if takes_axis and [k.arg for k in node.keywords] == ["axis"]:
                 args_ast.append(node.keywords[0].value)
             else:
                 raise self.fail(f"{fname}() takes no keyword arguments", node)
         param = None
-        if fname in ("sum", "mean") and len(args_ast) == 2:
+        if takes_axis and len(args_ast) == 2:
             ax = args_ast.pop()
             if not (isinstance(ax, ast.Constant) and isinstance(ax.value, (int, float)) and ax.value in (0, 1)
                     and not isinstance(ax.value, bool)):

@@ -3,7 +3,9 @@
 The adjoint of each node is written as a matrix formula in the claim syntax of
 :mod:`gradlab.tensor_expr` (``@``, ``.T``, ``*`` entry by entry), built backwards from the
 output with each gate's textbook VJP in matrix form (``G @ B.T`` and ``A.T @ G`` for ``A @ B``,
-``G * (1 - v**2)`` for ``v = tanh(u)``, ``p * (G - sum(p * G))`` for ``p = softmax(z)``, ...).
+``G * (1 - v**2)`` for ``v = tanh(u)``, ``p * (G - sum(p * G))`` for ``p = softmax(z)``, ...): a tensor
+gate's from its record (:attr:`gradlab.tensor_ops.TensorOp.matrix_vjp`), an elementwise gate's from its
+local partials.
 Where a node's entries (from :mod:`gradlab.tensor_symbolic`) all follow one entrywise pattern,
 such as ``(p_i - y_i)/2``, that pattern is used instead: so the softmax-cross-entropy step reads
 ``(p - y)/2``. Constant factors move to the end (``(p - y) @ v.T / 2``).
@@ -29,9 +31,21 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
+from .expr import FORMULA_ONLY
 from .graph import Graph
-from .ops import as_sympy, op_for
-from .tensor_ops import TensorOp, broadcast_shape, is_row, reduce_shape, size, to2d, transpose_shape
+from .ops import HEADS, as_sympy, op_for
+from .tensor_ops import (
+    FormBuilders,
+    TensorOp,
+    broadcast_shape,
+    is_row,
+    reduce_shape,
+    size,
+    tensor_function,
+    tensor_op,
+    to2d,
+    transpose_shape,
+)
 
 _PREC = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "neg": 3, "pow": 4, "T": 5, "call": 5, "name": 5,
          "num": 5}
@@ -106,7 +120,8 @@ def simplify(e: M, unit: Mapping[str, tuple[int, ...]]) -> M:
     k = e.kind
     if k in ("name", "num"):
         return e
-    if k == "call" and e.value == "sum" and args:
+    summed = tensor_function(e.value) if k == "call" else None
+    if summed is not None and summed.adds_entries and args:
         inner = args[0]
         c, r = _split(inner)
         if r is not None and r.kind == "name" and r.value in unit:
@@ -309,6 +324,16 @@ def _show(e: M) -> str:
 # ------------------------------------------------------------------------------- from SymPy
 
 
+def _function_name(function: Any) -> str | None:
+    """The name a formula calls a one-argument SymPy function by: a gate's call name (the gate whose record has
+    this head: ``sp.Abs`` -> ``abs``, a gate the user registered too), or a function of formulas only
+    (``sign``, ``Heaviside``)."""
+    op = HEADS.get(function)
+    if op is not None:
+        return op.call if op.arity == 1 else None
+    return next((name for name, f in FORMULA_ONLY.items() if f.sympy is function), None)
+
+
 def from_sympy(expr: sp.Expr, names: Mapping[sp.Symbol, M], shape: tuple[int, ...]) -> M | None:
     """A SymPy expression over symbols standing for whole tensors, as a matrix formula (None if
     it uses something without a matrix form)."""
@@ -350,9 +375,7 @@ def from_sympy(expr: sp.Expr, names: Mapping[sp.Symbol, M], shape: tuple[int, ..
             return None
         return power(base, expr.exp)
     if isinstance(expr, sp.Function) and len(expr.args) == 1:
-        fname = {"sigmoid": "sigmoid", "relu": "relu", "softplus": "softplus", "exp": "exp", "log": "log",
-                 "tanh": "tanh", "sin": "sin", "cos": "cos", "Abs": "abs", "sign": "sign",
-                 "Heaviside": "Heaviside"}.get(type(expr).__name__)
+        fname = _function_name(expr.func)
         arg = from_sympy(expr.args[0], names, shape)
         if fname is None or arg is None:
             return None
@@ -368,21 +391,19 @@ def from_sympy(expr: sp.Expr, names: Mapping[sp.Symbol, M], shape: tuple[int, ..
 _A, _B, _O = sp.Symbol("__a0", real=True), sp.Symbol("__a1", real=True), sp.Symbol("__out", real=True)
 
 
+#: The constructors the tensor gates' records write their matrix forms with (:class:`gradlab.tensor_ops.TensorOp`).
+BUILDERS = FormBuilders(num=num, call=call, matmul=matmul, transpose=transpose, mul=mul, sub=sub, neg=neg,
+                        scale=scale)
+
+
 def value_form(op_name: str, args: Sequence[M], param: Any, shape: tuple[int, ...]) -> M | None:
-    """A gate's output as a matrix formula of its arguments' formulas."""
+    """A gate's output as a matrix formula of its arguments' formulas (a tensor gate's from its record)."""
     a = args[0]
     b = args[1] if len(args) > 1 else None
-    if op_name == "matmul":
-        return matmul(a, b)  # type: ignore[arg-type]
-    if op_name == "transpose":
-        return transpose(a)
-    if op_name in ("sum", "mean"):
-        s = call("sum", a, *([num(param)] if param is not None else []), shape=shape)
-        return s if op_name == "sum" else scale(sp.Rational(1, size(a.shape) // max(1, size(shape))), s)
-    if op_name in ("softmax", "log_softmax", "outer", "cross_entropy"):
-        return call(op_name, *args, shape=shape)
     op = op_for(op_name)
-    if op is None or isinstance(op, TensorOp):
+    if isinstance(op, TensorOp):
+        return None if op.value_form is None else op.value_form(BUILDERS, args, param, shape)
+    if op is None:
         return None
     syms = [_A, _B][: op.arity]
     from .tensor_ops import _sym_param
@@ -393,41 +414,14 @@ def value_form(op_name: str, args: Sequence[M], param: Any, shape: tuple[int, ..
 
 def vjp_forms(op_name: str, g: M, args: Sequence[M], out: M, shapes: Sequence[tuple[int, ...]], param: Any,
               out_shape: tuple[int, ...]) -> list[M | None]:
-    """Each argument's share of the adjoint ``g``, in matrix form (None where there is none)."""
-    if op_name == "matmul":
-        a, b = args
-        if out_shape == ():
-            return [mul(g, transpose(b)), mul(transpose(a), g)]
-        return [matmul(g, transpose(b)), matmul(transpose(a), g)]
-    if op_name == "transpose":
-        return [transpose(g)]
-    if op_name in ("sum", "mean"):
-        (a,) = args
-        share = g if shapes[0] == out_shape else mul(g, call("ones_like", a, shape=shapes[0]))
-        if op_name == "mean":
-            share = scale(sp.Rational(size(out_shape), size(shapes[0])), share)
-        return [share]
-    if op_name == "softmax":
-        axis = [] if len(shapes[0]) == 1 or is_row(shapes[0]) else [num(0)]
-        inner = mul(out, g)
-        return [mul(out, sub(g, call("sum", inner, *axis, shape=reduce_shape(shapes[0], 0 if axis else None))))]
-    if op_name == "log_softmax":
-        axis = [] if len(shapes[0]) == 1 or is_row(shapes[0]) else [num(0)]
-        p = call("softmax", args[0], shape=shapes[0])
-        return [sub(g, mul(p, call("sum", g, *axis, shape=reduce_shape(shapes[0], 0 if axis else None))))]
-    if op_name == "cross_entropy":
-        z, y = args
-        axis = [] if len(shapes[0]) == 1 or is_row(shapes[0]) else [num(0)]
-        p = call("softmax", z, shape=shapes[0])
-        sy = call("sum", y, *axis, shape=reduce_shape(shapes[0], 0 if axis else None))
-        return [mul(g, sub(mul(p, sy), y)), neg(mul(g, call("log_softmax", z, shape=shapes[0])))]
-    if op_name == "outer":
-        a, b = args
-        if len(shapes[0]) != 1 or len(shapes[1]) != 1:
-            return [None, None]
-        return [matmul(g, b), matmul(transpose(g), a)]
+    """Each argument's share of the adjoint ``g``, in matrix form (None where there is none): a tensor gate's
+    from its record, an elementwise gate's from its local partials."""
     op = op_for(op_name)
-    if op is None or isinstance(op, TensorOp):
+    if isinstance(op, TensorOp):
+        if op.matrix_vjp is None:
+            return [None] * len(args)
+        return list(op.matrix_vjp(BUILDERS, g, args, out, shapes, param, out_shape))
+    if op is None:
         return [None] * len(args)
     from .tensor_ops import _sym_param
 
@@ -523,6 +517,11 @@ def value_forms(g: Graph) -> dict[str, "M | None"]:
     return vals
 
 
+def _sums_to_one(op_name: Any) -> bool:
+    op = tensor_op(op_name)
+    return op is not None and op.sums_to_one
+
+
 def raw_matrix_forms(graph: Graph, ts: Any = None) -> dict[str, M | None]:
     """The adjoint of every node as a matrix formula (unchecked; see :func:`matrix_forms`)."""
     from .tensor_symbolic import tensor_symbolic
@@ -532,7 +531,7 @@ def raw_matrix_forms(graph: Graph, ts: Any = None) -> dict[str, M | None]:
     ts = ts if ts is not None else tensor_symbolic(g)
     vals = value_forms(g)
     unit = {n: g.shape(n) for n in g.nodes if (g.kind(n) == "input" and g.attrs(n).get("domain") in ("onehot", "probs"))
-            or (g.attrs(n).get("op") == "softmax" and g.attrs(n).get("named"))}
+            or (_sums_to_one(g.attrs(n).get("op")) and g.attrs(n).get("named"))}
     forms: dict[str, M | None] = {out: ONE}
     shares: dict[str, list[M | None]] = {n: [] for n in g.nodes}
     for v in reversed(g.nodes):

@@ -22,7 +22,9 @@ The tensor gates (``matmul`` ``@``, ``transpose`` ``.T``, ``sum``, ``mean``, ``s
 table :data:`gradlab.ops.TENSOR_OPS` (beside the scalar gates of :data:`gradlab.ops.OPS`), each with a shape rule, a forward and a vector-Jacobian product
 (VJP) written once for two kinds of arrays: float arrays with leading batch axes (numbers,
 many points at once) and numpy object arrays of SymPy expressions (one entry each). The VJP is
-the op's local derivative, as ``partials`` is for a scalar gate.
+the op's local derivative, as ``partials`` is for a scalar gate. Everything else gradlab knows
+about a tensor gate is in its record too: its VJP in matrix form, its index symmetry, its
+optional axis, what a label brings into a softmax's gradient (see :class:`TensorOp`).
 
 >>> matmul_shape((2, 3), (3,)), matmul_shape((2,), (1, 3)), matmul_shape((1, 3), (3,))
 ((2,), (2, 3), ())
@@ -186,14 +188,14 @@ def softmax_axis(shape: Shape) -> int:
     return -1 if is_row(shape) else -2
 
 
-def _softmax_shape(shapes: Sequence[Shape], param: Any) -> Shape:
+def _softmax_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str] | None = None) -> Shape:
     (a,) = shapes
     if a == ():
         raise ShapeError("softmax of a single number is always 1; it needs a vector (or a matrix: one softmax a column)")
     return a
 
 
-def _ce_shape(shapes: Sequence[Shape], param: Any) -> Shape:
+def _ce_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str] | None = None) -> Shape:
     z, y = shapes
     if z != y:
         raise ShapeError(f"cross_entropy(z, y) needs the scores z and the labels y of one shape, got "
@@ -203,7 +205,7 @@ def _ce_shape(shapes: Sequence[Shape], param: Any) -> Shape:
     return ()
 
 
-def _outer_shape(shapes: Sequence[Shape], param: Any) -> Shape:
+def _outer_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str] | None = None) -> Shape:
     a, b = shapes
     if not (len(a) == 1 or is_row(a)) or not (len(b) == 1 or is_row(b)):
         raise ShapeError(f"outer(a, b) takes two vectors, got {shape_text(a)} and {shape_text(b)}")
@@ -379,38 +381,111 @@ def _not_scalar(name: str) -> Callable[..., Any]:
     return fail
 
 
-def _number_shape(shapes: Sequence[Shape], param: Any) -> Shape:
+def _number_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str] | None = None) -> Shape:
     return ()
 
 
 @dataclass(frozen=True)
+class FormBuilders:
+    """The constructors of matrix formulas (:class:`gradlab.tensor_forms.M`) that a record's matrix forms are
+    written with; :mod:`gradlab.tensor_forms` passes them in, so that the op table does not import it."""
+
+    num: Callable[[Any], Any]
+    call: Callable[..., Any]          # call(fn, *args, shape=...): ``sum(G, 0)``, ``softmax(z)``
+    matmul: Callable[[Any, Any], Any]
+    transpose: Callable[[Any], Any]
+    mul: Callable[[Any, Any], Any]    # entry by entry (or by a number)
+    sub: Callable[[Any, Any], Any]
+    neg: Callable[[Any], Any]
+    scale: Callable[[Any, Any], Any]  # scale(c, e): ``e/2``, ``-e``
+
+
+#: In a record's :attr:`TensorOp.symmetry`, the gate's output (arguments are 0, 1, ...).
+OUT = -1
+AxisTie = tuple[tuple[int, int], tuple[int, int]]
+
+
+@dataclass(frozen=True)
 class TensorOp(Op):
-    """A gate over vectors and matrices: shape rule, forward, VJP and torch forward.
+    """A gate over vectors and matrices: shape rule, forward, VJP and torch forward, and its matrix forms.
 
     ``forward(args, shapes, param)`` and ``vjp(g, args, value, shapes, param)`` work on float
     arrays with leading batch axes and on object arrays of SymPy entries alike; ``vjp`` returns
     d output/d argument_k contracted with the adjoint ``g`` (the vector-Jacobian product), one
-    array in each argument's shape.
+    array in each argument's shape. ``shape_fn(shapes, param, names)`` names the arguments as
+    ``names`` in its errors.
     """
 
-    shape_fn: Callable[[Sequence[Shape], Any], Shape] = _number_shape
+    shape_fn: Callable[..., Shape] = _number_shape
     forward: Callable[..., np.ndarray] = _not_scalar("forward")
     vjp: Callable[..., list[np.ndarray]] = _not_scalar("vjp")
     torch_forward: Callable[..., Any] = _not_scalar("torch")
+    #: the output as a matrix formula of the arguments' formulas, ``value_form(f, args, param, shape)`` with
+    #: ``f`` the :class:`FormBuilders`; None: the gate has no matrix form
+    value_form: Callable[[FormBuilders, Sequence[Any], Any, Shape], Any] | None = None
+    #: the textbook VJP in matrix form (``G @ B.T`` and ``A.T @ G`` for ``A @ B``): each argument's share of the
+    #: adjoint ``g``, ``matrix_vjp(f, g, args, out, shapes, param, out_shape)``, None where there is none
+    matrix_vjp: Callable[..., list[Any]] | None = None
+    #: adds up its argument's entries (``sum``): a matrix form writes 1 for the sum of a label's entries
+    adds_entries: bool = False
+    #: how it treats the indices of its axes (:mod:`gradlab.tensor_symmetry`): ``symmetry(arg_dims, out_dims,
+    #: param)`` gives the pairs ``((k, i), (m, j))`` of axes it ties, ``k`` an argument or :data:`OUT` and ``i``
+    #: 0 (rows) or 1 (columns), for axes longer than 1; None: not known to treat them alike
+    symmetry: Callable[[Sequence[tuple[int, int]], tuple[int, int], Any], list[AxisTie]] | None = None
+    #: takes an optional axis, 0 (down the columns) or 1 (along the rows): ``sum(X, 1)``, ``sum(X, axis=1)``
+    axis: bool = False
+    #: of a number it is that number (``sum(3)``, ``transpose(3)``): a program may apply it to numbers
+    number_is_itself: bool = False
+    #: its output's entries sum to 1 (a vector, each column of a matrix): ``softmax``
+    sums_to_one: bool = False
+    #: the probabilities its output stands for, from its value (softmax: the value, log_softmax: exp of it)
+    probabilities: Callable[[np.ndarray], np.ndarray] | None = None
+    #: a softmax-cross-entropy gate (its first argument: the scores z): the share of the scores' adjoint that
+    #: the label y brings in (the ``- y`` of ``p - y``), ``label_term(value, adjoint, arg_values)``; a student
+    #: who leaves it out writes ``p``, a mistake verify and worksheets name
+    label_term: Callable[[np.ndarray, np.ndarray, Sequence[np.ndarray]], np.ndarray] | None = None
+    #: the argument that is the label (``cross_entropy(z, y)``: 1), if the gate takes one
+    label_arg: int | None = None
 
 
 def _register(name: str, arity: int, label: str | Callable[[Any], str], doc: str, shape_fn: Callable[..., Shape],
               forward: Callable[..., np.ndarray], vjp: Callable[..., list[np.ndarray]],
-              torch_forward: Callable[..., Any]) -> TensorOp:
+              torch_forward: Callable[..., Any], *, called: bool = True, **fields: Any) -> TensorOp:
     def label_fn(p: Any) -> str:
         return label(p) if callable(label) else label
 
     op = TensorOp(name=name, arity=arity, sym=_not_scalar(name), partials=_not_scalar(name),
                   np_fn=_not_scalar(name), torch_fn=_not_scalar(name), label_fn=label_fn, doc=doc,
-                  shape_fn=shape_fn, forward=forward, vjp=vjp, torch_forward=torch_forward)
+                  call=name if called else None,
+                  shape_fn=shape_fn, forward=forward, vjp=vjp, torch_forward=torch_forward, **fields)
     _TABLE[name] = op
     TENSOR_OPS[name] = op
     return op
+
+
+def tensor_op(name: Any) -> TensorOp | None:
+    """The tensor gate called ``name`` (its name in the table, as a graph node's ``op`` holds it), or None."""
+    return TENSOR_OPS.get(name)
+
+
+def tensor_function(call: Any) -> TensorOp | None:
+    """The tensor gate a program or formula calls as ``call`` (``sum``, ``softmax``), or None."""
+    entry = TENSOR_FUNCTIONS.get(call)
+    return None if entry is None else TENSOR_OPS[entry[0]]
+
+
+def _tie_all(arg_dims: Sequence[tuple[int, int]], out_dims: tuple[int, int], param: Any) -> list[AxisTie]:
+    """Every argument's axes tied to the first argument's and, where the output has them, to the output's
+    (softmax and its family, cross_entropy, mse)."""
+    ties: list[AxisTie] = []
+    for k, da in enumerate(arg_dims):
+        for i in (0, 1):
+            if da[i] > 1:
+                ties.append(((k, i), (0, i)))
+                if out_dims[i] > 1:
+                    ties.append(((k, i), (OUT, i)))
+    return ties
+
 
 
 #: The tensor gates by name (the same records as :data:`gradlab.ops.TENSOR_OPS`).
@@ -448,8 +523,24 @@ def _matmul_torch(args: Sequence[Any], shapes: Sequence[Shape], param: Any) -> A
     return r.reshape(tuple(r.shape[:-2]) + matmul_shape(sa, sb))
 
 
+def _matmul_forms(f: FormBuilders, g: Any, args: Sequence[Any], out: Any, shapes: Sequence[Shape], param: Any,
+                  out_shape: Shape) -> list[Any]:
+    a, b = args
+    if out_shape == ():
+        return [f.mul(g, f.transpose(b)), f.mul(f.transpose(a), g)]
+    return [f.matmul(g, f.transpose(b)), f.matmul(f.transpose(a), g)]
+
+
+def _matmul_symmetry(dims: Sequence[tuple[int, int]], out: tuple[int, int], param: Any) -> list[AxisTie]:
+    (ra, ca), (_, cb) = dims
+    return ([((0, 1), (1, 0))] if ca > 1 else []) + ([((0, 0), (OUT, 0))] if ra > 1 else []) + (
+        [((1, 1), (OUT, 1))] if cb > 1 else [])
+
+
 _register("matmul", 2, "@", "matrix product A @ B (column vectors: A @ x, x.T @ y, x @ y.T)",
-          lambda s, p: matmul_shape(*s), _matmul_forward, _matmul_vjp, _matmul_torch)
+          lambda s, p, names=None: matmul_shape(s[0], s[1], names), _matmul_forward, _matmul_vjp, _matmul_torch,
+          called=False, value_form=lambda f, args, p, shape: f.matmul(*args), matrix_vjp=_matmul_forms,
+          symmetry=_matmul_symmetry)
 
 
 # transpose ------------------------------------------------------------------------------------
@@ -474,7 +565,11 @@ def _transpose_torch(args: Sequence[Any], shapes: Sequence[Shape], param: Any) -
 
 
 _register("transpose", 1, "T", "transpose x.T (a column vector becomes a row vector)",
-          lambda s, p: transpose_shape(s[0]), _transpose_forward, _transpose_vjp, _transpose_torch)
+          lambda s, p, names=None: transpose_shape(s[0]), _transpose_forward, _transpose_vjp, _transpose_torch,
+          value_form=lambda f, args, p, shape: f.transpose(args[0]),
+          matrix_vjp=lambda f, g, args, out, shapes, p, out_shape: [f.transpose(g)],
+          symmetry=lambda dims, out, p: [((0, i), (OUT, 1 - i)) for i in (0, 1) if dims[0][i] > 1],
+          number_is_itself=True)
 
 
 # sum and mean -----------------------------------------------------------------------------------
@@ -524,10 +619,40 @@ def _reduce_label(name: str) -> Callable[[Any], str]:
     return lambda p: name if p is None else f"{name}({int(p)})"
 
 
+def _sum_form(f: FormBuilders, args: Sequence[Any], param: Any, shape: Shape) -> Any:
+    return f.call("sum", args[0], *([f.num(param)] if param is not None else []), shape=shape)
+
+
+def _mean_form(f: FormBuilders, args: Sequence[Any], param: Any, shape: Shape) -> Any:
+    return f.scale(sp.Rational(1, size(args[0].shape) // max(1, size(shape))), _sum_form(f, args, param, shape))
+
+
+def _reduce_forms(mean: bool) -> Callable[..., list[Any]]:
+    def forms(f: FormBuilders, g: Any, args: Sequence[Any], out: Any, shapes: Sequence[Shape], param: Any,
+              out_shape: Shape) -> list[Any]:
+        (a,) = args
+        share = g if shapes[0] == out_shape else f.mul(g, f.call("ones_like", a, shape=shapes[0]))
+        return [f.scale(sp.Rational(size(out_shape), size(shapes[0])), share) if mean else share]
+    return forms
+
+
+def _reduce_symmetry(dims: Sequence[tuple[int, int]], out: tuple[int, int], param: Any) -> list[AxisTie]:
+    da = dims[0]
+    if param == 0 and da[1] > 1:
+        return [((0, 1), (OUT, 1))]
+    if param == 1 and da[0] > 1:
+        return [((0, 0), (OUT, 0))]
+    return []
+
+
 _register("sum", 1, _reduce_label("sum"), "sum of all entries; sum(X, 0) down each column, sum(X, 1) along each row",
-          lambda s, p: reduce_shape(s[0], p), *_make_reduce(False))
+          lambda s, p, names=None: reduce_shape(s[0], p), *_make_reduce(False),
+          value_form=_sum_form, matrix_vjp=_reduce_forms(False), adds_entries=True, symmetry=_reduce_symmetry,
+          axis=True, number_is_itself=True)
 _register("mean", 1, _reduce_label("mean"), "mean of all entries; mean(X, 0), mean(X, 1) as for sum",
-          lambda s, p: reduce_shape(s[0], p), *_make_reduce(True))
+          lambda s, p, names=None: reduce_shape(s[0], p), *_make_reduce(True),
+          value_form=_mean_form, matrix_vjp=_reduce_forms(True), symmetry=_reduce_symmetry,
+          axis=True, number_is_itself=True)
 
 
 # softmax, log_softmax, cross_entropy ------------------------------------------------------------
@@ -593,16 +718,61 @@ def _ce_torch(args: Sequence[Any], shapes: Sequence[Shape], param: Any) -> Any:
     return -(_torch_2d(y, sz) * ls).sum(dim=(-2, -1))
 
 
+def _call_form(name: str) -> Callable[[FormBuilders, Sequence[Any], Any, Shape], Any]:
+    """The output written as a call of the gate by its name: ``softmax(z)``, ``outer(a, b)``."""
+    return lambda f, args, param, shape: f.call(name, *args, shape=shape)
+
+
+def _along(f: FormBuilders, shape: Shape) -> tuple[list[Any], Shape]:
+    """The axis argument of a sum along the softmax's axis (none for a vector, 0 for each column), and the
+    shape of that sum."""
+    axis = [] if len(shape) == 1 or is_row(shape) else [f.num(0)]
+    return axis, reduce_shape(shape, 0 if axis else None)
+
+
+def _softmax_forms(f: FormBuilders, g: Any, args: Sequence[Any], out: Any, shapes: Sequence[Shape], param: Any,
+                   out_shape: Shape) -> list[Any]:
+    axis, shape = _along(f, shapes[0])
+    return [f.mul(out, f.sub(g, f.call("sum", f.mul(out, g), *axis, shape=shape)))]
+
+
+def _log_softmax_forms(f: FormBuilders, g: Any, args: Sequence[Any], out: Any, shapes: Sequence[Shape], param: Any,
+                       out_shape: Shape) -> list[Any]:
+    axis, shape = _along(f, shapes[0])
+    p = f.call("softmax", args[0], shape=shapes[0])
+    return [f.sub(g, f.mul(p, f.call("sum", g, *axis, shape=shape)))]
+
+
+def _ce_forms(f: FormBuilders, g: Any, args: Sequence[Any], out: Any, shapes: Sequence[Shape], param: Any,
+              out_shape: Shape) -> list[Any]:
+    z, y = args
+    axis, shape = _along(f, shapes[0])
+    p = f.call("softmax", z, shape=shapes[0])
+    sy = f.call("sum", y, *axis, shape=shape)
+    return [f.mul(g, f.sub(f.mul(p, sy), y)), f.neg(f.mul(g, f.call("log_softmax", z, shape=shapes[0])))]
+
+
+def _ce_label_term(value: np.ndarray, adjoint: np.ndarray, args: Sequence[np.ndarray]) -> np.ndarray:
+    y = args[1]
+    return -adjoint.reshape(adjoint.shape + (1,) * (y.ndim - 1)) * y
+
+
 _register("softmax", 1, "softmax", "softmax of a vector (of each column of a matrix)",
-          _softmax_shape, _softmax_forward, _softmax_vjp, _softmax_torch)
+          _softmax_shape, _softmax_forward, _softmax_vjp, _softmax_torch,
+          value_form=_call_form("softmax"), matrix_vjp=_softmax_forms, symmetry=_tie_all, sums_to_one=True,
+          probabilities=lambda value: value, label_term=lambda value, adjoint, args: value * adjoint)
 _register("log_softmax", 1, "log_softmax", "log(softmax(z)), computed stably",
-          _softmax_shape, _log_softmax_forward, _log_softmax_vjp, _log_softmax_torch)
+          _softmax_shape, _log_softmax_forward, _log_softmax_vjp, _log_softmax_torch,
+          value_form=_call_form("log_softmax"), matrix_vjp=_log_softmax_forms, symmetry=_tie_all,
+          probabilities=np.exp, label_term=lambda value, adjoint, args: adjoint)
 _register("cross_entropy", 2, "CE", "cross_entropy(z, y) = -sum(y * log_softmax(z)) for scores z and labels y",
-          _ce_shape, _ce_forward, _ce_vjp, _ce_torch)
+          _ce_shape, _ce_forward, _ce_vjp, _ce_torch,
+          value_form=_call_form("cross_entropy"), matrix_vjp=_ce_forms, symmetry=_tie_all,
+          label_term=_ce_label_term, label_arg=1)
 
 
 # mean squared error ----------------------------------------------------------------------------
-def _mse_shape(shapes: Sequence[Shape], param: Any) -> Shape:
+def _mse_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str] | None = None) -> Shape:
     p, y = shapes
     if p != y:
         raise ShapeError(f"mse(p, y) needs the predictions p and the targets y of one shape, got "
@@ -636,7 +806,7 @@ def _mse_torch(args: Sequence[Any], shapes: Sequence[Shape], param: Any) -> Any:
 
 
 _register("mse", 2, "MSE", "mean squared error: mean((p - y)**2) over every entry of predictions p and targets y",
-          _mse_shape, _mse_forward, _mse_vjp, _mse_torch)
+          _mse_shape, _mse_forward, _mse_vjp, _mse_torch, symmetry=_tie_all)
 
 
 # outer -----------------------------------------------------------------------------------------
@@ -669,16 +839,32 @@ def _outer_torch(args: Sequence[Any], shapes: Sequence[Shape], param: Any) -> An
     return r.reshape(tuple(r.shape[:-2]) + _outer_shape(shapes, None))
 
 
+def _outer_forms(f: FormBuilders, g: Any, args: Sequence[Any], out: Any, shapes: Sequence[Shape], param: Any,
+                 out_shape: Shape) -> list[Any]:
+    a, b = args
+    if len(shapes[0]) != 1 or len(shapes[1]) != 1:
+        return [None, None]
+    return [f.matmul(g, b), f.matmul(f.transpose(g), a)]
+
+
+def _outer_symmetry(dims: Sequence[tuple[int, int]], out: tuple[int, int], param: Any) -> list[AxisTie]:
+    ties: list[AxisTie] = []
+    for k, target in ((0, 0), (1, 1)):
+        i = 0 if dims[k][0] > 1 else 1
+        if dims[k][i] > 1:
+            ties.append(((k, i), (OUT, target)))
+    return ties
+
+
 _register("outer", 2, "outer", "outer product outer(a, b) = a @ b.T of two vectors",
-          _outer_shape, _outer_forward, _outer_vjp, _outer_torch)
+          _outer_shape, _outer_forward, _outer_vjp, _outer_torch,
+          value_form=_call_form("outer"), matrix_vjp=_outer_forms, symmetry=_outer_symmetry)
 
 
-#: Tensor functions a program or a claim may call, with their number of arguments (and an optional axis).
+#: Tensor functions a program or a claim may call (each tensor gate's call name), with their gate and number of
+#: arguments (and an optional axis where the gate's record says so).
 TENSOR_FUNCTIONS: dict[str, tuple[str, int]] = {
-    "sum": ("sum", 1), "mean": ("mean", 1), "softmax": ("softmax", 1), "log_softmax": ("log_softmax", 1),
-    "cross_entropy": ("cross_entropy", 2), "outer": ("outer", 2), "transpose": ("transpose", 1),
-    "mse": ("mse", 2),
-}
+    op.call: (op.name, op.arity) for op in TENSOR_OPS.values() if op.call is not None}
 
 
 # ------------------------------------------------------------------------------- one rule for all
@@ -701,15 +887,11 @@ def result_shape(op_name: str, shapes: Sequence[Shape], param: Any = None,
     ``names`` are the arguments as the message should call them)."""
     op = op_for(op_name)
     shapes = [tuple(s) for s in shapes]
-    if op_name == "matmul":
-        return matmul_shape(shapes[0], shapes[1], names)
     if isinstance(op, TensorOp):
-        return op.shape_fn(shapes, param)
+        return op.shape_fn(shapes, param, names)
     if len(shapes) == 1:
         return shapes[0]
-    what = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide", "pow": "raise",
-            "max": "take the max of", "min": "take the min of"}.get(op_name, "combine")
-    return broadcast_shape(shapes[0], shapes[1], what, names)
+    return broadcast_shape(shapes[0], shapes[1], op.verb if op is not None else "combine", names)
 
 
 def forward_values(op_name: str, args: Sequence[np.ndarray], shapes: Sequence[Shape], param: Any,

@@ -25,7 +25,7 @@ from typing import Any, Mapping
 from .errors import GradlabError, ParseError, ShapeError
 from .graph import DOMAINS, Graph, Node, check_name
 from .parse import _OP_TEXT, ProgramParser, Value
-from .tensor_ops import TENSOR_FUNCTIONS, normalise_shape, shape_text
+from .tensor_ops import TENSOR_FUNCTIONS, TENSOR_OPS, normalise_shape, shape_text
 
 #: Declarations that make an input a label or positive: ``y: onehot(2)``.
 DOMAIN_CALLS = DOMAINS
@@ -193,17 +193,17 @@ class TensorProgramParser(ProgramParser):
             return super().call(node, name)
         fname = func.id
         op_name, arity = TENSOR_FUNCTIONS[fname]
+        op = TENSOR_OPS[op_name]
         args_ast = list(node.args)
         if node.keywords:
-            if fname in ("sum", "mean") and [k.arg for k in node.keywords] == ["axis"]:
+            if op.axis and [k.arg for k in node.keywords] == ["axis"]:
                 args_ast.append(node.keywords[0].value)
             else:
-                raise self.fail(f"{fname}() takes no keyword arguments" + (" but axis=" if fname in ("sum", "mean")
-                                                                          else ""), node)
+                raise self.fail(f"{fname}() takes no keyword arguments" + (" but axis=" if op.axis else ""), node)
         if any(isinstance(a, ast.Starred) for a in args_ast):
             raise self.fail("'*' unpacking is not allowed", node)
         param = None
-        if fname in ("sum", "mean") and len(args_ast) == 2:
+        if op.axis and len(args_ast) == 2:
             ax = args_ast.pop()
             if not (isinstance(ax, ast.Constant) and isinstance(ax.value, (int, float)) and ax.value in (0, 1)
                     and not isinstance(ax.value, bool)):
@@ -211,11 +211,11 @@ class TensorProgramParser(ProgramParser):
             param = ax.value
         if len(args_ast) != arity:
             raise self.fail(f"{fname}() takes {arity} argument{'s' * (arity != 1)}"
-                            + (" (and an optional axis)" if fname in ("sum", "mean") else "")
+                            + (" (and an optional axis)" if op.axis else "")
                             + f", got {len(args_ast)}", node)
         args = [self.build(a) for a in args_ast]
         if all(not isinstance(a, Node) for a in args):
-            if fname in ("sum", "mean", "transpose"):
+            if op.number_is_itself:
                 return args[0]
             raise ShapeError(f"{fname}() needs vectors, got numbers, in '{self.text(node)}'", self.where(node))
         return self.graph.apply(op_name, *args, param=param, name=name, **self.attrs(node))

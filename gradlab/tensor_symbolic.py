@@ -36,7 +36,7 @@ import sympy as sp
 
 from .graph import Graph
 from .ops import as_sympy
-from .tensor_ops import Shape, forward_values, softmax_axis, to2d, vjp_values
+from .tensor_ops import Shape, forward_values, softmax_axis, tensor_op, to2d, vjp_values
 
 #: Entries of a node beyond which its adjoint is not simplified eagerly (only on request).
 EAGER_TIDY_ENTRIES = 64
@@ -134,7 +134,8 @@ def simplex_groups(graph: Graph, symbols: Mapping[str, np.ndarray]) -> list[tupl
     for n in graph.nodes:
         d = graph.attrs(n)
         is_label = d["kind"] == "input" and d.get("domain") in ("onehot", "probs")
-        is_softmax = d["kind"] == "op" and d.get("op") == "softmax" and d.get("named")
+        gate = tensor_op(d.get("op")) if d["kind"] == "op" else None
+        is_softmax = gate is not None and gate.sums_to_one and d.get("named")
         if not (is_label or is_softmax) or n not in symbols:
             continue
         shape = graph.shape(n)

@@ -27,7 +27,7 @@ from typing import Iterable
 
 from .graph import Graph
 from .ops import op_for
-from .tensor_ops import TensorOp, to2d
+from .tensor_ops import OUT, TensorOp, to2d
 
 Axis = tuple[str, int]
 
@@ -80,46 +80,11 @@ def link_axes(graph: Graph, classes: _Classes, rename: dict[str, str] | None = N
                     if da[i] > 1:
                         classes.union(key(a, i), key(v, i))
             continue
-        name = d["op"]
-        if name == "matmul":
-            a, b = args
-            (ra, ca), (_, cb) = _dims(graph, a), _dims(graph, b)
-            if ca > 1:
-                classes.union(key(a, 1), key(b, 0))
-            if ra > 1:
-                classes.union(key(a, 0), key(v, 0))
-            if cb > 1:
-                classes.union(key(b, 1), key(v, 1))
-        elif name == "transpose":
-            (a,) = args
-            da = _dims(graph, a)
-            for i in (0, 1):
-                if da[i] > 1:
-                    classes.union(key(a, i), key(v, 1 - i))
-        elif name in ("sum", "mean"):
-            (a,) = args
-            axis = d.get("param")
-            da = _dims(graph, a)
-            if axis == 0 and da[1] > 1:
-                classes.union(key(a, 1), key(v, 1))
-            elif axis == 1 and da[0] > 1:
-                classes.union(key(a, 0), key(v, 0))
-        elif name in ("softmax", "log_softmax", "cross_entropy", "mse"):
-            for a in args:
-                da = _dims(graph, a)
-                for i in (0, 1):
-                    if da[i] > 1:
-                        classes.union(key(a, i), key(args[0], i))
-                        if name not in ("cross_entropy", "mse"):  # a number: no axis to share
-                            classes.union(key(a, i), key(v, i))
-        elif name == "outer":
-            for a, target in zip(args, (0, 1)):
-                da = _dims(graph, a)
-                i = 0 if da[0] > 1 else 1
-                if da[i] > 1:
-                    classes.union(key(a, i), key(v, target))
-        else:  # pragma: no cover - every tensor gate is listed above
+        if op.symmetry is None:
             return False
+        node = {OUT: v, **dict(enumerate(args))}  # the record's names for the gate's output and arguments
+        for (k, i), (m, j) in op.symmetry([_dims(graph, a) for a in args], dv, d.get("param")):
+            classes.union(key(node[k], i), key(node[m], j))
     return True
 
 

@@ -24,7 +24,8 @@ from .claims import (
 )
 from .errors import GradlabError
 from .graph import Graph
-from .ops import as_sympy
+from .ops import OPS, as_sympy, op_for
+from .tensor_ops import tensor_op
 
 #: Gradients with at most this many entries are decided symbolically entry by entry; bigger ones
 #: are tested at random points only.
@@ -315,19 +316,14 @@ class TensorProblem:
         adj = self._adjoints(values)
         for n in sub.op_nodes:
             d = sub.attrs(n)
-            if n not in below and n != self.wrt or d["op"] not in ("softmax", "log_softmax", "cross_entropy"):
+            gate = tensor_op(d["op"])
+            if n not in below and n != self.wrt or gate is None or gate.label_term is None:
                 continue
             z = sub.args(n)[0]
             if z not in below and z != self.wrt:
                 continue
             p_name, y_name = self._softmax_names(n)
-            if d["op"] == "softmax":
-                direct = values[n] * adj[n]
-            elif d["op"] == "log_softmax":
-                direct = adj[n]
-            else:
-                yv = values[sub.args(n)[1]]
-                direct = -adj[n].reshape(adj[n].shape + (1,) * (yv.ndim - 1)) * yv
+            direct = gate.label_term(values[n], adj[n], [values[a] for a in sub.args(n)])
             if z == self.wrt:
                 m = adj[z] - direct
             else:
@@ -370,7 +366,8 @@ class TensorProblem:
         sub = self.sub
         labels = set()
         for n in sub.op_nodes:
-            if sub.attrs(n)["op"] in ("softmax", "log_softmax", "cross_entropy"):
+            gate = tensor_op(sub.attrs(n)["op"])
+            if gate is not None and gate.label_term is not None:
                 _, y = self._softmax_names(n)
                 if y in sub and sub.kind(y) == "input" and not sub.attrs(y).get("domain") and sub.shape(y):
                     labels.add(y)
@@ -398,18 +395,17 @@ class TensorProblem:
     def _softmax_names(self, node: str) -> tuple[str, str]:
         g = self.sub
         d = g.attrs(node)
-        if d["op"] == "cross_entropy":
-            z, y = g.args(node)
-            return f"softmax({z})", y
-        p = node if d.get("named") else (f"softmax({g.args(node)[0]})" if d["op"] == "softmax"
-                                         else f"softmax({g.args(node)[0]})")
+        gate = tensor_op(d["op"])
+        if gate is not None and gate.label_arg is not None:
+            return f"softmax({g.args(node)[0]})", g.args(node)[gate.label_arg]
+        p = node if d.get("named") else f"softmax({g.args(node)[0]})"
         y = "y"
         frontier = [node]
         for _ in range(3):  # softmax -> log -> * y: find the label multiplied in
             nxt = []
             for n in frontier:
                 for v, k in g.consumers(n):
-                    if g.attrs(v).get("op") == "mul":
+                    if op_for(g.attrs(v).get("op")) is OPS["mul"]:
                         other = g.args(v)[1 - k]
                         if g.kind(other) == "input" or g.attrs(other).get("named"):
                             return p, other

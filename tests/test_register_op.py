@@ -114,3 +114,32 @@ def test_a_gate_registered_again_is_computed_with_its_new_partial(swish):
         assert not r.ok and r.inputs["w"].grad != pytest.approx(r.inputs["w"].torch, rel=1e-6)
     finally:
         gradlab.register_op(SWISH, replace=True)
+
+
+def test_the_record_fields_a_user_leaves_out_have_defaults_that_work_everywhere(swish):
+    """Shape errors, forgotten local derivatives and matrix forms need nothing beyond the fields above."""
+    assert (SWISH.verb, SWISH.plain_derivative, SWISH.output_mistake, SWISH.delimiters) == ("combine", False, None,
+                                                                                           None)
+    g = gradlab.parse_program("x: (3,); A: (2, 3); y: (2,); L = sum(swish(A @ x, 1.5) * y)")
+    forms = gradlab.matrix_forms(g)  # each one checked at random points before it is given
+    assert {"x", "A", "y"} <= set(forms) and "@ x.T" in forms["A"]
+    assert gradlab.verify(g, f"dL/dA = {forms['A']}").ok
+    wrong = gradlab.verify(g, "dL/dA = y @ x.T")
+    assert not wrong.ok and wrong.mistake == "missing activation derivative"
+
+
+def test_a_record_that_names_the_output_for_its_derivative_gets_that_mistake_generated():
+    from gradlab.worksheet.mistakes import formula_mistakes
+
+    message = "the derivative of logistic(z) is logistic(z)·(1 − logistic(z)), not logistic(z)"
+    logistic = gradlab.Op("logistic", 1, lambda a, p: 1 / (1 + sp.exp(-a[0])), lambda a, out, p: [out * (1 - out)],
+                          lambda a, p: 1 / (1 + np.exp(-a[0])), lambda a, p: torch.sigmoid(a[0]),
+                          lambda p: "lg", "1/(1 + exp(-x))", call="logistic", activation=True,
+                          output_mistake=message)
+    gradlab.register_op(logistic)
+    try:
+        mistakes = formula_mistakes(gradlab.Graph.parse("z = w*x; a = logistic(z)"), "x")
+    finally:
+        gradlab.unregister_op("logistic")
+    named = [m for m in mistakes if m.id == "logistic"]
+    assert len(named) == 1 and named[0].message == message

@@ -59,3 +59,11 @@ def test_a_wrong_raw_form_is_never_shown(monkeypatch):
     forms = tf.matrix_forms(g)
     assert "B" not in forms and forms["z"] == "(p - y)/2"
     assert show(raw["B"]) == "(p - y) @ v.T / 2"
+
+
+@pytest.mark.parametrize("gate", ["silu", "gelu", "softsign"])
+def test_an_activation_added_through_register_op_is_written_by_its_call_name(gate):
+    """silu, gelu, softsign are registered the way a user's gate is: their formulas' heads come from the records."""
+    g = parse_program(f"x: (3,); A: (2, 3); y: (2,); L = sum({gate}(A @ x) * y)")
+    forms = matrix_forms(g)
+    assert forms["y"] == f"{gate}(A @ x)"

@@ -238,6 +238,16 @@ class Op:
     has_param: bool = False
     #: the domain edges and poles of the arguments, for a parameter: where finite differences must not step
     edges: Callable[[Any], tuple[DomainEdge, ...]] = lambda p: ()
+    #: what a shape error says a two-argument gate does: "cannot *multiply* a 2x3 matrix and ..."
+    verb: str = "combine"
+    #: its local derivative is a constant no one leaves out of the chain (a copy, a sign, a constant factor):
+    #: verify and worksheets name no forgotten local derivative for it
+    plain_derivative: bool = False
+    #: the local derivative is written in the gate's output (σ' = σ·(1 − σ), tanh' = 1 − tanh²), so a student
+    #: may write the output itself for it: the message naming that mistake (its id is the gate's name)
+    output_mistake: str | None = None
+    #: written between a pair of bars rather than as a head and brackets: ``("|", "|")`` for ``|x|``
+    delimiters: tuple[str, str] | None = None
 
     def label(self, param: Any = None) -> str:
         """The symbol drawn in the gate's circle: ``+``, ``*``, ``*-1``, ``exp``, ``+1``, ``1/x``, ``σ``."""
@@ -419,16 +429,16 @@ def _zero_divisor(x: np.ndarray) -> str | None:
 
 # Binary arithmetic ---------------------------------------------------------------------------
 register_op(Op("add", 2, lambda a, p: a[0] + a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(1)],
-             lambda a, p: a[0] + a[1], lambda a, p: a[0] + a[1], lambda p: "+", "a + b",
+             lambda a, p: a[0] + a[1], lambda a, p: a[0] + a[1], lambda p: "+", "a + b", verb="add",
              table=OpDoc("`+`", "`a + b`", "a + b", "1, 1")))
 register_op(Op("sub", 2, lambda a, p: a[0] - a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(-1)],
-             lambda a, p: a[0] - a[1], lambda a, p: a[0] - a[1], lambda p: "-", "a - b",
+             lambda a, p: a[0] - a[1], lambda a, p: a[0] - a[1], lambda p: "-", "a - b", verb="subtract",
              table=OpDoc("`-`", "`a - b`", "a − b", "1, −1")))
 register_op(Op("mul", 2, lambda a, p: a[0] * a[1], lambda a, o, p: [a[1], a[0]],
-             lambda a, p: a[0] * a[1], lambda a, p: a[0] * a[1], lambda p: "*", "a * b",
+             lambda a, p: a[0] * a[1], lambda a, p: a[0] * a[1], lambda p: "*", "a * b", verb="multiply",
              table=OpDoc("`*`", "`a * b`", "a·b", "b, a")))
 register_op(Op("div", 2, lambda a, p: a[0] / a[1], lambda a, o, p: [1 / a[1], -a[0] / a[1] ** 2],
-             lambda a, p: a[0] / a[1], lambda a, p: a[0] / a[1], lambda p: "/", "a / b",
+             lambda a, p: a[0] / a[1], lambda a, p: a[0] / a[1], lambda p: "/", "a / b", verb="divide",
              domain=lambda a, p: _zero_divisor(a[1]), edges=lambda p: (DomainEdge(1, 0.0, 0),),
              table=OpDoc("`/`", "`a / b`", "a / b", "1/b, −a/b²", "b = 0")))
 
@@ -443,16 +453,16 @@ def _pow_domain(a: Sequence[np.ndarray], p: Any) -> str | None:
 register_op(Op("pow", 2, lambda a, p: a[0] ** a[1],
              lambda a, o, p: [a[1] * a[0] ** (a[1] - 1), o * sp.log(a[0])],
              lambda a, p: np.power(a[0], a[1]), lambda a, p: a[0] ** a[1], lambda p: "**",
-             "a ** b (variable exponent; needs a > 0)", domain=_pow_domain, edges=lambda p: _POSITIVE,
+             "a ** b (variable exponent; needs a > 0)", verb="raise", domain=_pow_domain, edges=lambda p: _POSITIVE,
              table=OpDoc("`**`", "`a ** b` (variable exponent)", "aᵇ", "b·aᵇ⁻¹, out·log a", "a ≤ 0")))
 
 # Unary gates with a constant --------------------------------------------------------------------
 register_op(Op("neg", 1, lambda a, p: -a[0], lambda a, o, p: [sp.Integer(-1)],
-             lambda a, p: -a[0], lambda a, p: -a[0], lambda p: "*-1", "-x",
+             lambda a, p: -a[0], lambda a, p: -a[0], lambda p: "*-1", "-x", plain_derivative=True,
              table=OpDoc("`*-1`", "`-a`", "−a", "−1")))
 register_op(Op("add_const", 1, lambda a, p: a[0] + p, lambda a, o, p: [sp.Integer(1)],
              lambda a, p: a[0] + float(p), lambda a, p: a[0] + float(p),
-             lambda p: ("+" if float(p) >= 0 else "-") + _fmt(abs(float(p))), "x + c", has_param=True,
+             lambda p: ("+" if float(p) >= 0 else "-") + _fmt(abs(float(p))), "x + c", has_param=True, plain_derivative=True,
              table=OpDoc("`+c` / `-c` (`+1`)", "`a + 1`, `1 + a`, `a - 2`", "a + c", "1")))
 register_op(Op("rsub_const", 1, lambda a, p: p - a[0], lambda a, o, p: [sp.Integer(-1)],
              lambda a, p: float(p) - a[0], lambda a, p: float(p) - a[0],
@@ -460,11 +470,11 @@ register_op(Op("rsub_const", 1, lambda a, p: p - a[0], lambda a, o, p: [sp.Integ
              table=OpDoc("`c-x`", "`1 - a`", "c − a", "−1")))
 register_op(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [as_sympy(p)],
              lambda a, p: float(p) * a[0], lambda a, p: float(p) * a[0],
-             lambda p: f"*{_fmt(p)}", "c * x", has_param=True,
+             lambda p: f"*{_fmt(p)}", "c * x", has_param=True, plain_derivative=True,
              table=OpDoc("`*c`", "`2*a`, `a*2`", "c·a", "c")))
 register_op(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / as_sympy(p)],
              lambda a, p: a[0] / float(p), lambda a, p: a[0] / float(p),
-             lambda p: f"/{_fmt(p)}", "x / c", has_param=True,
+             lambda p: f"/{_fmt(p)}", "x / c", has_param=True, plain_derivative=True,
              table=OpDoc("`/c`", "`a / 2`", "a / c", "1/c")))
 register_op(Op("rdiv_const", 1, lambda a, p: p / a[0], lambda a, o, p: [-p / a[0] ** 2],
              lambda a, p: float(p) / a[0], lambda a, p: float(p) / a[0],
@@ -502,7 +512,7 @@ register_op(Op("rpow_const", 1, lambda a, p: p ** a[0], lambda a, o, p: [sp.log(
              table=OpDoc("`c^x`", "`2**a`", "cᵃ", "out·log c", "c ≤ 0")))
 register_op(Op("identity", 1, lambda a, p: a[0], lambda a, o, p: [sp.Integer(1)],
              lambda a, p: np.asarray(a[0], dtype=float) + 0.0, lambda a, p: a[0] * 1.0, lambda p: "=",
-             "y = x (a name for a value)",
+             "y = x (a name for a value)", plain_derivative=True,
              table=OpDoc("`=`", "`y = x` (a new name for a value)", "a", "1")))
 
 # Functions ---------------------------------------------------------------------------------------
@@ -543,10 +553,12 @@ register_op(Op("cos", 1, lambda a, p: sp.cos(a[0]), lambda a, o, p: [-sp.sin(a[0
 register_op(Op("sigmoid", 1, lambda a, p: sigmoid(a[0]), lambda a, o, p: [o * (1 - o)],
              lambda a, p: np_sigmoid(a[0]), lambda a, p: _torch().sigmoid(a[0]), lambda p: "σ",
              "logistic 1/(1+exp(-x))", call="sigmoid", aliases=("sig", "sigma", "σ"), latex=r"\sigma",
-             text="σ", activation=True, saturation=3.0, table=OpDoc("`σ`", "`sigmoid(a)`", "1/(1+e⁻ᵃ)", "out·(1 − out)")))
+             text="σ", activation=True, saturation=3.0,
+             output_mistake="the derivative of σ is σ·(1 − σ), not σ itself", table=OpDoc("`σ`", "`sigmoid(a)`", "1/(1+e⁻ᵃ)", "out·(1 − out)")))
 register_op(Op("tanh", 1, lambda a, p: sp.tanh(a[0]), lambda a, o, p: [1 - o**2],
              lambda a, p: np.tanh(a[0]), lambda a, p: _torch().tanh(a[0]), lambda p: "tanh",
              "hyperbolic tangent", call="tanh", latex=r"\tanh", activation=True, saturation=2.0,
+             output_mistake="the derivative of tanh is 1 − tanh², not tanh itself",
              table=OpDoc("`tanh`", "`tanh(a)`", "tanh a", "1 − out²")))
 register_op(Op("softplus", 1, lambda a, p: softplus(a[0]), lambda a, o, p: [sigmoid(a[0])],
              lambda a, p: np_softplus(a[0]),
@@ -561,14 +573,14 @@ register_op(Op("relu", 1, lambda a, p: relu(a[0]), lambda a, o, p: [sp.Heaviside
              table=OpDoc("`relu`", "`relu(a)`", "max(a, 0)", "Heaviside(a)", "kink at a = 0")))
 register_op(Op("abs", 1, lambda a, p: sp.Abs(a[0]), lambda a, o, p: [sp.sign(a[0])],
              lambda a, p: np.abs(a[0]), lambda a, p: _torch().abs(a[0]), lambda p: "|x|", "absolute value",
-             call="abs", aliases=("Abs",), activation=True,
+             call="abs", aliases=("Abs",), activation=True, delimiters=("|", "|"),
              kink_distance=lambda a, p: np.abs(a[0]),
              kink_conventions={"sympy": [0.0], "torch": [0.0], "left": [-1.0], "right": [1.0]},
              table=OpDoc("`|x|`", "`abs(a)`", "|a|", "sign(a)", "kink at a = 0")))
 register_op(Op("max", 2, lambda a, p: sp.Max(a[0], a[1]),
              lambda a, o, p: [sp.Heaviside(a[0] - a[1]), sp.Heaviside(a[1] - a[0])],
              lambda a, p: np.maximum(a[0], a[1]), lambda a, p: _torch().maximum(a[0], a[1]), lambda p: "max",
-             "larger of a and b",
+             "larger of a and b", verb="take the max of",
              call="max", aliases=("Max",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
              kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [0.0, 1.0], "right": [1.0, 0.0]},
              table=OpDoc("`max`", "`max(a, b)` (more arguments chain)", "max(a, b)", "H(a − b), H(b − a)",
@@ -576,7 +588,7 @@ register_op(Op("max", 2, lambda a, p: sp.Max(a[0], a[1]),
 register_op(Op("min", 2, lambda a, p: sp.Min(a[0], a[1]),
              lambda a, o, p: [sp.Heaviside(a[1] - a[0]), sp.Heaviside(a[0] - a[1])],
              lambda a, p: np.minimum(a[0], a[1]), lambda a, p: _torch().minimum(a[0], a[1]), lambda p: "min",
-             "smaller of a and b",
+             "smaller of a and b", verb="take the min of",
              call="min", aliases=("Min",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
              kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [1.0, 0.0], "right": [0.0, 1.0]},
              table=OpDoc("`min`", "`min(a, b)`", "min(a, b)", "H(b − a), H(a − b)", "kink at a = b")))

@@ -189,9 +189,9 @@ class _Printer:
 
 
 def _latex_func(fname: str, args: list[str]) -> str:
-    if fname == "abs":
-        return r"\left|" + args[0] + r"\right|"
     op = _gate(fname)
+    if op is not None and op.delimiters is not None:  # |x|
+        return r"\left" + op.delimiters[0] + args[0] + r"\right" + op.delimiters[1]
     head = op.latex_head() if op else _FORMULA_ONLY_LATEX.get(fname, r"\operatorname{" + fname.replace("_", r"\_") + "}")
     return head + r"\left(" + ", ".join(args) + r"\right)"
 
@@ -209,9 +209,10 @@ _LATEX = _Printer(
 
 
 def _mathml_func(fname: str, args: list[str]) -> str:
-    if fname == "abs":
-        return "<mrow><mo>|</mo>" + args[0] + "<mo>|</mo></mrow>"
     op = _gate(fname)
+    if op is not None and op.delimiters is not None:  # |x|
+        left, right = (html.escape(d) for d in op.delimiters)
+        return f"<mrow><mo>{left}</mo>" + args[0] + f"<mo>{right}</mo></mrow>"
     head = f"<mi>{html.escape(op.text_head() if op else _FORMULA_ONLY_TEXT.get(fname, fname))}</mi>"
     inner = "<mo>,</mo>".join(args)
     return (f'<mrow>{head}<mo>&#x2061;</mo><mrow><mo stretchy="false">(</mo>{inner}<mo stretchy="false">)</mo>'

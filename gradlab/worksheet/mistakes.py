@@ -38,6 +38,7 @@ from ..graph import Graph, _sp_param
 from ..numeric import Evaluation
 from ..ops import OPS, as_sympy
 from ..symbolic import SymbolicGradients, accumulate_adjoints, symbolic_gradients
+from ..tensor_ops import tensor_function, tensor_op
 from .mathtext import key_text
 
 Edge = tuple[str, str, int]
@@ -107,8 +108,8 @@ def formula_mistakes(graph: Graph, target: str) -> list[Mistake]:
         found.append(("chain", adjoint(graph, target, change=_replace(e, sp.Integer(1)), sg=sg),
                       f"the local derivative of {_gate(graph, e[1])} left out"))
     for e in on_path:
-        op = graph.attrs(e[1]).get("op")
-        if op in ("sigmoid", "tanh"):
+        op = _output_mistake(graph.attrs(e[1]).get("op"))
+        if op is not None:
             o = graph.symbol(e[1])
             found.append((op, adjoint(graph, target, change=_replace(e, o), sg=sg), ""))
     path = set(on_path)
@@ -121,6 +122,23 @@ def formula_mistakes(graph: Graph, target: str) -> list[Mistake]:
     found.append(("sign", -right, ""))
     found.append(("forward", named_values(graph)[graph.output], ""))
     return _distinct(graph, right, found)
+
+
+def _output_mistake(op_name: Any) -> str | None:
+    """The id of the mistake of writing a gate's output for its derivative (σ for σ·(1 − σ)), where the
+    gate's record names that mistake: the gate's name."""
+    op = OPS.get(op_name)
+    return op.name if op is not None and op.output_mistake is not None else None
+
+
+def _message(mid: str) -> str:
+    """A mistake's message: gradlab's own, or the one a gate's record gives (its id is the gate's name)."""
+    op = OPS.get(mid)
+    return MISTAKES.get(mid) or (op.output_mistake if op is not None and op.output_mistake else mid)
+
+
+def _sums_to_one(op: Any) -> bool:
+    return op is not None and op.sums_to_one
 
 
 def _gate(graph: Graph, node: str) -> str:
@@ -143,7 +161,7 @@ def _distinct(graph: Graph, right: sp.Expr, found: list[tuple[str, sp.Expr, str]
         if not np.isfinite(v).any() or any(np.allclose(v, s, rtol=1e-9, atol=1e-12, equal_nan=True) for s in seen):
             continue
         seen.append(v)
-        out.append(Mistake(mid, MISTAKES[mid], formula=key_text(expr), detail=detail))
+        out.append(Mistake(mid, _message(mid), formula=key_text(expr), detail=detail))
     return out
 
 
@@ -170,8 +188,8 @@ def wire_mistakes(graph: Graph, ev: Evaluation, wire: tuple[str, str | None, int
         incoming = float(ev.adjoints[v])
         local = float(ev.local[(u, v, k)])
         right = incoming * local
-        op = graph.attrs(v).get("op")
-        if op in ("sigmoid", "tanh"):
+        op = _output_mistake(graph.attrs(v).get("op"))
+        if op is not None:
             found.append((op, incoming * float(ev.values[v])))
         found += [("local", local), ("chain", incoming), ("forward", value), ("sign", -right)]
     elif kind == "gradient":
@@ -230,8 +248,8 @@ def _drop_label(e: Any, graph: Graph) -> Any:
     labs = set(labels(graph))
     if e.kind == "sub":
         a, b = e.args
-        soft = (a.kind == "name" and graph.attrs(str(a.value)).get("op") == "softmax") or (
-            a.kind == "call" and a.value == "softmax")
+        soft = (a.kind == "name" and _sums_to_one(tensor_op(graph.attrs(str(a.value)).get("op")))) or (
+            a.kind == "call" and _sums_to_one(tensor_function(a.value)))
         if b.kind == "name" and b.value in labs and soft:
             return a
     if not e.args:
@@ -360,8 +378,8 @@ def tensor_wire_mistakes(graph: Graph, ev: Any, wire: tuple[str, str | None, int
             incoming = float(np.asarray(ev.adjoints[v])[idx])
             local = float(np.asarray(ev.local[(u, v, k)])[idx]) if np.ndim(ev.local[(u, v, k)]) else float(
                 ev.local[(u, v, k)])
-            op = graph.attrs(v).get("op")
-            if op in ("sigmoid", "tanh"):
+            op = _output_mistake(graph.attrs(v).get("op"))
+            if op is not None:
                 found.append((op, incoming * float(np.asarray(ev.values[v])[idx])))
             found += [("local", local), ("chain", incoming)]
         found += [("forward", value), ("sign", -right)]
@@ -387,5 +405,5 @@ def _distinct_mistakes(found: list[tuple[str, float]], right: float) -> list[Mis
         if not np.isfinite(x) or any(abs(x - s) <= 1e-9 * max(1.0, abs(s)) for s in seen):
             continue
         seen.append(x)
-        out.append(Mistake(mid, MISTAKES[mid], value=float(x)))
+        out.append(Mistake(mid, _message(mid), value=float(x)))
     return out

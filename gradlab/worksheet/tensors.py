@@ -33,13 +33,15 @@ from typing import Any
 import numpy as np
 
 from ..graph import Graph
+from ..tensor_ops import TENSOR_OPS
 
 #: Default value grids of a tensor graph's inputs: (min, max, step).
 MATRIX_RANGE = (-1.0, 1.0, 0.1)
 VECTOR_RANGE = (-2.0, 2.0, 0.1)
 #: A softmax output above this is saturated (its gradient almost zero).
 SOFTMAX_SATURATED = 0.98
-SOFTMAX_OPS = ("softmax", "log_softmax", "cross_entropy")
+#: The softmax-cross-entropy gates (their records say what the label brings in): their scores are asked about.
+SOFTMAX_OPS = tuple(op.name for op in TENSOR_OPS.values() if op.label_term is not None)
 
 
 def is_tensor(graph: Graph) -> bool:

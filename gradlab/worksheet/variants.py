@@ -155,8 +155,8 @@ def _why_not_tensor(part: Part, at: dict[str, Any], *, margin: float, decimals: 
         assert op is not None  # a graph holds only known gates
         args = [np.asarray(ev.values[a], dtype=float) for a in graph.args(n)]
         if isinstance(op, TensorOp):
-            if d["op"] in ("softmax", "log_softmax"):
-                probs = np.asarray(ev.values[n]) if d["op"] == "softmax" else np.exp(np.asarray(ev.values[n]))
+            if op.probabilities is not None:
+                probs = op.probabilities(np.asarray(ev.values[n]))
                 if probs.max() > SOFTMAX_SATURATED:
                     return f"{d['label']} is saturated (an output above {SOFTMAX_SATURATED:g})"
             continue
