@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..fileio import write_atomic
+from ..fileio import output_folder, write_atomic
 from ..graph import Graph
 from . import html as html_out
 from . import markdown as md_out
@@ -96,8 +96,7 @@ def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, 
                      "blanks instead")
     ws = build_worksheet(spec, variants=variants, seed=seed, pictures=have_renderer,
                          png=have_renderer and "moodle" in formats)
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(out)
     files: dict[str, bytes | str] = {}
     key = ws.key()
     files["key.json"] = key.to_json(indent=1) + "\n"
