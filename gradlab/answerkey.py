@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import GradlabError, Location
+from .fileio import path_kind, read_text, shown
 
 KEY_VERSION = 1
 KINDS = ("number", "formula", "matrix")
@@ -229,13 +230,17 @@ class AnswerKey:
     def load(cls, path: str | Path) -> "AnswerKey":
         """Read ``key.json``; a clear error for a missing, non-JSON or malformed file."""
         p = Path(path)
-        if not p.is_file():
-            raise AnswerKeyError(f"no such answer key: {p} (write one with 'gradlab worksheet ... -o DIR'; "
-                            "it is DIR/key.json)")
+        if path_kind(p) is None:
+            raise AnswerKeyError(f"no such answer key: {shown(p)} (write one with 'gradlab worksheet ... -o DIR'; "
+                                 "it is DIR/key.json)")
+        text = read_text(p, "answer key", error=AnswerKeyError)
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
             raise AnswerKeyError(f"not valid JSON: {e}", Location(file=str(p))) from None
+        except RecursionError:
+            raise AnswerKeyError("not a key gradlab wrote: its arrays or objects are nested too deeply",
+                                 Location(file=str(p))) from None
         return cls.from_dict(data, str(p))
 
 

@@ -91,6 +91,11 @@ class ShapeError(GradlabError):
     """Tensors whose shapes do not fit together."""
 
 
+class FileError(GradlabError):
+    """A file gradlab will not read (missing, a folder, a device or FIFO, too large, not UTF-8, no permission)
+    or cannot write (a folder that is a file, no permission)."""
+
+
 class RenderError(GradlabError):
     """A picture that cannot be drawn: an unknown option or blank, a missing Graphviz ``dot``."""
 

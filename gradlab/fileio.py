@@ -1,4 +1,11 @@
-"""Writing files so that nothing half-written is ever left behind.
+"""Reading and writing files safely: only regular files of a bounded size are read, and nothing
+half-written is ever left behind.
+
+Every file gradlab reads (graph files, worksheet specs, key.json, responses, model descriptions,
+weights, checkpoints) goes through :func:`open_regular` (or :func:`read_bytes` / :func:`read_text`):
+it refuses folders, devices, FIFOs and sockets (also behind a symlink) without blocking, checks
+the size against a limit for that kind of file before reading, and reads no more than the limit.
+Every mistake is a :class:`~gradlab.errors.FileError` (or the caller's error type) naming the file.
 
 Every file gradlab writes (images, worksheets, reports, checkpoints) goes through
 :func:`write_atomic` or :func:`atomic_path`: the data goes to a temporary file in the
@@ -15,10 +22,220 @@ interrupted write leaves the old file (or no file), never a truncated one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator, Protocol
+
+from .errors import FileError, GradlabError, Location
+
+#: The largest file gradlab reads, per kind of file (bytes).
+LIMITS: dict[str, int] = {
+    "graph file": 1_000_000,
+    "worksheet spec": 1_000_000,
+    "layer spec": 1_000_000,
+    "sweep spec": 1_000_000,
+    "answer key": 64 * 1024 * 1024,
+    "responses file": 200 * 1024 * 1024,
+    "model description": 4 * 1024 * 1024,
+    "weights file": 1024 * 1024 * 1024,
+    "checkpoint": 1024 * 1024 * 1024,
+    "run result": 16 * 1024 * 1024,
+}
+DEFAULT_LIMIT = 64 * 1024 * 1024
+
+
+def shown(name: str | Path, width: int = 80) -> str:
+    """A file name for a message: shortened in the middle when longer than ``width`` (a program
+    mistaken for a path), control characters escaped.
+
+    >>> shown("a" * 100, 20)
+    'aaaaaaaa...aaaaaaaaa'
+    """
+    text = str(name).encode("unicode_escape", "backslashreplace").decode("ascii") \
+        if not str(name).isprintable() else str(name)
+    if len(text) <= width:
+        return text
+    half = (width - 3) // 2
+    return text[:half] + "..." + text[len(text) - (width - 3 - half):]
+
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _a(what: str) -> str:
+    return ("an " if what[:1] in "aeiouAEIOU" else "a ") + what
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _open_error(e: OSError, name: str, what: str, error: type[GradlabError]) -> GradlabError:
+    where = Location(file=name)
+    if e.errno == errno.ENOENT:
+        return error(f"no such file: {name}")
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return error(f"cannot read this {what}: permission denied", where)
+    if e.errno == errno.ENAMETOOLONG:
+        return error(f"no such file: the name is too long for a file name ({len(str(e.filename or ''))} "
+                     "characters)", where)
+    if e.errno == errno.ENOTDIR:
+        return error("no such file: a part of the path is a file, not a folder", where)
+    if e.errno == errno.ELOOP:
+        return error(f"cannot read this {what}: too many levels of symbolic links", where)
+    return error(f"cannot read this {what}: {e.strerror or e}", where)
+
+
+@contextlib.contextmanager
+def open_regular(path: str | Path, what: str = "file", *, limit: int | None = None,
+                 error: type[GradlabError] = FileError) -> Iterator[BinaryIO]:
+    """The open file ``path`` (binary), after checking that it is a regular file of at most ``limit``
+    bytes (default: ``LIMITS[what]``); a folder, device, FIFO, socket (also behind a symlink) or a file
+    too large raises ``error`` naming the file. Opening never blocks (a FIFO is opened non-blocking).
+
+    >>> import tempfile
+    >>> with open_regular(tempfile.mkdtemp(), "graph file") as f:  # doctest: +ELLIPSIS
+    ...     pass
+    Traceback (most recent call last):
+    gradlab.errors.FileError: ... is a folder, not a graph file
+    """
+    name = shown(path)
+    limit = LIMITS.get(what, DEFAULT_LIMIT) if limit is None else limit
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as e:
+        if e.errno == errno.EISDIR:
+            raise error(f"{name} is a folder, not {_a(what)}") from None
+        raise _open_error(e, name, what, error) from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise error(f"{name} is a folder, not {_a(what)}")
+        if not stat.S_ISREG(st.st_mode):
+            raise error(f"{name} is {_kind(st.st_mode)}, not a regular file; gradlab reads {_a(what)} only from a "
+                        "regular file")
+        if st.st_size > limit:
+            raise error(f"{name} is too large for {_a(what)} ({st.st_size:,} bytes; at most {limit:,})")
+        os.set_blocking(fd, True)
+        f = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with f:
+        yield f
+
+
+def read_bytes(path: str | Path, what: str = "file", *, limit: int | None = None,
+               error: type[GradlabError] = FileError) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes (see :func:`open_regular`).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "g.toml"
+    >>> _ = p.write_text("program = 'f = x'")
+    >>> read_bytes(p, "graph file")
+    b"program = 'f = x'"
+    """
+    limit = LIMITS.get(what, DEFAULT_LIMIT) if limit is None else limit
+    with open_regular(path, what, limit=limit, error=error) as f:
+        try:
+            data = read_at_most(f, limit + 1)
+        except OSError as e:
+            raise _open_error(e, shown(path), what, error) from None
+    if len(data) > limit:  # it grew while we read it
+        raise error(f"{shown(path)} is too large for {_a(what)} (more than {limit:,} bytes)")
+    return data
+
+
+def read_at_most(f: _Readable, n: int) -> bytes:
+    """Up to ``n`` bytes of an open file, read in pieces (``f.read(n)`` allocates ``n`` bytes at once).
+
+    >>> import io
+    >>> read_at_most(io.BytesIO(b"abc"), 2)
+    b'ab'
+    """
+    parts: list[bytes] = []
+    total = 0
+    while total < n:
+        chunk = f.read(min(1 << 20, n - total))
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)
+
+
+def read_text(path: str | Path, what: str = "file", *, limit: int | None = None,
+              error: type[GradlabError] = FileError, bom: bool = False) -> str:
+    """The UTF-8 text of a regular file (see :func:`read_bytes`); ``bom=True`` drops a leading byte-order mark.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "key.json"
+    >>> _ = p.write_bytes(b"\\xff")
+    >>> read_text(p, "answer key")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    gradlab.errors.FileError: ...key.json is not UTF-8 text
+    """
+    data = read_bytes(path, what, limit=limit, error=error)
+    try:
+        return data.decode("utf-8-sig" if bom else "utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{shown(path)} is not UTF-8 text") from None
+
+
+def path_kind(path: str | Path) -> str | None:
+    """``"file"``, ``"folder"`` or ``"other"`` for what ``path`` names (following symlinks), ``None`` when
+    nothing does, or when the text cannot be a path (too long, a NUL byte): safe for a program text
+    that may or may not be a file name.
+
+    >>> path_kind("f = (x + y) * z" * 30) is None
+    True
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    return "folder" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "other"
+
+
+def output_folder(path: str | Path, option: str = "-o", *, create: bool = True) -> Path:
+    """The folder ``path`` to write into, created if missing (with ``create=False`` only checked: nothing is made
+    before the work is done); a :class:`~gradlab.errors.FileError` when it, or a folder above it, is a file, or
+    when it cannot be written.
+
+    >>> import tempfile, pathlib
+    >>> output_folder(pathlib.Path(tempfile.mkdtemp()) / "new").is_dir()
+    True
+    """
+    p = Path(path)
+    name = f"{option} {shown(p)}" if option else shown(p)
+    kind = path_kind(p)
+    if kind not in (None, "folder"):
+        raise FileError(f"{name} is a file, not a folder; give a folder to write into")
+    existing = p
+    while path_kind(existing) is None and existing != existing.parent:
+        existing = existing.parent
+    if path_kind(existing) not in (None, "folder"):
+        raise FileError(f"{name}: {shown(existing)} is a file, not a folder")
+    if path_kind(existing) == "folder" and not os.access(existing, os.W_OK | os.X_OK):
+        raise FileError(f"{name}: cannot write into {shown(existing)}: permission denied")
+    if create:
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise FileError(f"{name}: a part of the path is a file, not a folder") from None
+        except OSError as e:
+            raise FileError(f"{name}: cannot make this folder ({e.strerror or e})") from None
+    return p
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:
@@ -41,8 +258,13 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             save_file(tensors, tmp)
     """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=p.parent)
+    output_folder(p.parent, "")
+    if path_kind(p) == "folder":
+        raise FileError(f"cannot write {shown(p)}: it is a folder")
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=p.parent)
+    except OSError as e:
+        raise FileError(f"cannot write {shown(p)}: {e.strerror or e}") from None
     os.close(fd)
     tmp = Path(name)
     try:

@@ -40,6 +40,7 @@ Every mistake is reported with the file and line: ``graphs/x.toml, line 9: 'q' i
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -51,6 +52,7 @@ from typing import Any
 
 from .check import GradientReport, Tolerances, gradients
 from .errors import GradlabError, GraphFileError, Location
+from .fileio import path_kind, read_text, shown
 from .graph import Graph
 from .parse import parse_program
 
@@ -141,25 +143,48 @@ def _plain(x: Any) -> Any:
     return x
 
 
+#: ``[name]`` with an optional comment; linear time (no lazy group beside ``\s*``, which took quadratic time
+#: on ``[a`` + 100,000 spaces + ``b``); the name is stripped afterwards.
+_TABLE_HEADER = re.compile(r"\[([^\]]*)\]\s*(?:#.*)?")
+_TABLE_NAME_START = re.compile(r"\s*[A-Za-z_\"]")
+
+
 def _line_of(text: str, key: str, section: str | None = None) -> int | None:
     """The 1-based line where ``key =`` appears (inside ``[section]`` when given)."""
+    return _key_lines(text).get((section, key))
+
+
+@functools.lru_cache(maxsize=4)
+def _key_lines(text: str) -> dict[tuple[str | None, str], int]:
+    """(section or None, key as written) -> the first line of ``key = ...``: one pass over the file, so that
+    looking up every key of a large file takes linear time."""
+    found: dict[tuple[str | None, str], int] = {}
     current = None
-    for i, line in enumerate(text.splitlines(), start=1):
+    for i, line in enumerate(_lines(text), start=1):
         s = line.strip()
-        m = re.match(r"^\[\s*([A-Za-z_\"][^\]]*?)\s*\]\s*(#.*)?$", s)  # a table header, not an array row
-        if m:
-            current = m.group(1).replace(" ", "")
+        m = _TABLE_HEADER.fullmatch(s)  # a table header, not an array row
+        if m and _TABLE_NAME_START.match(m.group(1)):
+            current = m.group(1).strip().replace(" ", "")
             continue
-        if re.match(rf"^{re.escape(key)}\s*=", s) or re.match(rf'^"{re.escape(key)}"\s*=', s):
-            if section is None or current == section:
-                return i
-    return None
+        if "=" not in s:
+            continue
+        lhs = s.split("=", 1)[0].rstrip()
+        keys = [lhs] + ([lhs[1:-1]] if len(lhs) >= 2 and lhs[0] == lhs[-1] == '"' else [])
+        for k in keys:
+            found.setdefault((current, k), i)
+            found.setdefault((None, k), i)
+    return found
+
+
+@functools.lru_cache(maxsize=4)
+def _lines(text: str) -> list[str]:
+    return text.splitlines()
 
 
 def _raw_number(text: str, line: int | None) -> str | None:
     if line is None:
         return None
-    m = re.match(r"^[^=]*=\s*([-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?)", text.splitlines()[line - 1])
+    m = re.match(r"^[^=]*=\s*([-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?)", _lines(text)[line - 1])
     return m.group(1).replace("_", "") if m else None
 
 
@@ -167,7 +192,7 @@ def _raw_array(text: str, line: int | None) -> list[str]:
     """The numbers written in an array value that starts on ``line`` (it may span lines)."""
     if line is None:
         return []
-    lines = text.splitlines()
+    lines = _lines(text)
     value = lines[line - 1].split("=", 1)[1] if "=" in lines[line - 1] else ""
     depth = value.count("[") - value.count("]")
     k = line
@@ -200,19 +225,8 @@ def _number(value: Any, where: Location, what: str) -> float:
 
 def load_graph_file(path: str | Path) -> GraphFile:
     """Read and check a graph file; errors name the file and line."""
-    p = Path(path)
     name = str(path)
-    if not p.exists():
-        raise GraphFileError(f"no such file: {name}")
-    if p.is_dir():
-        raise GraphFileError(f"{name} is a folder, not a graph file")
-    data_bytes = p.read_bytes()
-    if len(data_bytes) > MAX_FILE_BYTES:
-        raise GraphFileError(f"{name} is too large for a graph file ({len(data_bytes)} bytes)")
-    try:
-        text = data_bytes.decode("utf-8")
-    except UnicodeDecodeError:
-        raise GraphFileError(f"{name} is not UTF-8 text") from None
+    text = read_text(path, "graph file", limit=MAX_FILE_BYTES, error=GraphFileError)
     return parse_graph_file(text, name)
 
 
@@ -228,6 +242,9 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
         where = Location(file=name, line=int(m.group(1)), col=int(m.group(2))) if m else Location(file=name)
         raise GraphFileError(f"not valid TOML: {msg}", where) from None
+    except RecursionError:
+        raise GraphFileError("arrays or tables nested too deeply (a value is a number, a vector [1, 2] or a "
+                             "matrix [[1, 2], [3, 4]])", Location(file=name)) from None
     unknown = sorted(set(data) - KNOWN_KEYS)
     if unknown:
         raise GraphFileError(f"unknown key '{unknown[0]}'; a graph file has {', '.join(sorted(KNOWN_KEYS))}",
@@ -237,11 +254,11 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
         raise GraphFileError("missing 'program = \"...\"' (the statements of the graph)" if program is None
                              else "'program' must be a string", Location(file=name, line=_line_of(text, "program")))
     prog_line = _line_of(text, "program") or 1
-    raw_after = text.splitlines()[prog_line - 1].split("=", 1)[1].lstrip() if prog_line else ""
+    raw_after = _lines(text)[prog_line - 1].split("=", 1)[1].lstrip() if prog_line else ""
     offset = prog_line if raw_after.startswith(('"""', "'''")) and raw_after.strip() in ('"""', "'''") else prog_line - 1
     col_offset = 0
     if prog_line and offset == prog_line - 1:  # the program starts on the 'program =' line, after its quote
-        raw = text.splitlines()[prog_line - 1]
+        raw = _lines(text)[prog_line - 1]
         starts = [i for i in (raw.find('"', raw.find("=")), raw.find("'", raw.find("="))) if i >= 0]
         if starts:
             quote = min(starts)
@@ -481,10 +498,11 @@ def find_graph_files(paths: list[str]) -> list[Path]:
     found: list[Path] = []
     for p in paths:
         path = Path(p)
-        if path.is_dir():
+        kind = path_kind(path)
+        if kind == "folder":
             found.extend(sorted(path.rglob("*.toml")))
-        elif path.exists():
-            found.append(path)
+        elif kind is not None:
+            found.append(path)  # a FIFO or device is refused, one line, when it is read
         else:
-            raise GraphFileError(f"no such file or folder: {p}")
+            raise GraphFileError(f"no such file or folder: {shown(p)}")
     return found

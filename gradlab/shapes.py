@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
 from .errors import ShapeError
+from .fileio import read_text
 
 __all__ = [
     "Input", "Conv2d", "Pool2d", "Flatten", "Dense", "Activation", "Layer",
@@ -995,11 +996,11 @@ def load_spec(path: str | Path) -> dict:
 
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ShapeError(f"cannot read {p}: {e.strerror or e}") from None
+        data = tomllib.loads(read_text(p, "layer spec", error=ShapeError))
     except tomllib.TOMLDecodeError as e:
         raise ShapeError(f"{p}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ShapeError(f"{p}: not valid TOML: arrays or tables nested too deeply") from None
     return data
 
 

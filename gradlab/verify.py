@@ -40,6 +40,8 @@ from .verify_tensor import TensorProblem
 
 #: Differing entries listed in a counterexample.
 MAX_ENTRIES = 8
+#: The most random points a check may ask for (each evaluates the graph and the claim).
+MAX_TRIALS = 10_000
 
 
 # ------------------------------------------------------------------------------- results
@@ -194,6 +196,10 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
     """
     if trials < 0 or (trials == 0 and at is None):
         raise GradlabError("trials must be at least 1 (or give a point with 'at')")
+    if trials > MAX_TRIALS:
+        raise GradlabError(f"trials must be at most {MAX_TRIALS:,}, got {trials:,}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise GradlabError(f"the seed must be a whole number from 0 to 2**63 - 1, got {seed!r}")
     c = parse_claim(claim, rhs)
     graph = as_graph(graph_or_program, at)
     problem: Any = TensorProblem(graph, c, lenient) if graph.is_tensor else ScalarProblem(graph, c, lenient)

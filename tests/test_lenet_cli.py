@@ -98,7 +98,7 @@ def test_augment_preview_and_data(tmp_path, capsys):
     (["lenet", "train", "--model", "conv 6@5x5 | dense 10"], "flatten"),
     (["lenet", "train", "--dataset", "cifar"], "unknown dataset"),
     (["lenet", "load", "nowhere.safetensors"], "no such file"),
-    (["lenet", "sweep", "nowhere.toml"], "cannot read"),
+    (["lenet", "sweep", "nowhere.toml"], "no such file: nowhere.toml"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, match, capsys, tmp_path):
     assert main([*argv[:2], *argv[2:], *(["--out", str(tmp_path / "o")] if argv[1] == "train" else [])]) == 2

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import pickle
 
@@ -122,3 +123,57 @@ def test_trained_run_saves_a_model_that_reloads_identically(tmp_path):
     x = to_float(data.test_x)
     assert torch.equal(from_ckpt(x), from_model(x))
     assert info["dataset"] == "mnist5k" and info["classes"][3] == "3"
+
+
+def test_a_safetensors_file_whose_header_length_starts_with_0x80_is_not_taken_for_a_pickle(tmp_path, capsys):
+    """Issue 13, item 11: the header length is little-endian, so its first byte is 0x80 for about 1 in 32
+    architectures; pad the metadata until it is, and the model must still load and be summarised."""
+    from safetensors.torch import load, save
+
+    from gradlab.cli import main
+    from gradlab.lenet.persist import FORMAT, sniff
+
+    model = build_model("lenet", seed=3)
+    w = save_model(model, tmp_path / "m")
+    state = load(w.read_bytes())
+    blob = next(b for b in (save(state, metadata={"format": FORMAT, "pad": "x" * k}) for k in range(300))
+                if b[0] == 0x80)
+    assert blob[0] == 0x80 and sniff(blob[:9]) == "safetensors"
+    w.write_bytes(blob)
+    meta = json.loads(w.with_suffix(".json").read_text())
+    meta["sha256"] = hashlib.sha256(blob).hexdigest()
+    w.with_suffix(".json").write_text(json.dumps(meta))
+    loaded, _ = load_model(w)
+    x = torch.rand(4, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model.eval()(x))
+    assert load_any(w)[1]["architecture"]["name"] == "lenet"
+    assert main(["lenet", "summary", str(w)]) == 0
+    assert "61,706" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("head, kind", [
+    (b"\x80\x04\x95\x00\x00\x00\x00\x00\x00", "pickle"),  # pickle protocol 4
+    (b"PK\x03\x04\x00\x00\x08\x08\x00", "zip"),  # torch.save
+    ((0x4B50).to_bytes(8, "little") + b"{", "safetensors"),  # a header length whose bytes start with "PK"
+    (b"", "other"),
+])
+def test_sniff(head, kind):
+    from gradlab.lenet.persist import sniff
+
+    assert sniff(head) == kind
+
+
+def test_a_checkpoint_whose_weights_do_not_fit_names_the_tensor(tmp_path):
+    from gradlab.lenet.persist import checkpoint_to_model
+
+    p = tmp_path / "c.pt"
+    state = {"format": "gradlab-lenet-checkpoint", "model": build_model("lenet-wide").state_dict(),
+             "architecture": json.dumps({"name": "lenet", "layers": build_model.__globals__["VARIANTS"]["lenet"][1]}),
+             "config": json.dumps(TrainConfig(dataset="mnist5k").to_dict()), "history": "[]", "epoch": 1}
+    torch.save(state, p)
+    with pytest.raises(PersistError, match=r"tensor 0\.weight has shape \(12, 1, 5, 5\)"):
+        checkpoint_to_model(p, tmp_path / "out")
+    with pytest.raises(PersistError, match="tensor 0.weight"):
+        load_any(p)
+    assert not (tmp_path / "out.safetensors").exists()

@@ -13,6 +13,7 @@ import sys
 from typing import Sequence
 
 from ..errors import GradlabError
+from ..fileio import shown
 
 #: Subcommand modules, in the order ``gradlab --help`` lists them.
 COMMANDS = ["grad", "check", "shapes", "verify", "render", "worksheet", "grade", "lenet"]
@@ -51,11 +52,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GradlabError as e:
         sys.stderr.write(f"gradlab {args.command}: error: {e}\n")
         return e.exit_code
+    except BrokenPipeError:  # `gradlab ... | head`
+        return 0
+    except OSError as e:  # the file system said no (permission, a full disk, a folder that is a file)
+        if e.filename is None:
+            raise
+        sys.stderr.write(f"gradlab {args.command}: error: {shown(e.filename)}: {e.strerror or e}\n")
+        return 2
+    except RecursionError:
+        sys.stderr.write(f"gradlab {args.command}: error: the input is nested too deeply (brackets, parentheses "
+                         "or tables inside each other)\n")
+        return 2
     except KeyboardInterrupt:
         sys.stderr.write("gradlab: interrupted\n")
         return 130
-    except BrokenPipeError:  # `gradlab ... | head`
-        return 0
 
 
 def entry() -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import GradlabError
-from ..fileio import write_atomic  # noqa: F401  (re-exported for the subcommands)
+from ..fileio import (
+    path_kind,
+    shown,
+    write_atomic,  # noqa: F401  (re-exported for the subcommands)
+)
 
 
 class UsageError(GradlabError):
@@ -47,8 +50,8 @@ def parse_at(items: Sequence[str] | None) -> dict[str, Any] | None:
             if value.startswith("["):
                 try:
                     arr = json.loads(value)
-                except json.JSONDecodeError:
-                    raise UsageError(f"--at {name}: '{value}' is not an array of numbers like [1, 2] or "
+                except (json.JSONDecodeError, RecursionError):
+                    raise UsageError(f"--at {name}: '{shown(value, 60)}' is not an array of numbers like [1, 2] or "
                                      "[[1, 2], [3, 4]]") from None
                 if name in at:
                     raise UsageError(f"--at gives '{name}' twice")
@@ -77,7 +80,9 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 
 
 def looks_like_file(text: str) -> bool:
-    return text.endswith(".toml") or (("=" not in text) and Path(text).is_file())
+    """Whether a PROGRAM_OR_FILE argument names a file (a text too long for a file name is a program)."""
+    return text.endswith(".toml") or (("=" not in text) and path_kind(text) is not None)
+
 
 
 def print_json(data: Any) -> None:

@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..answerkey import AnswerKey
+    from ..fileio import output_folder
     from ..grading import grade
 
     if not 1 <= args.workers <= 64:
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout is not None and not 0.1 <= args.timeout <= 600:
         raise UsageError("--timeout must be from 0.1 to 600 seconds")
     key = AnswerKey.load(args.key)
+    output_folder(args.out, create=False)
     report = grade(args.responses, key, workers=args.workers, timeout=args.timeout)
     files = report.write(args.out, key)
     if args.json:

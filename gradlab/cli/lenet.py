@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..extras import require
+from ..fileio import output_folder, path_kind
 from .common import UsageError, print_json
 
 
@@ -169,6 +171,8 @@ def run_train(args: argparse.Namespace) -> int:
     architecture(cfg.model)
     if args.resume and args.force:
         raise UsageError("--resume and --force contradict each other")
+    require("safetensors", purpose="gradlab lenet train (it saves each run's model)")
+    output_folder(args.out, "--out", create=False)
     res = train(cfg, args.out, resume=args.resume, force=args.force,
                 progress=not args.no_progress and sys.stderr.isatty(), log=_log)
     if args.json:
@@ -184,6 +188,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     from ..lenet.sweep import run_sweep as _run
 
     spec = SweepSpec.load(args.spec)
+    require("safetensors", purpose="gradlab lenet sweep (it saves each run's model)")
     out = args.out or f"runs/sweep-{spec.points[0].slug if not spec.name else _slug(spec.name)}"
     res = _run(spec, out, jobs=args.jobs, force=args.force, log=_log, threads=args.threads)
     if args.json:
@@ -238,11 +243,12 @@ def run_featuremaps(args: argparse.Namespace) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
+    require("torchinfo", purpose="gradlab lenet summary")
     from ..lenet.summary import model_summary
 
     spec: Any = args.model
     p = Path(args.model)
-    if p.suffix in (".safetensors", ".pt") or p.is_dir() or (p.suffix == ".json" and p.is_file()):
+    if p.suffix in (".safetensors", ".pt") or path_kind(p) == "folder" or (p.suffix == ".json" and path_kind(p)):
         from ..lenet.persist import load_any
 
         model, info = load_any(p)
@@ -255,10 +261,11 @@ def run_summary(args: argparse.Namespace) -> int:
 
 
 def run_save(args: argparse.Namespace) -> int:
+    require("safetensors", purpose="gradlab lenet save")
     from ..lenet.persist import checkpoint_to_model
 
     src = Path(args.checkpoint)
-    if src.is_dir():
+    if path_kind(src) == "folder":
         src = src / "checkpoint.pt"
     w = checkpoint_to_model(src, args.out)
     print(f"wrote {w} and {w.with_suffix('.json')}")

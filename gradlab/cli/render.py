@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GradlabError
+from ..fileio import output_folder, path_kind, shown
 from .common import UsageError, add_at, looks_like_file, parse_at, print_json
 
 EPILOG = """\
@@ -89,6 +90,10 @@ def _blank_spec(text: str | None) -> Any:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
+    if not 0 < args.timeout <= 3600:  # also NaN
+        raise UsageError(f"--timeout must be more than 0 and at most 3600 seconds, got {args.timeout}")
+    if not 10 <= args.dpi <= 2400:
+        raise UsageError(f"--dpi must be from 10 to 2400, got {args.dpi}")
     if not 0 <= args.precision <= 12:
         raise UsageError(f"--precision must be from 0 to 12, got {args.precision}")
     return dict(mode=args.mode, blanks=_blank_spec(args.blanks), numbered=args.numbered, symbolic=args.symbolic,
@@ -111,13 +116,14 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 def run(args: argparse.Namespace) -> int:
     from .. import render as rd
 
-    if Path(args.program).is_dir():
+    if path_kind(args.program) == "folder":
         return _run_folder(args)
     graph, at = _load(args)
     opts = _options(args)
     if args.steps:
         if args.output:
             raise UsageError("give either -o (one picture) or --steps DIR (one picture per step), not both")
+        output_folder(args.steps, "--steps", create=False)
         steps_opts = {k: v for k, v in opts.items() if k != "mode"}
         steps = rd.backward_steps(graph, at, args.steps, fmt=args.steps_format, dpi=args.dpi, timeout=args.timeout,
                                   **steps_opts)
@@ -168,8 +174,9 @@ def _run_folder(args: argparse.Namespace) -> int:
     if args.steps:
         raise UsageError("--steps draws one graph; give a graph file, not a folder")
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"-o {out} is a file; a folder of graph files is drawn into a folder")
+    if path_kind(out) not in (None, "folder"):
+        raise UsageError(f"-o {shown(out)} is a file; a folder of graph files is drawn into a folder")
+    output_folder(out, create=False)
     formats = [f.strip().lstrip(".") for f in args.formats.split(",") if f.strip()]
     for f in formats:
         if f not in rd.FORMATS:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ShapeError
+from ..fileio import path_kind
 
 SPEC_HELP = """\
 layer spec: layers separated by '|' (or ';' or new lines), the input first:
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             raise ShapeError("give a layer spec, e.g. \"input 32x32x5 | conv 1@5x5\", a .toml file or --preset lenet5")
         elif args.spec == "-":
             table = shapes.conv_shapes(sys.stdin.read())
-        elif args.spec.endswith(".toml") or (("|" not in args.spec) and Path(args.spec).is_file()):
+        elif args.spec.endswith(".toml") or (("|" not in args.spec) and path_kind(args.spec) == "file"):
             data = shapes.load_spec(args.spec)
             table = shapes.conv_shapes(data, name=data.get("name") or Path(args.spec).stem)
         else:

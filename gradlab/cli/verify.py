@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..claims import TRIALS
-    from ..verify import verify
+    from ..verify import MAX_TRIALS, verify
     from .common import UsageError
 
     at = parse_at(args.at)
@@ -44,8 +44,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         graph = args.program
     trials = TRIALS if args.trials is None else args.trials
-    if trials < 1:
-        raise UsageError("--trials must be at least 1")
+    if not 1 <= trials <= MAX_TRIALS:
+        raise UsageError(f"--trials must be from 1 to {MAX_TRIALS:,}, got {trials}")
+    if not 0 <= args.seed < 2**63:
+        raise UsageError(f"--seed must be a whole number from 0 to 2**63 - 1, got {args.seed}")
     result = verify(graph, args.claim, args.rhs, at=at, trials=trials, seed=args.seed, lenient=args.lenient,
                     symbolic=not args.no_symbolic)
     if args.json:

@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..fileio import output_folder
     from ..worksheet import FORMATS, make_worksheet
 
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         formats = [f for f in formats if f != "pdf"]
     if args.variants is not None and not 1 <= args.variants <= 1000:
         raise UsageError("--variants must be from 1 to 1000")
+    output_folder(args.out, create=False)
     result = make_worksheet(args.source, args.out, variants=args.variants, seed=args.seed, formats=formats,
                             moodle_symbolic=args.moodle_symbolic)
     if args.json:

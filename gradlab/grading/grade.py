@@ -23,7 +23,7 @@ from typing import Any, Iterable, Sequence
 
 from ..answerkey import MISTAKES, AnswerKey, normalise_variant
 from ..errors import GradlabError, Location
-from ..fileio import write_atomic
+from ..fileio import output_folder, path_kind, read_bytes, shown, write_atomic
 from .formulas import ANSWER_LIMITS
 from .numbers import grade_number, is_plain_number
 from .verdict import Verdict
@@ -121,8 +121,7 @@ class GradeReport:
 
     def write(self, folder: str | Path, key: AnswerKey) -> list[Path]:
         """Write ``scores.csv``, ``answers.csv``, ``statistics.csv``, ``report.md`` and ``report.json``."""
-        out = Path(folder)
-        out.mkdir(parents=True, exist_ok=True)
+        out = output_folder(folder)
         files = {
             "scores.csv": scores_csv(self, key),
             "answers.csv": answers_csv(self, key),
@@ -147,12 +146,10 @@ def read_responses(source: str | Path | Iterable[str]) -> tuple[list[str], list[
     """The header and rows of a responses CSV (comma, semicolon or tab separated, UTF-8 with or without BOM)."""
     if isinstance(source, (str, Path)):
         p = Path(source)
-        if not p.is_file():
-            raise ResponsesError(f"no such responses file: {p}")
-        if p.stat().st_size > MAX_RESPONSES_BYTES:
-            raise ResponsesError(f"{p} is too large ({p.stat().st_size:,} bytes)")
+        if path_kind(p) is None:
+            raise ResponsesError(f"no such responses file: {shown(p)}")
         try:
-            text = p.read_bytes().decode("utf-8-sig")
+            text = read_bytes(p, "responses file", limit=MAX_RESPONSES_BYTES, error=ResponsesError).decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ResponsesError(f"{p} is not UTF-8 text (save the spreadsheet as 'CSV UTF-8')") from None
         name = str(p)

@@ -36,7 +36,7 @@ import numpy.typing as npt
 import torch
 
 from ..errors import GradlabError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, open_regular, read_at_most
 
 __all__ = ["DataError", "Dataset", "read_idx", "load_dataset", "find_idx_files", "download", "embedded_mnist",
            "to_float", "DATASETS", "CLASS_NAMES", "DEBIAN_FASHION_MNIST"]
@@ -69,6 +69,8 @@ MD5 = {
                       "test_x": "bef4ecab320f06d8554ea6380940ec79", "test_y": "bb300cfdad3c16e7a12a480ee83cd310"},
 }
 DATASETS = ("mnist", "fashion-mnist", "mnist5k")
+#: The largest IDX file read, unpacked (Fashion-MNIST's training images are 47 MB).
+MAX_IDX_BYTES = 256 * 1024 * 1024
 _IDX_TYPES: dict[int, npt.DTypeLike] = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
                                          0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
@@ -119,15 +121,15 @@ def read_idx(path: str | Path) -> np.ndarray:
     """One IDX file (gzipped or not) as a numpy array; a corrupt or truncated file is a :class:`DataError`."""
     p = Path(path)
     try:
-        with open(p, "rb") as f:
+        with open_regular(p, "IDX file", limit=MAX_IDX_BYTES, error=DataError) as f:
             head = f.read(2)
-        opener = gzip.open if head == b"\x1f\x8b" else open
-        with opener(p, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise DataError(f"{p}: no such file") from None
+            f.seek(0)
+            raw = read_at_most(gzip.GzipFile(fileobj=f, mode="rb") if head == b"\x1f\x8b" else f, MAX_IDX_BYTES + 1)
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise DataError(f"{p}: cannot read this file ({e}); it is corrupt or truncated, download it again") from None
+    if len(raw) > MAX_IDX_BYTES:
+        raise DataError(f"{p}: too large for an IDX file of images or labels (more than {MAX_IDX_BYTES:,} bytes "
+                        "unpacked)")
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
         raise DataError(f"{p}: not an IDX file (bad magic number {raw[:4].hex() or 'empty'}; "
                         "expected 0000 08 01 for labels or 0000 08 03 for images)")

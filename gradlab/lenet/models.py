@@ -28,13 +28,26 @@ import torch
 from torch import nn
 
 from ..errors import GradlabError
+from ..fileio import path_kind, read_text
 from ..shapes import Activation, Conv2d, Dense, Flatten, Input, Pool2d, parse_spec
 
 __all__ = ["ModelError", "Architecture", "VARIANTS", "architecture", "build_model", "list_variants"]
 
 
 class ModelError(GradlabError):
-    """An architecture that cannot be built (unknown layer, shapes that do not fit)."""
+    """An architecture that cannot be built (unknown layer, shapes that do not fit, too large)."""
+
+
+#: The largest model gradlab builds: parameters, and numbers in one image's input or a layer's output
+#: (LeNet has 61,706 parameters and at most 4,704 numbers per layer; 20 million float32 numbers are 80 MB).
+MAX_PARAMS = 20_000_000
+MAX_ACTIVATION = 20_000_000
+MAX_UNITS = 1_000_000
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _REF = ["conv 6@5x5 pad=2", "sigmoid", "avgpool 2", "conv 16@5x5", "sigmoid", "avgpool 2", "flatten",
@@ -97,9 +110,16 @@ class Architecture:
         if "layers" not in d or not isinstance(d["layers"], list) or not all(isinstance(x, str) for x in d["layers"]):
             raise ModelError("an architecture needs 'layers', a list of layer lines like \"conv 6@5x5 pad=2\"")
         shape = d.get("input_shape", (1, 28, 28))
-        if not (isinstance(shape, (list, tuple)) and len(shape) == 3 and all(isinstance(s, int) and s > 0 for s in shape)):
-            raise ModelError(f"input_shape must be [C, H, W], got {shape!r}")
-        return cls(str(d.get("name", "custom")), list(d["layers"]), tuple(shape), int(d.get("num_classes", 10)),
+        if not (isinstance(shape, (list, tuple)) and len(shape) == 3
+                and all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)):
+            raise ModelError(f"input_shape must be [C, H, W], got {_short(shape)}")
+        classes = d.get("num_classes", 10)
+        if not isinstance(classes, int) or isinstance(classes, bool) or not 1 <= classes <= MAX_UNITS:
+            raise ModelError(f"num_classes must be a whole number from 1 to {MAX_UNITS:,}, got {_short(classes)}")
+        for key in ("name", "init", "description"):
+            if key in d and not isinstance(d[key], str):
+                raise ModelError(f"{key} must be a string, got {_short(d[key])}")
+        return cls(str(d.get("name", "custom")), list(d["layers"]), tuple(shape), classes,
                    str(d.get("init", "xavier_uniform")), str(d.get("description", "")))
 
 
@@ -119,7 +139,7 @@ def architecture(spec: "str | Architecture | dict[str, Any] | Path", *, input_sh
     if text in VARIANTS:
         desc, layers = VARIANTS[text]
         return Architecture(text, list(layers), tuple(input_shape), num_classes, description=desc)  # type: ignore[arg-type]
-    if text.endswith(".toml") or (("|" not in text and "\n" not in text) and Path(text).is_file()):
+    if text.endswith(".toml") or (("|" not in text and "\n" not in text) and path_kind(text) == "file"):
         if sys.version_info >= (3, 11):
             import tomllib
         else:  # pragma: no cover
@@ -127,11 +147,11 @@ def architecture(spec: "str | Architecture | dict[str, Any] | Path", *, input_sh
 
         p = Path(text)
         try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except OSError as e:
-            raise ModelError(f"cannot read {p}: {e.strerror or e}") from None
+            data = tomllib.loads(read_text(p, "layer spec", error=ModelError))
         except tomllib.TOMLDecodeError as e:
             raise ModelError(f"{p}: not valid TOML: {e}") from None
+        except RecursionError:
+            raise ModelError(f"{p}: not valid TOML: arrays or tables nested too deeply") from None
         data.setdefault("name", p.stem)
         try:
             return Architecture.from_dict(data)
@@ -156,6 +176,10 @@ def build_model(spec: "str | Architecture | dict[str, Any] | Path", *, seed: int
     c, h, w = arch.input_shape
     modules: list[nn.Module] = []
     shape: tuple[int, ...] = (c, h, w)
+    if c * h * w > MAX_ACTIVATION:
+        raise ModelError(f"{arch.name}: an input of {c}x{h}x{w} is too large ({c * h * w:,} numbers per image; "
+                         f"gradlab builds models for at most {MAX_ACTIVATION:,})")
+    params = 0
     for i, line in enumerate(arch.layers):
         where = f"{arch.name}, layer {i + 1} ({line!r})"
         tokens = line.split()
@@ -178,6 +202,7 @@ def build_model(spec: "str | Architecture | dict[str, Any] | Path", *, seed: int
             (layer,) = parse_spec(line)
         except GradlabError as e:
             raise ModelError(f"{where}: {e.message}") from None
+        params += _estimate(layer, shape, where, params)
         if isinstance(layer, Conv2d):
             if len(shape) != 3:
                 raise ModelError(f"{where}: a conv layer needs an image input, got a vector of {shape[0]}")
@@ -218,6 +243,30 @@ def build_model(spec: "str | Architecture | dict[str, Any] | Path", *, seed: int
     model = nn.Sequential(*modules)
     _init(model, arch.init, seed)
     return model
+
+
+def _estimate(layer: Any, shape: tuple[int, ...], where: str, params: int) -> int:
+    """The parameters of ``layer`` on an input of ``shape``, before anything is allocated; a :class:`ModelError`
+    when they, the model's total so far (``params``) or the layer's output would be too large to build."""
+    n, out = 0, 0
+    if isinstance(layer, Conv2d) and len(shape) == 3:
+        kh, kw = layer.kernel
+        n = layer.filters * (shape[0] // max(layer.groups, 1)) * kh * kw + (layer.filters if layer.bias else 0)
+        ph, pw = (0, 0) if isinstance(layer.padding, str) else layer.padding
+        out = layer.filters * (shape[1] + 2 * ph) * (shape[2] + 2 * pw)  # at least the output (stride >= 1)
+    elif isinstance(layer, Pool2d) and len(shape) == 3:
+        out = shape[0] * (shape[1] + 2 * layer.padding[0]) * (shape[2] + 2 * layer.padding[1])
+    elif isinstance(layer, Dense) and len(shape) == 1:
+        if layer.units > MAX_UNITS:
+            raise ModelError(f"{where}: {layer.units:,} units is too many (at most {MAX_UNITS:,})")
+        n, out = shape[0] * layer.units + (layer.units if layer.bias else 0), layer.units
+    if params + n > MAX_PARAMS:
+        raise ModelError(f"{where}: the model would have {params + n:,} parameters up to here ({4 * (params + n):,} "
+                         f"bytes as float32); gradlab builds models of at most {MAX_PARAMS:,}")
+    if out > MAX_ACTIVATION:
+        raise ModelError(f"{where}: the output would have up to {out:,} numbers per image; gradlab builds models "
+                         f"of at most {MAX_ACTIVATION:,} per layer")
+    return n
 
 
 def _out_shape(module: nn.Module, shape: tuple[int, ...], where: str) -> tuple[int, ...]:

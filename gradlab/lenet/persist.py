@@ -22,13 +22,15 @@ import torch
 from torch import nn
 
 from ..errors import GradlabError
-from ..fileio import write_atomic
+from ..extras import require
+from ..fileio import LIMITS, open_regular, path_kind, read_bytes, read_text, write_atomic
 from ..jsonable import jsonable
-from .models import architecture, build_model
+from .models import Architecture, architecture, build_model
 
 __all__ = ["PersistError", "SavedModel", "save_model", "load_model", "refuse_unsafe", "model_paths", "FORMAT"]
 
 FORMAT = "gradlab-lenet-model"
+MAX_WEIGHTS_BYTES = LIMITS["weights file"]
 NORMALISATION = {"scale": 1 / 255, "mean": 0.0, "std": 1.0,
                  "text": "x = pixel / 255 (values in [0, 1]), no mean/std normalisation, as in the reference notebook"}
 
@@ -49,7 +51,7 @@ class SavedModel:
 def model_paths(path: str | Path) -> tuple[Path, Path]:
     """``model``, ``model.safetensors`` or ``model.json`` -> (weights path, JSON path)."""
     p = Path(path)
-    if p.is_dir():
+    if path_kind(p) == "folder":
         p = p / "model"
     if p.suffix in (".safetensors", ".json"):
         p = p.with_suffix("")
@@ -60,6 +62,7 @@ def save_model(model: nn.Module, path: str | Path, *, config: Any = None, arch: 
                classes: list[str] | None = None, metrics: dict[str, Any] | None = None,
                dataset: dict[str, Any] | None = None) -> Path:
     """Write ``<path>.safetensors`` and ``<path>.json`` (atomically); returns the weights path."""
+    require("safetensors", purpose="saving a model")
     from safetensors.torch import save
 
     from .. import __version__
@@ -96,38 +99,57 @@ def refuse_unsafe(path: Path, error: BaseException | None = None) -> None:
                            f"(refused: torch.load(weights_only=True) would have to run code). {_PICKLE_HINT}")
 
 
-def _sniff(path: Path) -> str:
-    with open(path, "rb") as f:
-        head = f.read(8)
+def sniff(head: bytes) -> str:
+    """What the first bytes of a file say it is: ``"safetensors"`` (an 8-byte little-endian header length,
+    then the JSON header's ``{``), ``"zip"`` (torch.save's format), ``"pickle"`` (a pickle's protocol
+    byte 0x80) or ``"other"``. A safetensors file is recognised first: its header length may well start
+    with the byte 0x80 or the letters "PK".
+
+    >>> sniff((128).to_bytes(8, "little") + b'{"__metadata__"')
+    'safetensors'
+    >>> sniff(b"\\x80\\x02}q\\x00"), sniff(b"PK\\x03\\x04")
+    ('pickle', 'zip')
+    """
+    if len(head) >= 9 and head[8:9] == b"{" and 2 <= int.from_bytes(head[:8], "little") <= 100_000_000:
+        return "safetensors"
     if head[:2] == b"PK":
-        return "zip"  # torch.save's format
+        return "zip"
     if head[:1] == b"\x80":
         return "pickle"
     return "other"
 
 
+def _sniff(path: Path) -> str:
+    with open_regular(path, "model file", limit=MAX_WEIGHTS_BYTES, error=PersistError) as f:
+        return sniff(f.read(9))
+
+
 def load_model(path: str | Path, *, device: str = "cpu") -> tuple[nn.Sequential, SavedModel]:
     """Rebuild a saved model (eval mode); any damage or mismatch is a :class:`PersistError`."""
+    require("safetensors", purpose="loading a saved model")
     from safetensors import SafetensorError
     from safetensors.torch import load
 
     weights, meta_path = model_paths(path)
-    if Path(path).suffix not in ("", ".safetensors", ".json") and Path(path).is_file():
+    if Path(path).suffix not in ("", ".safetensors", ".json") and path_kind(path) is not None:
         kind = _sniff(Path(path))
         if kind in ("zip", "pickle"):
             raise PersistError(f"{path}: this is a pickle / torch.save file, not a safetensors model. {_PICKLE_HINT}")
     for p in (weights, meta_path):
-        if not p.is_file():
+        if path_kind(p) is None:
             raise PersistError(f"{p}: no such file (a saved model is a .safetensors file and a .json file beside it)")
     if _sniff(weights) in ("zip", "pickle"):
         raise PersistError(f"{weights}: this is a pickle / torch.save file, not safetensors. {_PICKLE_HINT}")
+    text = read_text(meta_path, "model description", error=PersistError)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        meta = json.loads(text)
+    except json.JSONDecodeError as e:
         raise PersistError(f"{meta_path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise PersistError(f"{meta_path}: not a gradlab model description (nested too deeply)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise PersistError(f"{meta_path}: not a gradlab model description (format {meta.get('format') if isinstance(meta, dict) else None!r})")
-    blob = weights.read_bytes()
+    blob = read_bytes(weights, "weights file", limit=MAX_WEIGHTS_BYTES, error=PersistError)
     digest = hashlib.sha256(blob).hexdigest()
     if meta.get("sha256") and digest != meta["sha256"]:
         raise PersistError(f"{weights}: the weights do not match their checksum in {meta_path.name} "
@@ -141,21 +163,50 @@ def load_model(path: str | Path, *, device: str = "cpu") -> tuple[nn.Sequential,
         model = build_model(meta["architecture"])
     except (KeyError, GradlabError) as e:
         raise PersistError(f"{meta_path}: cannot rebuild the architecture ({e})") from None
+    fit_weights(model, state, weights)
+    model.to(device).eval()
+    return model, SavedModel(meta, weights, meta_path)
+
+
+def fit_weights(model: nn.Module, state: Any, where: str | Path) -> None:
+    """Load ``state`` into ``model`` after checking every tensor's name, shape and values; a
+    :class:`PersistError` naming ``where`` and the tensor when they do not fit."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise PersistError(f"{where}: the weights are not a table of tensors")
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
     if missing or extra:
-        raise PersistError(f"{weights}: the tensors do not fit the architecture (missing: {', '.join(missing) or '-'}; "
-                           f"unexpected: {', '.join(extra) or '-'})")
+        raise PersistError(f"{where}: the tensors do not fit the architecture (missing: {', '.join(missing) or '-'}; "
+                           f"unexpected: {', '.join(map(str, extra)) or '-'})")
     for k, v in state.items():
         if tuple(v.shape) != tuple(expected[k].shape):
-            raise PersistError(f"{weights}: tensor {k} has shape {tuple(v.shape)}, the architecture needs "
+            raise PersistError(f"{where}: tensor {k} has shape {tuple(v.shape)}, the architecture needs "
                                f"{tuple(expected[k].shape)}")
         if v.is_floating_point() and not torch.isfinite(v).all():
-            raise PersistError(f"{weights}: tensor {k} holds NaN or inf values")
+            raise PersistError(f"{where}: tensor {k} holds NaN or inf values")
     model.load_state_dict(state)
-    model.to(device).eval()
-    return model, SavedModel(meta, weights, meta_path)
+
+
+def checkpoint_model(state: dict[str, Any], where: str | Path) -> tuple[nn.Sequential, Architecture, dict[str, Any]]:
+    """The model of a training checkpoint (see :func:`gradlab.lenet.train.load_checkpoint`), its architecture
+    and its training settings; a damaged checkpoint or weights that do not fit are a :class:`PersistError`."""
+    try:
+        arch = architecture(json.loads(state["architecture"]))
+        cfg = json.loads(state["config"])
+        if not isinstance(cfg, dict):
+            raise TypeError("the settings are not a table")
+    except (KeyError, TypeError, ValueError, RecursionError) as e:
+        raise PersistError(f"{where}: a damaged checkpoint: its architecture or settings cannot be read "
+                           f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else '-'})") from None
+    except GradlabError as e:
+        raise PersistError(f"{where}: cannot rebuild the architecture ({e})") from None
+    try:
+        model = build_model(arch)
+    except GradlabError as e:
+        raise PersistError(f"{where}: cannot rebuild the architecture ({e})") from None
+    fit_weights(model, state.get("model"), where)
+    return model, arch, cfg
 
 
 def checkpoint_to_model(checkpoint: str | Path, out: str | Path, *, classes: list[str] | None = None) -> Path:
@@ -163,11 +214,13 @@ def checkpoint_to_model(checkpoint: str | Path, out: str | Path, *, classes: lis
     from .train import TrainConfig, load_checkpoint
 
     state = load_checkpoint(checkpoint)
-    arch = architecture(json.loads(state["architecture"]))
-    model = build_model(arch)
-    model.load_state_dict(state["model"])
-    history = json.loads(state["history"])
-    cfg = TrainConfig(**json.loads(state["config"]))
+    model, arch, settings = checkpoint_model(state, checkpoint)
+    try:
+        history = json.loads(state["history"])
+        cfg = TrainConfig(**settings)
+    except (KeyError, TypeError, ValueError, RecursionError) as e:
+        raise PersistError(f"{checkpoint}: a damaged checkpoint: its history or settings cannot be read "
+                           f"({type(e).__name__})") from None
     if classes is None:
         from .data import CLASS_NAMES
 
@@ -183,26 +236,20 @@ def load_any(path: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
     from .train import load_checkpoint
 
     p = Path(path)
-    if p.is_dir():
-        if (p / "model.safetensors").is_file():
+    if path_kind(p) == "folder":
+        if path_kind(p / "model.safetensors"):
             p = p / "model"
-        elif (p / "checkpoint.pt").is_file():
+        elif path_kind(p / "checkpoint.pt"):
             p = p / "checkpoint.pt"
         else:
             raise PersistError(f"{p}: no model.safetensors or checkpoint.pt in this folder")
-    if p.suffix == ".pt" or (p.is_file() and p.suffix not in (".safetensors", ".json") and _sniff(p) == "zip"):
+    if p.suffix == ".pt" or (path_kind(p) and p.suffix not in (".safetensors", ".json") and _sniff(p) == "zip"):
         state = load_checkpoint(p)
-        arch = architecture(json.loads(state["architecture"]))
-        model = build_model(arch)
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as e:
-            raise PersistError(f"{p}: the weights do not fit the architecture ({str(e).splitlines()[0]})") from None
-        cfg = json.loads(state["config"])
+        model, arch, cfg = checkpoint_model(state, p)
         model.eval()
-        return model, {"dataset": cfg.get("dataset"), "classes": CLASS_NAMES.get(cfg.get("dataset"), None),
+        return model, {"dataset": cfg.get("dataset"), "classes": CLASS_NAMES.get(str(cfg.get("dataset")), None),
                        "architecture": arch.to_dict(), "train_config": cfg, "source": str(p),
-                       "epoch": state["epoch"]}
+                       "epoch": state.get("epoch")}
     model, saved = load_model(p)
     cfg = saved.meta.get("train_config") or {}
     return model, {"dataset": saved.meta.get("dataset", {}).get("name") or cfg.get("dataset"),

@@ -20,6 +20,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import GradlabError
+from ..extras import require
 from .models import Architecture, architecture, build_model
 
 __all__ = ["SummaryRow", "ModelSummary", "model_summary", "format_kb", "DTYPE_BYTES", "NONE_EXPLAINED"]
@@ -149,6 +150,7 @@ def _formula(m: nn.Module) -> tuple[str, int, int]:
 def model_summary(model: "str | Architecture | nn.Module" = "lenet", *, input_shape: tuple[int, ...] | None = None,
                   dtype: str = "float32", layout: str = "torch", name: str | None = None) -> ModelSummary:
     """The summary of a model (a variant name, spec, TOML file, :class:`Architecture` or a torch module)."""
+    require("torchinfo", purpose="the model summary")
     import torchinfo
 
     if dtype not in DTYPE_BYTES:

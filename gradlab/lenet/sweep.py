@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import GradlabError
-from ..fileio import atomic_path, write_atomic
+from ..fileio import atomic_path, output_folder, read_text, write_atomic
 from ..jsonable import jsonable
 
 __all__ = ["SweepError", "SweepPoint", "SweepSpec", "SweepResult", "run_sweep"]
@@ -82,6 +82,8 @@ class SweepSpec:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise SweepError(f"{where}: not valid TOML: {e}") from None
+        except RecursionError:
+            raise SweepError(f"{where}: not valid TOML: arrays or tables nested too deeply") from None
         known = {"name", "description", "runs", "base", "vary", "point", "points"}
         unknown = set(data) - known
         if unknown:
@@ -121,11 +123,7 @@ class SweepSpec:
     @classmethod
     def load(cls, path: str | Path) -> "SweepSpec":
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as e:
-            raise SweepError(f"cannot read {p}: {e.strerror or e}") from None
-        return cls.parse(text, str(p))
+        return cls.parse(read_text(p, "sweep spec", error=SweepError), str(p))
 
     def config(self, point: SweepPoint) -> Any:
         from .train import TrainConfig
@@ -220,7 +218,7 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, f
 
         for p in spec.points:
             shutil.rmtree(out / p.slug, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
+    output_folder(out, "--out")
     write_atomic(out / "sweep.toml", spec.source or "")
     t0 = time.perf_counter()
     tasks = []

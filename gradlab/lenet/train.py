@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from ..errors import GradlabError
-from ..fileio import atomic_path, write_atomic
+from ..fileio import atomic_path, open_regular, path_kind, write_atomic
 from ..jsonable import jsonable as _jsonable
 from .augment import Augment, shifted_test_set
 from .data import Dataset, load_dataset
@@ -283,14 +283,16 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     from .persist import PersistError, refuse_unsafe
 
     p = Path(path)
-    if not p.is_file():
+    if path_kind(p) is None:
         raise PersistError(f"{p}: no such checkpoint")
     try:
         import warnings
 
-        with warnings.catch_warnings():  # torch warns about foreign pickle protocols before refusing them
-            warnings.simplefilter("ignore", UserWarning)
-            state = torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings(), open_regular(p, "checkpoint", error=PersistError) as f:
+            warnings.simplefilter("ignore", UserWarning)  # torch warns about foreign pickle protocols before refusing them
+            state = torch.load(f, map_location="cpu", weights_only=True)
+    except PersistError:
+        raise
     except Exception as e:  # noqa: BLE001 - torch raises many kinds for damaged files
         refuse_unsafe(p, e)
         raise PersistError(f"{p}: not a readable checkpoint: the file is corrupt or truncated "
@@ -426,7 +428,9 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
                              "or --force to start over")
         state = load_checkpoint(ckpt_path)
         _same_settings(state, config, ckpt_path)
-        model.load_state_dict(state["model"])
+        from .persist import fit_weights
+
+        fit_weights(model, state.get("model"), ckpt_path)
         opt.load_state_dict(state["optimizer"])
         history = [EpochMetrics(**h) for h in json.loads(state["history"])]
         checks = json.loads(state["checks"])

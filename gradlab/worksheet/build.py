@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..fileio import write_atomic
+from ..fileio import output_folder, write_atomic
 from ..graph import Graph
 from .format import Files, Job
 from .formats import BUILTIN, chosen, registered
@@ -94,8 +94,7 @@ def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, 
                      "blanks instead")
     ws = build_worksheet(spec, variants=variants, seed=seed, pictures=have_renderer,
                          png=have_renderer and any(f.png for f in todo))
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(out)
     job = Job(ws, tuple(f.name for f in todo), {"moodle_symbolic": moodle_symbolic}, notes)
     files: Files = {"key.json": ws.key().to_json(indent=1) + "\n", "responses-template.csv": responses_template(ws)}
     for fmt in todo:

@@ -60,6 +60,7 @@ from typing import Any, Mapping
 
 from ..answerkey import MISTAKES, Grading
 from ..errors import GradlabError, GraphFileError, Location
+from ..fileio import path_kind, read_bytes, shown
 from ..graph import Graph
 from ..graphfile import load_graph_file
 from ..parse import parse_program
@@ -223,14 +224,16 @@ def _default_aliases(graph: Graph) -> dict[str, str]:
 def load_spec(path: str | Path) -> WorksheetSpec:
     """A worksheet spec, or a graph file with defaults; errors name the file and line."""
     p = Path(path)
-    if not p.is_file():
-        raise WorksheetError(f"no such spec or graph file: {p}")
-    text = p.read_text(encoding="utf-8", errors="replace")
+    if path_kind(p) is None:
+        raise WorksheetError(f"no such spec or graph file: {shown(p)}")
+    text = read_bytes(p, "worksheet spec", error=WorksheetError).decode("utf-8", errors="replace")
     where = str(p)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise _fail(f"not valid TOML: {e}", where) from None
+    except RecursionError:
+        raise _fail("not valid TOML: arrays or tables nested too deeply", where) from None
     if "part" not in data and "program" in data:
         gf = load_graph_file(p)
         return spec_from_graph(gf.graph, where, title=gf.title)  # the file's description is not the sheet's

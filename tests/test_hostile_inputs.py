@@ -1,0 +1,363 @@
+"""The hostile-input corpus (issue 13): every broken or hostile input is refused in one line that names
+the place, with exit code 2, no traceback, nothing left behind, in bounded time and memory.
+
+Adding a case is one line in ``CASES``::
+
+    Case("check: a FIFO", ["check", "f.toml"], {"f.toml": FIFO}, ("f.toml", "FIFO"), bounded=True),
+
+- ``argv``: the command line (each case runs in its own empty folder, the current directory);
+- ``files``: what to put in that folder: text or bytes, :data:`FIFO`, :data:`FOLDER`, ``Link(target)`` (a
+  symlink), or a function of the shared fixtures (:class:`Fixtures`: a key.json, a saved model, a checkpoint)
+  that returns bytes;
+- ``match``: texts the one-line message must contain (the first usually names the place: file, option, layer);
+- ``bounded=True``: run ``python -m gradlab`` in a subprocess under resource limits (CPU 10 s, 1 GiB of address
+  space, a wall-clock timeout), for the cases about time and memory (devices, huge sizes, slow patterns) and a
+  few FIFOs. Other cases run in this process through :func:`gradlab.cli.main`, which is much faster, under a
+  timer (SIGALRM) that fails a case that blocks, e.g. on a FIFO.
+
+After each case the folder holds exactly the files the case made (no output, no temporary file), and, for a
+subprocess, its private temp folder (``TMPDIR``) is empty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradlab.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CPU_SECONDS = 10
+ADDRESS_SPACE = 1 << 30  # the normal CLI, torch included, runs in 1 GiB (measured: lenet summary, check, verify)
+WALL_SECONDS = 60
+
+
+class _Token:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+FIFO = _Token("FIFO")
+FOLDER = _Token("FOLDER")
+
+
+@dataclass(frozen=True)
+class Link:
+    target: str
+
+
+@dataclass
+class Case:
+    id: str
+    argv: list[str]
+    files: dict[str, Any] = field(default_factory=dict)
+    match: tuple[str, ...] = ()
+    bounded: bool = False
+    needs_non_root: bool = False
+
+
+GOOD = 'program = "f = x*y"\n[at]\nx = 1.5\ny = -2\n'
+LONG_PROGRAM = "f = " + " + ".join(f"x{i}*w{i}" for i in range(40))  # a valid program of 400 characters
+DEEP_AT = "x=" + "[" * 40_000 + "1" + "]" * 40_000
+NESTED_GRAPH = 'program = "f = x"\n[at]\nx = ' + "[" * 3000 + "1" + "]" * 3000 + "\n"
+NESTED_JSON = "[" * 100_000 + "]" * 100_000
+QUADRATIC = ('program = "f = x*y"\ndescription = """\n[a' + " " * 100_000 + 'b\n"""\n[at]\nx = 1\ny = 2\nq = 3\n')
+HUGE_SPEC = "flatten | dense 1000000 | dense 1000000 | dense 10"
+SPEC_FOR = "title = 'sheet'\n[[part]]\ngraph = '{}'\n"
+
+
+class Fixtures:
+    """Valid files to start hostile ones from, made once per test session."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._cache: dict[str, bytes] = {}
+
+    def key_json(self) -> bytes:
+        if "key" not in self._cache:
+            from gradlab.worksheet import make_worksheet
+
+            out = self.folder / "sheet"
+            make_worksheet(str(ROOT / "graphs" / "neuron.toml"), out, formats=["markdown"])
+            self._cache["key"] = (out / "key.json").read_bytes()
+        return self._cache["key"]
+
+    def _saved(self) -> None:
+        if "weights" not in self._cache:
+            from gradlab.lenet import build_model, save_model
+
+            w = save_model(build_model("lenet", seed=0), self.folder / "model")
+            self._cache["weights"] = w.read_bytes()
+            self._cache["model_json"] = w.with_suffix(".json").read_bytes()
+
+    def weights(self) -> bytes:
+        self._saved()
+        return self._cache["weights"]
+
+    def model_json(self, **change: Any) -> bytes:
+        """model.json of the saved LeNet, with keys of its architecture changed."""
+        self._saved()
+        meta = json.loads(self._cache["model_json"])
+        meta["architecture"].update(change)
+        return json.dumps(meta).encode()
+
+    def checkpoint(self, weights_of: str = "lenet", **change: Any) -> bytes:
+        """A training checkpoint of LeNet whose weights are those of ``weights_of`` (wrong shapes if not lenet)."""
+        import io
+
+        import torch
+
+        from gradlab.lenet import build_model
+        from gradlab.lenet.models import architecture
+        from gradlab.lenet.train import CHECKPOINT_FORMAT, TrainConfig
+
+        state = {"format": CHECKPOINT_FORMAT, "version": 1, "epoch": 1, "step": 1, "seed": 0, "elapsed": 0.0,
+                 "model": build_model(weights_of).state_dict(), "optimizer": {}, "history": "[]", "checks": "[]",
+                 "config": json.dumps(TrainConfig(dataset="mnist5k").to_dict()),
+                 "architecture": json.dumps(architecture("lenet").to_dict()), **change}
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        return buf.getvalue()
+
+
+F = Fixtures  # for the lambdas below
+
+CASES: list[Case] = [
+    # ---- graph files: only regular files, size first, linear time (items 3, 4, 10)
+    Case("check: a FIFO", ["check", "f.toml"], {"f.toml": FIFO}, ("f.toml", "FIFO"), bounded=True),
+    Case("check: a folder holding a FIFO", ["check", "g"], {"g": FOLDER, "g/f.toml": FIFO}, ("g/f.toml", "FIFO"),
+         bounded=True),
+    Case("check: a folder holding a link to /dev/zero", ["check", "g"], {"g": FOLDER, "g/zero.toml": Link("/dev/zero")},
+         ("g/zero.toml", "device"), bounded=True),
+    Case("check: a link to /dev/zero", ["check", "z.toml"], {"z.toml": Link("/dev/zero")}, ("z.toml", "device"),
+         bounded=True),
+    Case("check: a link to a FIFO", ["check", "l.toml"], {"p": FIFO, "l.toml": Link("p")}, ("l.toml", "FIFO")),
+    Case("check: too large", ["check", "big.toml"], {"big.toml": "#" * 1_500_000}, ("big.toml", "too large"),
+         bounded=True),
+    Case("check: not UTF-8", ["check", "b.toml"], {"b.toml": b"program = '\xff'"}, ("b.toml", "not UTF-8")),
+    Case("check: a long program is not a file", ["check", LONG_PROGRAM], {}, ("no such file or folder", "...")),
+    Case("check: arrays nested 3,000 deep", ["check", "n.toml"], {"n.toml": NESTED_GRAPH}, ("n.toml", "nested")),
+    Case("check: [a + 100,000 spaces + b", ["check", "q.toml"], {"q.toml": QUADRATIC}, ("q.toml, line 8", "'q'"),
+         bounded=True),
+    Case("check: a dangling symlink", ["check", "d.toml"], {"d.toml": Link("nowhere")}, ("no such file", "d.toml")),
+    Case("check: unreadable", ["check", "u.toml"], {"u.toml": GOOD}, ("u.toml", "permission denied"),
+         needs_non_root=True),
+    Case("grad: a FIFO", ["grad", "f.toml"], {"f.toml": FIFO}, ("f.toml", "FIFO")),
+    Case("grad: a link to /dev/zero", ["grad", "z.toml"], {"z.toml": Link("/dev/zero")}, ("z.toml", "device"),
+         bounded=True),
+    Case("grad: too large", ["grad", "big.toml"], {"big.toml": "#" * 1_500_000}, ("big.toml", "too large")),
+    Case("grad: arrays nested 3,000 deep", ["grad", "n.toml"], {"n.toml": NESTED_GRAPH}, ("n.toml", "nested")),
+    Case("grad: --at nested 40,000 deep", ["grad", "f = sum(x)", "--at", DEEP_AT], {}, ("--at x", "array")),
+    Case("grad: --at not an array", ["grad", "f = x", "--at", "x=[1,"], {}, ("--at x", "array")),
+    Case("grad: a folder that is a program", ["grad", "g.toml"], {"g.toml": FOLDER}, ("g.toml", "folder")),
+    # ---- verify (item 10)
+    Case("verify: --seed -1", ["verify", "f = x*y", "df/dx = y", "--seed", "-1"], {}, ("--seed",)),
+    Case("verify: --trials 100,000,000", ["verify", "f = x*y", "df/dx = y", "--trials", "100000000"], {},
+         ("--trials", "10,000"), bounded=True),
+    Case("verify: --trials 0", ["verify", "f = x*y", "df/dx = y", "--trials", "0"], {}, ("--trials",)),
+    Case("verify: a FIFO", ["verify", "f.toml", "df/dx = y"], {"f.toml": FIFO}, ("f.toml", "FIFO")),
+    Case("verify: --at nested 40,000 deep", ["verify", "f = x*y", "df/dx = y", "--at", DEEP_AT], {}, ("--at x",)),
+    # ---- render (item 10)
+    Case("render: --timeout nan", ["render", "f = x*y", "--timeout", "nan"], {}, ("--timeout",)),
+    Case("render: --timeout -1", ["render", "f = x*y", "--timeout", "-1"], {}, ("--timeout",)),
+    Case("render: --dpi 1e9", ["render", "f = x*y", "--dpi", "1e9", "-o", "f.png"], {}, ("--dpi",)),
+    Case("render: --steps names a file", ["render", "g.toml", "--steps", "s"], {"g.toml": GOOD, "s": "x"},
+         ("--steps s", "is a file")),
+    Case("render: a folder into a file", ["render", "g", "-o", "o"], {"g": FOLDER, "g/a.toml": GOOD, "o": "x"},
+         ("-o o", "is a file")),
+    Case("render: a FIFO", ["render", "f.toml"], {"f.toml": FIFO}, ("f.toml", "FIFO")),
+    Case("render: --at nested 40,000 deep", ["render", "f = sum(x)", "--at", DEEP_AT], {}, ("--at x",)),
+    # ---- worksheet specs and the graph they point to (items 3, 10)
+    Case("worksheet: a FIFO spec", ["worksheet", "s.toml", "-o", "out"], {"s.toml": FIFO}, ("s.toml", "FIFO")),
+    Case("worksheet: a spec pointing at /dev/zero", ["worksheet", "s.toml", "-o", "out"],
+         {"s.toml": SPEC_FOR.format("/dev/zero")}, ("/dev/zero", "device"), bounded=True),
+    Case("worksheet: a spec pointing at a FIFO", ["worksheet", "s.toml", "-o", "out"],
+         {"s.toml": SPEC_FOR.format("p.toml"), "p.toml": FIFO}, ("p.toml", "FIFO")),
+    Case("worksheet: a spec pointing at a folder", ["worksheet", "s.toml", "-o", "out"],
+         {"s.toml": SPEC_FOR.format("g"), "g": FOLDER}, ("g", "folder")),
+    Case("worksheet: -o names a file", ["worksheet", "g.toml", "-o", "out"], {"g.toml": GOOD, "out": "x"},
+         ("-o out", "is a file")),
+    Case("worksheet: -o below a file", ["worksheet", "g.toml", "-o", "x/out"], {"g.toml": GOOD, "x": "x"},
+         ("-o x/out", "x is a file")),
+    Case("worksheet: a long program is not a file", ["worksheet", LONG_PROGRAM, "-o", "out"], {},
+         ("no such spec or graph file",)),
+    Case("worksheet: a spec too large", ["worksheet", "s.toml", "-o", "out"], {"s.toml": "#" * 1_500_000},
+         ("s.toml", "too large")),
+    Case("worksheet: a spec nested 3,000 deep", ["worksheet", "s.toml", "-o", "out"],
+         {"s.toml": "a = " + "[" * 3000 + "]" * 3000}, ("s.toml", "nested")),
+    # ---- grade: key.json and the responses (items 3, 10)
+    Case("grade: a FIFO key", ["grade", "r.csv", "--key", "key.json", "-o", "out"],
+         {"r.csv": "id,variant\n", "key.json": FIFO}, ("key.json", "FIFO")),
+    Case("grade: a key linked to /dev/zero", ["grade", "r.csv", "--key", "key.json", "-o", "out"],
+         {"r.csv": "id,variant\n", "key.json": Link("/dev/zero")}, ("key.json", "device"), bounded=True),
+    Case("grade: a FIFO responses file", ["grade", "r.csv", "--key", "key.json", "-o", "out"],
+         {"r.csv": FIFO, "key.json": F.key_json}, ("r.csv", "FIFO")),
+    Case("grade: responses linked to /dev/zero", ["grade", "r.csv", "--key", "key.json", "-o", "out"],
+         {"r.csv": Link("/dev/zero"), "key.json": F.key_json}, ("r.csv", "device"), bounded=True),
+    Case("grade: a key nested 100,000 deep", ["grade", "r.csv", "--key", "key.json", "-o", "out"],
+         {"r.csv": "id,variant\n", "key.json": NESTED_JSON}, ("key.json", "nested")),
+    Case("grade: a key that is a folder", ["grade", "r.csv", "--key", "k", "-o", "out"],
+         {"r.csv": "id,variant\n", "k": FOLDER}, ("k is a folder",)),
+    Case("grade: -o names a file", ["grade", "r.csv", "--key", "key.json", "-o", "out"],
+         {"r.csv": "id,variant\n", "key.json": F.key_json, "out": "x"}, ("-o out", "is a file")),
+    # ---- the LeNet lab: sizes, model.json, checkpoints (items 3, 10, 11)
+    Case("lenet summary: dense 1,000,000 twice", ["lenet", "summary", HUGE_SPEC], {},
+         ("layer 2", "dense 1000000", "parameters"), bounded=True),
+    Case("lenet summary: 100,000 filters", ["lenet", "summary", "conv 100000@1x1 | flatten | dense 10"], {},
+         ("layer 1", "numbers per image"), bounded=True),
+    Case("lenet summary: 10,000,000 units", ["lenet", "summary", "flatten | dense 10000000 | dense 10"], {},
+         ("layer 2", "too many")),
+    Case("lenet summary: model.json with dense 1,000,000", ["lenet", "summary", "m.json"],
+         {"m.safetensors": F.weights,
+          "m.json": lambda fx: fx.model_json(layers=["flatten", "dense 1000000", "dense 10"])},
+         ("layer 2", "parameters"), bounded=True),
+    Case("lenet summary: model.json nested 100,000 deep", ["lenet", "summary", "m.json"],
+         {"m.safetensors": F.weights, "m.json": NESTED_JSON}, ("m.json", "nested")),
+    Case("lenet summary: num_classes 'x'", ["lenet", "summary", "m.json"],
+         {"m.safetensors": F.weights, "m.json": lambda fx: fx.model_json(num_classes="x")},
+         ("m.json", "num_classes")),
+    Case("lenet summary: an input of 100,000 x 100,000", ["lenet", "summary", "m.json"],
+         {"m.safetensors": F.weights, "m.json": lambda fx: fx.model_json(input_shape=[1, 100000, 100000])},
+         ("m.json", "too large"), bounded=True),
+    Case("lenet summary: a FIFO layer spec", ["lenet", "summary", "net.toml"], {"net.toml": FIFO},
+         ("net.toml", "FIFO")),
+    Case("lenet load: FIFO weights", ["lenet", "load", "m.json"], {"m.safetensors": FIFO, "m.json": F.model_json},
+         ("m.safetensors", "FIFO")),
+    Case("lenet load: a FIFO model.json", ["lenet", "load", "m.safetensors"],
+         {"m.safetensors": F.weights, "m.json": FIFO}, ("m.json", "FIFO")),
+    Case("lenet load: a checkpoint linked to /dev/zero", ["lenet", "load", "c.pt"], {"c.pt": Link("/dev/zero")},
+         ("c.pt", "device"), bounded=True),
+    Case("lenet load: a checkpoint with wrong weight shapes", ["lenet", "load", "c.pt"],
+         {"c.pt": lambda fx: fx.checkpoint("lenet-wide")}, ("c.pt", "tensor 0.weight", "shape")),
+    Case("lenet save: a checkpoint with wrong weight shapes", ["lenet", "save", "c.pt", "out/m"],
+         {"c.pt": lambda fx: fx.checkpoint("lenet-wide")}, ("c.pt", "shape")),
+    Case("lenet save: a checkpoint without an architecture", ["lenet", "save", "c.pt", "out/m"],
+         {"c.pt": lambda fx: fx.checkpoint(architecture="{")}, ("c.pt", "damaged")),
+    Case("lenet save: a FIFO checkpoint", ["lenet", "save", "c.pt", "out/m"], {"c.pt": FIFO}, ("c.pt", "FIFO")),
+    Case("lenet save: into a file", ["lenet", "save", "c.pt", "x/m"], {"c.pt": lambda fx: fx.checkpoint(), "x": "x"},
+         ("x", "is a file")),
+    Case("lenet featuremaps: wrong weight shapes", ["lenet", "featuremaps", "c.pt"],
+         {"c.pt": lambda fx: fx.checkpoint("lenet-narrow")}, ("c.pt", "shape")),
+    Case("lenet train: --out names a file", ["lenet", "train", "--dataset", "mnist5k", "--out", "o"], {"o": "x"},
+         ("--out o", "is a file")),
+    Case("lenet sweep: a FIFO spec", ["lenet", "sweep", "s.toml"], {"s.toml": FIFO}, ("s.toml", "FIFO")),
+    Case("shapes conv: a FIFO spec", ["shapes", "conv", "net.toml"], {"net.toml": FIFO}, ("net.toml", "FIFO")),
+    Case("shapes conv: a spec linked to /dev/zero", ["shapes", "conv", "z.toml"], {"z.toml": Link("/dev/zero")},
+         ("z.toml", "device"), bounded=True),
+]
+
+
+@pytest.fixture(scope="module")
+def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
+    return Fixtures(tmp_path_factory.mktemp("fixtures"))
+
+
+def _make(folder: Path, files: dict[str, Any], fx: Fixtures) -> None:
+    for name, what in files.items():
+        p = folder / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if what is FIFO:
+            os.mkfifo(p)
+        elif what is FOLDER:
+            p.mkdir(exist_ok=True)
+        elif isinstance(what, Link):
+            p.symlink_to(what.target)
+        elif callable(what):
+            p.write_bytes(what(fx))
+        else:
+            p.write_bytes(what.encode() if isinstance(what, str) else what)
+
+
+def _listing(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def _limits() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def run_bounded(argv: list[str], cwd: Path, tmp: Path) -> tuple[int, str]:
+    """``python -m gradlab ARGV`` in ``cwd`` under the limits; (exit code, stderr)."""
+    env = {**os.environ, "TMPDIR": str(tmp), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    try:
+        p = subprocess.run([sys.executable, "-m", "gradlab", *argv], cwd=cwd, env=env, capture_output=True, text=True,
+                           preexec_fn=_limits, timeout=WALL_SECONDS, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"gradlab {' '.join(argv)[:80]} did not finish in {WALL_SECONDS} s (it blocks?)")
+    return p.returncode, p.stderr
+
+
+class _Blocked(Exception):
+    pass
+
+
+def _in_process(argv: list[str]) -> int:
+    """``gradlab ARGV`` through :func:`main`, failed when it takes longer than the wall-clock limit (a blocking
+    open of a FIFO is interrupted by the timer's signal)."""
+    def alarm(signum: int, frame: Any) -> None:
+        raise _Blocked
+
+    old = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, WALL_SECONDS)
+    try:
+        return main(argv)
+    except _Blocked:
+        pytest.fail(f"gradlab {' '.join(argv)[:80]} did not finish in {WALL_SECONDS} s (it blocks?)")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_input_is_refused_in_one_line(case: Case, fixtures: Fixtures, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    if case.needs_non_root and os.geteuid() == 0:
+        pytest.skip("root reads every file")
+    work, tmp = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir()
+    tmp.mkdir()
+    _make(work, case.files, fixtures)
+    if case.needs_non_root:
+        for name in case.files:
+            os.chmod(work / name, 0)
+    before = _listing(work)
+    if case.bounded:
+        code, err = run_bounded(case.argv, work, tmp)
+    else:
+        monkeypatch.chdir(work)
+        code = _in_process(case.argv)
+        err = capsys.readouterr().err
+    assert "Traceback" not in err, err[-2000:]
+    assert code == 2, (code, err[-2000:])
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err[-2000:]
+    for text in case.match:
+        assert text in lines[0], (text, lines[0])
+    assert _listing(work) == before, "files left behind"
+    assert not list(tmp.iterdir()), "temporary files left behind"
+
+
+def test_the_corpus_ids_are_unique_and_every_bounded_case_exists() -> None:
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert sum(c.bounded for c in CASES) >= 15
+
+
+def test_a_program_longer_than_a_file_name_is_read_as_a_program(capsys: pytest.CaptureFixture) -> None:
+    """Item 10: a valid program of more than 255 characters was tried as a path (File name too long)."""
+    assert main(["render", LONG_PROGRAM]) == 0
+    assert "digraph" in capsys.readouterr().out
