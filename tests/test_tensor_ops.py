@@ -10,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradlab import Graph, ShapeError
+from gradlab.finite_diff import finite_differences
+from gradlab.numeric import evaluate
 from gradlab.ops import OPS, TENSOR_OPS
-from gradlab.tensor_numeric import evaluate, finite_differences
 from gradlab.tensor_ops import broadcast_shape, matmul_shape, normalise_shape, result_shape, shape_text, transpose_shape
 from gradlab.tensor_symbolic import tensor_symbolic
-from gradlab.tensor_torch import torch_gradients
+from gradlab.torch_backend import torch_gradients
 
 
 # ------------------------------------------------------------------------------------ shapes

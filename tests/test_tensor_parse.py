@@ -137,7 +137,7 @@ def test_declared_statement_shapes_are_checked():
 
 
 def test_values_must_have_the_declared_shape():
-    from gradlab.tensor_numeric import forward
+    from gradlab.numeric import forward
 
     g = parse_program("x: (3,); A: (2, 3); L = sum(A @ x)")
     assert forward(g, {"x": [[1], [2], [3]], "A": np.ones((2, 3))})["L"] == 12.0   # (3, 1) is (3,)
