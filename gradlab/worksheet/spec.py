@@ -56,13 +56,14 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..answerkey import MISTAKES, Grading
 from ..errors import GradlabError, GraphFileError, Location
 from ..graph import Graph
 from ..graphfile import load_graph_file
 from ..parse import parse_program
+from .grid import Grid
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -77,6 +78,9 @@ SPEC_KEYS = {"title", "instructions", "seed", "variants", "numbers", "grading", 
 PART_KEYS = {"graph", "program", "title", "description", "questions", "wrt", "numeric", "points", "aliases", "values"}
 NUMBER_KEYS = {"values", "min", "max", "step", "zero", "decimals", "rtol", "atol", "sigfigs"}
 GRADING_KEYS = {"partial", "timeout", "memory_mb"}
+#: Bounds of a value range: no exercise has inputs beyond a million or a grid finer than a millionth.
+MAX_VALUE = 1e6
+MIN_STEP = 1e-6
 
 
 class WorksheetError(GradlabError):
@@ -93,13 +97,11 @@ class ValueRange:
     zero: bool = False
     fixed: float | None = None
 
-    def choices(self) -> list[float]:
+    def choices(self) -> Sequence[float]:
+        """The values to draw from: the fixed value, or the grid (computed by index, see :mod:`.grid`)."""
         if self.fixed is not None:
             return [self.fixed]
-        n = int(math.floor((self.max - self.min) / self.step + 1e-9))
-        digits = max(0, -int(math.floor(math.log10(self.step) + 1e-9))) if self.step < 1 else 0
-        vals = [round(self.min + i * self.step, digits + 2) for i in range(n + 1)]
-        return [v for v in vals if self.zero or v != 0]
+        return Grid(self.min, self.max, self.step, zero=self.zero)
 
 
 @dataclass
@@ -152,16 +154,24 @@ def _number(v: Any, what: str, where: str, text: str, key: str) -> float:
     return float(v)
 
 
-def _range(table: Any, base: ValueRange, what: str, where: str, text: str) -> ValueRange:
+def _range(table: Any, base: ValueRange, what: str, where: str, text: str, line: int | None = None) -> ValueRange:
+    """A value range from the spec; ``line`` is where it is written (errors name the line of the
+    key itself when it has its own)."""
+    def at(key: str) -> int | None:
+        return (_line(text, key) if line is None else None) or line
+
     if isinstance(table, (int, float)) and not isinstance(table, bool):
-        return ValueRange(base.min, base.max, base.step, True, float(table))
+        fixed = float(table)
+        if not abs(fixed) <= MAX_VALUE:  # also NaN
+            raise _fail(f"{what}: {fixed:g} is too large for an exercise (at most {MAX_VALUE:g})", where, line)
+        return ValueRange(base.min, base.max, base.step, True, fixed)
     if isinstance(table, list) and len(table) == 2:
         table = {"min": table[0], "max": table[1]}
     if not isinstance(table, Mapping):
-        raise _fail(f"{what}: give a number, [min, max] or {{ min = .., max = .., step = .. }}", where)
+        raise _fail(f"{what}: give a number, [min, max] or {{ min = .., max = .., step = .. }}", where, line)
     unknown = sorted(set(table) - {"min", "max", "step", "zero", "values"})
     if unknown:
-        raise _fail(f"{what}: unknown key '{unknown[0]}' (min, max, step, zero, values)", where, _line(text, unknown[0]))
+        raise _fail(f"{what}: unknown key '{unknown[0]}' (min, max, step, zero, values)", where, at(unknown[0]))
     step = base.step
     if "values" in table:
         kind = str(table["values"]).lower()
@@ -171,17 +181,23 @@ def _range(table: Any, base: ValueRange, what: str, where: str, text: str) -> Va
             step = 0.1
         else:
             raise _fail(f"{what}: values = \"integers\" or \"one decimal\", got {table['values']!r}", where,
-                        _line(text, "values"))
+                        at("values"))
     if "step" in table:
         step = _number(table["step"], f"{what}: step", where, text, "step")
     r = ValueRange(_number(table.get("min", base.min), f"{what}: min", where, text, "min"),
                    _number(table.get("max", base.max), f"{what}: max", where, text, "max"), step,
                    bool(table.get("zero", base.zero)))
+    for key, v in (("min", r.min), ("max", r.max)):
+        if abs(v) > MAX_VALUE:
+            raise _fail(f"{what}: {key} {v:g} is too large for an exercise (values from {-MAX_VALUE:g} to "
+                        f"{MAX_VALUE:g})", where, at(key))
     if r.step <= 0 or r.max < r.min:
         raise _fail(f"{what}: needs min <= max and a positive step (got min {r.min:g}, max {r.max:g}, step {r.step:g})",
-                    where)
+                    where, at("step" if r.step <= 0 else "min"))
+    if r.step < MIN_STEP:
+        raise _fail(f"{what}: step {r.step:g} is too fine for an exercise (at least {MIN_STEP:g})", where, at("step"))
     if not r.choices():
-        raise _fail(f"{what}: the range {r.min:g}..{r.max:g} has no allowed value", where)
+        raise _fail(f"{what}: the range {r.min:g}..{r.max:g} has no allowed value", where, at("min"))
     return r
 
 
@@ -387,7 +403,7 @@ def _part(i: int, d: Any, base: Path, base_range: ValueRange, explicit: bool, wh
         if k not in graph.inputs:
             raise _fail(f"{what}: [part.values] names '{k}', which is not an input (inputs: {', '.join(graph.inputs)})",
                         where, _line(text, k))
-        part.ranges[k] = _range(v, part.ranges[k], f"{what}: values of {k}", where, text)
+        part.ranges[k] = _range(v, part.ranges[k], f"{what}: values of {k}", where, text, _line(text, k))
     return part
 
 
