@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     report = grade(args.responses, key, workers=args.workers, timeout=args.timeout)
     files = report.write(args.out, key)
     if args.json:
-        print_json({"files": [str(f) for f in files], **{k: v for k, v in report.to_dict().items()
+        print_json({"files": [str(f) for f in files], **{k: v for k, v in report.to_dict(students=False).items()
                                                           if k != "students"},
                     "scores": [{"id": s.id, "variant": s.variant, "score": s.score, "error": s.error}
                                for s in report.students]})
