@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
 from ..answerkey import MISTAKES, AnswerKey, normalise_variant
 from ..errors import GradlabError, Location
 from ..fileio import atomic_path
+from ..safetext import markdown_text, shown
 from .formulas import ANSWER_LIMITS
 from .numbers import grade_number, is_plain_number
 from .verdict import Verdict
@@ -311,7 +312,7 @@ def grade(responses: str | Path | tuple[list[str], Iterable[list[str]]], key: An
         if h in item_of:
             columns[item_of[h]] = i
         elif h:
-            warnings.append(f"column '{header[i]}' is not an item of the key; ignored")
+            warnings.append(f"column '{shown(header[i][:100])}' is not an item of the key; ignored")
     missing = [i for i in k.items if i not in columns]
     if missing:
         warnings.append(f"no column for item{'s' * (len(missing) > 1)} {', '.join(missing)}: graded as blank")
@@ -387,7 +388,7 @@ def grade(responses: str | Path | tuple[list[str], Iterable[list[str]]], key: An
     del seen_ids
     if dup:
         ids = list(dup)
-        warnings.append(f"student id{'s' * (len(ids) > 1)} {', '.join(ids[:5])} appear{'s' * (len(ids) == 1)} "
+        warnings.append(f"student id{'s' * (len(ids) > 1)} {', '.join(map(shown, ids[:5]))} appear{'s' * (len(ids) == 1)} "
                         "more than once; each row is graded")
 
     restarts = 0
@@ -437,21 +438,28 @@ def _statistics(students: Sequence[StudentResult], key: AnswerKey) -> list[ItemS
 # ----------------------------------------------------------------------------- writing reports
 
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-_FIRST = frozenset(_DANGEROUS)
 
 
 def safe_cell(value: Any) -> Any:
     """A CSV cell that a spreadsheet will not run as a formula (``=cmd|...``): text that starts
-    with ``= + - @`` and is not a plain number gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in _FIRST and value.startswith(_DANGEROUS) and not is_plain_number(value):
-        return "'" + value
+    with ``= + - @`` (after any spaces: spreadsheets skip them) and is not a plain number gets a
+    leading apostrophe.
+
+    >>> safe_cell("=1+1"), safe_cell(" =1+1"), safe_cell("-0.5"), safe_cell("w0*s")
+    ("'=1+1", "' =1+1", '-0.5', 'w0*s')
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(_DANGEROUS) or (value[0].isspace() and value.lstrip().startswith(_DANGEROUS)):
+        if not is_plain_number(value.strip()):
+            return "'" + value
     return value
 
 
 def _write_csv(f: TextIO, rows: Iterable[Sequence[Any]]) -> None:
     w = csv.writer(f, lineterminator="\n")
     for r in rows:
-        w.writerow([safe_cell(c) if isinstance(c, str) and c else c for c in r])
+        w.writerow([safe_cell(c) for c in r])
 
 
 def _csv(rows: Iterable[Sequence[Any]]) -> str:
@@ -543,4 +551,5 @@ def _markdown_lines(report: GradeReport, key: AnswerKey) -> Iterator[str]:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell or list entry of report.md: what the text says, not markup (ids are written by anyone)."""
+    return markdown_text(text)

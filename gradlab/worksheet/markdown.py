@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..safetext import markdown_text
 from .mathtext import latex, number, partial_latex, value_text
 from .matrixtext import matrix_latex, shape_words, value_latex
 from .questions import ENTRIES_NOTE, QuestionView, VariantView, Worksheet, matrix_note
@@ -41,10 +42,10 @@ def picture_name(v: VariantView, part: int, key: bool) -> str:
 def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
     """One variant's student sheet (``key=False``) or answer key, as Markdown."""
     title = ws.title + (" — answer key" if key else "")
-    out = [f"# {title}", "", f"**Variant {v.id}**" + ("" if key else " · Name: ______________________ · "
+    out = [f"# {markdown_text(title)}", "", f"**Variant {v.id}**" + ("" if key else " · Name: ______________________ · "
                                                          "Student id: ____________"), ""]
     if ws.spec.instructions and not key:
-        out += [ws.spec.instructions.strip(), ""]
+        out += [markdown_text(ws.spec.instructions, paragraphs=True), ""]
     total = ws.total_points
     out += [f"Total: {total:g} points. Numbers to {ws.spec.grading.decimals} decimals.", ""]
     by_part: dict[int, list[QuestionView]] = {}
@@ -54,9 +55,9 @@ def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
         part = ws.spec.parts[p]
         pv = v.parts[p]
         if len(ws.spec.parts) > 1 or part.title:
-            out += [f"## Part {p + 1}" + (f": {part.title}" if part.title else ""), ""]
+            out += [f"## Part {p + 1}" + (f": {markdown_text(part.title)}" if part.title else ""), ""]
         if part.description.strip():
-            out += [part.description.strip(), ""]
+            out += [markdown_text(part.description, paragraphs=True), ""]
         out += ["```text", part.program, "```", ""]
         if part.graph.is_tensor:
             out += ["At the point (vectors are columns)", "", "$$" + _tensor_values_latex(pv.at) + "$$", ""]
@@ -129,7 +130,7 @@ def _tol(ws: Worksheet) -> str:
 
 def index(ws: Worksheet, pdf: bool) -> str:
     """The index page: every variant with links to its sheet and key."""
-    out = [f"# {ws.title}", "", f"{len(ws.variants)} variants, seed {ws.seed}, {ws.total_points:g} points each. "
+    out = [f"# {markdown_text(ws.title)}", "", f"{len(ws.variants)} variants, seed {ws.seed}, {ws.total_points:g} points each. "
            "Grade with `gradlab grade RESPONSES.csv --key key.json -o report/`.", ""]
     if pdf:
         out += ["All sheets: [students.pdf](students.pdf) · all keys: [keys.pdf](keys.pdf)", ""]
