@@ -142,6 +142,8 @@ class Grading:
     partial: dict[str, float] = field(default_factory=lambda: {"sign": 0.5})
     timeout: float = 5.0
     memory_mb: int = 768
+    student_seconds: float = 30.0  # grading time for one student's answers (a row)
+    class_seconds: float = 3600.0  # grading time for the whole class
 
 
 @dataclass
@@ -250,7 +252,8 @@ MAX_KEY_DEPTH = 12
 #: Ranges of the grading settings: (lowest, highest), for numbers and whole numbers.
 GRADING_RANGES: dict[str, tuple[float, float]] = {
     "rtol": (0.0, 1.0), "atol": (0.0, 1e6), "sigfigs": (1, 10), "decimals": (0, 8),
-    "timeout": (0.1, 600.0), "memory_mb": (128, 65536),
+    "timeout": (0.1, 600.0), "memory_mb": (128, 65536), "student_seconds": (1.0, 86400.0),
+    "class_seconds": (1.0, 604800.0),
 }
 _SECTIONS: dict[str, Any] = {}
 

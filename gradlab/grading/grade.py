@@ -32,7 +32,7 @@ from ..safetext import markdown_text, shown
 from .formulas import ANSWER_LIMITS
 from .numbers import grade_number, is_plain_number
 from .verdict import Verdict
-from .worker import GradingPool, Task
+from .worker import Budget, GradingPool, Task
 
 MAX_RESPONSES_BYTES = 200 * 1024 * 1024
 ID_COLUMNS = ("id", "student", "student_id", "studentid", "name", "matrikel", "email", "username")
@@ -286,8 +286,11 @@ def _key_of(key: AnswerKey | str | Path) -> AnswerKey:
 
 
 def grade(responses: str | Path | tuple[list[str], Iterable[list[str]]], key: AnswerKey | str | Path, *,
-          workers: int = 2, timeout: float | None = None, memory_mb: int | None = None) -> GradeReport:
-    """Grade every answer of every student; see the module docstring."""
+          workers: int = 2, timeout: float | None = None, memory_mb: int | None = None,
+          student_seconds: float | None = None, class_seconds: float | None = None) -> GradeReport:
+    """Grade every answer of every student; see the module docstring. ``timeout`` (seconds per
+    answer), ``memory_mb``, ``student_seconds`` and ``class_seconds`` (grading time per student and
+    for the class) default to the key's."""
     started = time.perf_counter()
     k = _key_of(key)
     header, rows = responses if isinstance(responses, tuple) else iter_responses(responses)
@@ -330,6 +333,8 @@ def grade(responses: str | Path | tuple[list[str], Iterable[list[str]]], key: An
     table: list[Verdict | None] = [no_answer]  # slot 0: the key has no answer
     tasks: list[Task] = []
     task_slots: list[int] = []
+    task_of_slot: dict[int, int] = {}
+    owners: list[list[int]] = []  # per task: the rows that gave this answer (their time budgets)
     fingerprints: dict[tuple[str, str], str] = {}
     variant_ids: dict[str, str | None] = {}  # as written -> the key's id
     seen_ids: set[str] = set()
@@ -380,8 +385,12 @@ def grade(responses: str | Path | tuple[list[str], Iterable[list[str]]], key: An
                 elif item.kind == "number" and is_plain_number(tidy):
                     table[slot] = grade_number(tidy, answer, k.grading)  # plain decimals need no parser
                 else:
+                    task_of_slot[slot] = len(tasks)
                     task_slots.append(slot)
                     tasks.append(Task(item.kind, tidy, answer, k.grading))
+                    owners.append([])
+            if slot in task_of_slot:
+                owners[task_of_slot[slot]].append(len(students) - 1)
             slots.append(slot)
         student.items, student.texts = items, tuple(texts)
         row_slots[-1] = tuple(slots)
@@ -393,10 +402,13 @@ def grade(responses: str | Path | tuple[list[str], Iterable[list[str]]], key: An
 
     restarts = 0
     if tasks:
+        budget = Budget(student_seconds or k.grading.student_seconds, class_seconds or k.grading.class_seconds)
         with GradingPool(workers, timeout=timeout or k.grading.timeout, memory_mb=memory_mb or k.grading.memory_mb) as pool:
-            for slot, verdict in zip(task_slots, pool.grade(tasks)):
+            for slot, verdict in zip(task_slots, pool.grade(tasks, owners, budget)):
                 table[slot] = verdict
             restarts = pool.restarts
+            warnings += _budget_notes(pool, owners, students, budget)
+    del owners
     for student, numbers in zip(students, row_slots):
         student.set_verdicts(tuple(table[i] or Verdict.rejected("not graded") for i in numbers))
     del row_slots
@@ -405,6 +417,24 @@ def grade(responses: str | Path | tuple[list[str], Iterable[list[str]]], key: An
                          distinct_graded=len(table) - 1, worker_restarts=restarts)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _budget_notes(pool: GradingPool, owners: list[list[int]], students: list[StudentResult],
+                  budget: Budget) -> list[str]:
+    """What the time budgets left ungraded, for the report's warnings."""
+    notes = []
+    if pool.over_student:
+        rows = sorted({students[o].row for i in pool.over_student for o in owners[i]})
+        shown_rows = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+        notes.append(f"{len(pool.over_student):,} answer{'s' * (len(pool.over_student) != 1)} not graded: "
+                     f"{len(rows):,} student{'s' * (len(rows) != 1)} used up the grading time per student "
+                     f"({budget.per_student:g} s; rows {shown_rows}); give more with --student-seconds "
+                     "or [grading] student_seconds")
+    if pool.over_class:
+        notes.append(f"{len(pool.over_class):,} answer{'s' * (len(pool.over_class) != 1)} not graded: the grading "
+                     f"time for the class ({budget.total:g} s) was used up; give more with --class-seconds or "
+                     "[grading] class_seconds")
+    return notes
 
 
 def _fingerprint(answer: Any) -> str:
