@@ -77,7 +77,7 @@ MAX_VARIANTS = 1000
 SPEC_KEYS = {"title", "instructions", "seed", "variants", "numbers", "grading", "part"}
 PART_KEYS = {"graph", "program", "title", "description", "questions", "wrt", "numeric", "points", "aliases", "values"}
 NUMBER_KEYS = {"values", "min", "max", "step", "zero", "decimals", "rtol", "atol", "sigfigs"}
-GRADING_KEYS = {"partial", "timeout", "memory_mb"}
+GRADING_KEYS = {"partial", "timeout", "memory_mb", "student_seconds", "class_seconds"}
 #: Bounds of a value range: no exercise has inputs beyond a million or a grid finer than a millionth.
 MAX_VALUE = 1e6
 MIN_STEP = 1e-6
@@ -243,6 +243,7 @@ def load_spec(path: str | Path) -> WorksheetSpec:
         raise WorksheetError(f"no such spec or graph file: {p}")
     text = p.read_text(encoding="utf-8", errors="replace")
     where = str(p)
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as some editors write
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -306,6 +307,12 @@ def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *
         grading.timeout = max(0.5, min(60.0, _number(g["timeout"], "[grading] timeout", where, text, "timeout")))
     if "memory_mb" in g:
         grading.memory_mb = int(max(128, _number(g["memory_mb"], "[grading] memory_mb", where, text, "memory_mb")))
+    for key, hi in (("student_seconds", 86400.0), ("class_seconds", 604800.0)):
+        if key in g:
+            seconds = _number(g[key], f"[grading] {key}", where, text, key)
+            if not 1 <= seconds <= hi:
+                raise _fail(f"[grading] {key} must be from 1 to {hi:g} seconds", where, _line(text, key))
+            setattr(grading, key, seconds)
 
     parts_data = data.get("part")
     if not isinstance(parts_data, list) or not parts_data:
@@ -390,6 +397,7 @@ def _part(i: int, d: Any, base: Path, base_range: ValueRange, explicit: bool, wh
         for k, v in al.items():
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(k)) or str(k) in graph:
                 raise _fail(f"{what}: alias '{k}' must be a new plain name", where, _line(text, "aliases"))
+            _check_alias(graph, str(k), v, f"{what}: alias '{k}'", where, _line(text, "aliases"))
             part.aliases[str(k)] = str(v)
     values = d.get("values", {})
     if not isinstance(values, Mapping):
@@ -405,6 +413,28 @@ def _part(i: int, d: Any, base: Path, base_range: ValueRange, explicit: bool, wh
                         where, _line(text, k))
         part.ranges[k] = _range(v, part.ranges[k], f"{what}: values of {k}", where, text, _line(text, k))
     return part
+
+
+def _check_alias(graph: Graph, alias: str, target: Any, what: str, where: str, line: int | None) -> None:
+    """An alias stands for a node of the graph (``s = "a"``) or a formula in its names
+    (``s = "sigmoid(z)"``): checked now, so that grading never meets a name it cannot read."""
+    if not isinstance(target, str) or not target.strip():
+        raise _fail(f"{what} must name a node of the graph or be a formula in its names, got {target!r}", where, line)
+    names = [n for n in graph.nodes if n in graph.inputs or graph.attrs(n).get("named")]  # what a formula may use
+    if target in names:
+        return
+    nodes = ", ".join(names)
+    if graph.is_tensor:
+        raise _fail(f"{what}: '{target}' is not a node of the graph (nodes: {nodes})", where, line)
+    import sympy as sp
+
+    from ..expr import parse_expression
+
+    try:
+        parse_expression(target, {n: sp.Symbol(n) for n in names}, unknown_names=False)
+    except GradlabError as e:
+        raise _fail(f"{what} = {target!r} is neither a node of the graph ({nodes}) nor a formula in its names: "
+                    f"{e.message}", where, line) from None
 
 
 def _names_node(graph: Graph, name: Any, *, entries: bool) -> bool:
