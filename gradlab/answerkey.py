@@ -143,6 +143,8 @@ class Grading:
     partial: dict[str, float] = field(default_factory=lambda: {"sign": 0.5})
     timeout: float = 5.0
     memory_mb: int = 768
+    student_seconds: float = 30.0  # grading time for one student's answers (a row)
+    class_seconds: float = 3600.0  # grading time for the whole class
 
 
 @dataclass
@@ -194,6 +196,7 @@ class AnswerKey:
         if not isinstance(data, Mapping) or data.get("gradlab_key") != KEY_VERSION:
             raise bad(f"not a gradlab answer key (expected \"gradlab_key\": {KEY_VERSION}); "
                       "make one with 'gradlab worksheet'")
+        check_key_data(data, where)
         try:
             grading = Grading(**{k: v for k, v in dict(data.get("grading") or {}).items()
                                  if k in Grading.__dataclass_fields__})
@@ -239,9 +242,136 @@ class AnswerKey:
         except json.JSONDecodeError as e:
             raise AnswerKeyError(f"not valid JSON: {e}", Location(file=str(p))) from None
         except RecursionError:
-            raise AnswerKeyError("not a key gradlab wrote: its arrays or objects are nested too deeply",
-                                 Location(file=str(p))) from None
+            raise AnswerKeyError(f"not an answer key: its JSON is nested too deeply (a key is at most "
+                                 f"{MAX_KEY_DEPTH} levels deep)", Location(file=str(p))) from None
         return cls.from_dict(data, str(p))
+
+
+# ----------------------------------------------------------------------------- checking a key's values
+
+#: How deep a key's JSON goes (variants / id / at / name / rows / entries is 6).
+MAX_KEY_DEPTH = 12
+#: Ranges of the grading settings: (lowest, highest), for numbers and whole numbers.
+GRADING_RANGES: dict[str, tuple[float, float]] = {
+    "rtol": (0.0, 1.0), "atol": (0.0, 1e6), "sigfigs": (1, 10), "decimals": (0, 8),
+    "timeout": (0.1, 600.0), "memory_mb": (128, 65536), "student_seconds": (1.0, 86400.0),
+    "class_seconds": (1.0, 604800.0),
+}
+_SECTIONS: dict[str, Any] = {}
+
+
+def check_key_data(data: Mapping[str, Any], where: str = "key.json") -> None:
+    """Check the types and ranges of every value of a key's JSON before it is used; the error names
+    the value's place (``grading/timeout``, ``variants/07/answers/3.1/value``) and the file.
+
+    >>> check_key_data({"gradlab_key": 1, "grading": {"timeout": "abc"}}, "key.json")
+    Traceback (most recent call last):
+    ...
+    gradlab.answerkey.AnswerKeyError: key.json: grading/timeout must be a number, got "abc"
+    """
+    def bad(path: list[str], msg: str) -> AnswerKeyError:
+        return AnswerKeyError(f"{'/'.join(path)} {msg}", Location(file=where))
+
+    _check_depth(data, bad)
+    if not _SECTIONS:
+        _SECTIONS.update({"grading": Grading, "questions": list[Question], "items": dict[str, Item],
+                          "variants": dict[str, _VariantData], "title": str, "spec": str, "seed": int})
+    for key, hint in _SECTIONS.items():
+        if key in data:
+            _check(data[key], hint, [key], bad)
+    grading = data.get("grading") or {}
+    for key, (lo, hi) in GRADING_RANGES.items():
+        v = grading.get(key)
+        if v is not None and not lo <= v <= hi:
+            raise bad(["grading", key], f"must be from {lo:g} to {hi:g}, got {v!r}")
+    for k, v in (grading.get("partial") or {}).items():
+        if k not in MISTAKES:
+            raise bad(["grading", "partial", k], f"is not a mistake gradlab knows ({', '.join(MISTAKES)})")
+        if not 0 <= v <= 1:
+            raise bad(["grading", "partial", k], f"must be from 0 to 1, got {v!r}")
+    for iid, item in (data.get("items") or {}).items():
+        if not 0 <= item.get("points", 0) <= 1e6:
+            raise bad(["items", iid, "points"], f"must be from 0 to 1e6, got {item['points']!r}")
+
+
+@dataclass
+class _VariantData:
+    """A variant as key.json writes it (its id is the key it is stored under)."""
+
+    at: dict[str, Any]
+    answers: dict[str, Answer]
+
+
+def _check_depth(data: Any, bad: Any) -> None:
+    stack: list[tuple[Any, list[str]]] = [(data, [])]
+    while stack:
+        x, path = stack.pop()
+        if len(path) > MAX_KEY_DEPTH:
+            raise bad(path[:4] + ["..."], f"is nested too deeply (a key is at most {MAX_KEY_DEPTH} levels deep)")
+        if isinstance(x, Mapping):
+            stack.extend((v, path + [str(k)]) for k, v in x.items())
+        elif isinstance(x, list):
+            stack.extend((v, path + [str(i)]) for i, v in enumerate(x))
+
+
+def _check(x: Any, hint: Any, path: list[str], bad: Any) -> None:
+    """``x`` (parsed JSON) fits the type ``hint`` (str, int, float, lists, dicts, a dataclass, ``| None``, Any)."""
+    import dataclasses
+    import types
+    import typing
+
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        if path[-2:-1] == ["at"]:
+            _check_point_value(x, path, bad)
+        return
+    if origin in (typing.Union, types.UnionType):
+        if x is None and type(None) in args:
+            return
+        _check(x, next(a for a in args if a is not type(None)), path, bad)
+        return
+    if hint is float:
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise bad(path, f"must be a number, got {_shown(x)}")
+        if not math.isfinite(x):
+            raise bad(path, f"must be a finite number, got {_shown(x)}")
+    elif hint is int:
+        if isinstance(x, bool) or not isinstance(x, int):
+            raise bad(path, f"must be a whole number, got {_shown(x)}")
+    elif hint is str:
+        if not isinstance(x, str):
+            raise bad(path, f"must be text, got {_shown(x)}")
+    elif origin is list:
+        if not isinstance(x, list):
+            raise bad(path, f"must be a list, got {_shown(x)}")
+        for i, e in enumerate(x):
+            _check(e, args[0], path + [str(i)], bad)
+    elif origin is dict:
+        if not isinstance(x, Mapping):
+            raise bad(path, f"must be an object {{...}}, got {_shown(x)}")
+        for k, v in x.items():
+            _check(v, args[1], path + [str(k)], bad)
+    elif dataclasses.is_dataclass(hint):
+        if not isinstance(x, Mapping):
+            raise bad(path, f"must be an object {{...}}, got {_shown(x)}")
+        hints = typing.get_type_hints(hint)
+        for k, v in x.items():
+            if k in hints:
+                _check(v, hints[k], path + [str(k)], bad)
+
+
+def _check_point_value(x: Any, path: list[str], bad: Any) -> None:
+    """An input's value: a finite number, or a list of them, or a list of such lists (a matrix)."""
+    rows = x if isinstance(x, list) else [x]
+    for row in rows:
+        for e in (row if isinstance(row, list) else [row]):
+            if isinstance(e, bool) or not isinstance(e, (int, float)) or not math.isfinite(e):
+                raise bad(path, f"must be a finite number, a vector [..] or a matrix [[..], ..], got {_shown(e)}")
+
+
+def _shown(x: Any) -> str:
+    text = json.dumps(x, ensure_ascii=True) if isinstance(x, (str, int, float, bool, type(None))) else type(x).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _point_value(x: Any) -> Any:

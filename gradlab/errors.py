@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .safetext import shown
+
 
 @dataclass(frozen=True)
 class Location:
@@ -59,8 +61,10 @@ class GradlabError(Exception):
         super().__init__(self._text())
 
     def _text(self) -> str:
+        """The message with its place, on one line: a control character from the input (a newline in
+        a name, a terminal escape in a path) is written as an escape (:func:`gradlab.safetext.shown`)."""
         where = str(self.where) if self.where else ""
-        return f"{where}: {self.message}" if where else self.message
+        return shown(f"{where}: {self.message}" if where else self.message)
 
     def located(self, file: str, line_offset: int = 0, col_offset: int = 0) -> "GradlabError":
         """The same error, its place moved into ``file`` (see :meth:`Location.with_file`)."""

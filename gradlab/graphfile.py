@@ -231,7 +231,10 @@ def load_graph_file(path: str | Path) -> GraphFile:
 
 
 def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
-    """Parse graph-file text (see the module docstring)."""
+    """Parse graph-file text (see the module docstring); a byte-order mark first is dropped (some
+    editors on Windows write one)."""
+    text = text.removeprefix("\ufeff")
+
     def at_line(key: str, section: str | None = None) -> Location:
         return Location(file=name, line=_line_of(text, key, section))
 

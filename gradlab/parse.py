@@ -78,6 +78,7 @@ class ProgramParser:
         self.graph = graph
         self.env: dict[str, Value] = {}  # names defined so far
         self.assigned_at: dict[str, int] = {}  # statement name -> line
+        self.assigned_stmt: dict[str, int] = {}  # ... and its statement's number in the program (from 0)
         self.used_before: dict[str, int] = {}  # input name -> first line used
         self.statement = 0
         self.depth = 0
@@ -173,8 +174,10 @@ class ProgramParser:
         where = self.where(stmt)
         check_name(name, where)
         if name in self.assigned_at:
-            raise ParseError(f"'{name}' is assigned twice (lines {self.assigned_at[name]} and {stmt.lineno});"
-                             " each name is assigned once", where)
+            first, first_stmt = self.assigned_at[name], self.assigned_stmt[name]
+            places = (f"lines {first} and {stmt.lineno}" if first != stmt.lineno else
+                      f"statements {first_stmt + 1} and {self.statement + 1}, both on line {first}")
+            raise ParseError(f"'{name}' is assigned twice ({places}); each name is assigned once", where)
         if name in self.used_before:
             uses = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
             if name in uses:
@@ -185,6 +188,7 @@ class ProgramParser:
         if any(isinstance(n, ast.Name) and n.id == name and name not in self.env for n in ast.walk(value)):
             raise ParseError(f"'{name}' is used in its own definition (a cycle)", where)
         self.assigned_at[name] = stmt.lineno
+        self.assigned_stmt[name] = self.statement
         result = self.build(value, name=name)
         if isinstance(result, Node) and result.id != name:  # a bare name or an earlier node: alias gate
             result = self.graph.apply("identity", result, name=name, where=self.where(value),

@@ -320,6 +320,10 @@ def _size_formula(n: int, k: int, s: int, p: int | str, d: int, out: int) -> str
 # dense networks from widths
 
 
+#: The deepest dense network :func:`dense_network` describes (its expanded composition has depth² terms).
+MAX_DENSE_LAYERS = 100
+
+
 def parse_widths(widths: str | Sequence[int]) -> list[int]:
     """``"8-4-4-4-2"``, ``"8,4,4,4,2"``, ``"8 4 4 4 2"`` or ``[8, 4, 4, 4, 2]`` as a list of ints."""
     if isinstance(widths, str):
@@ -334,6 +338,9 @@ def parse_widths(widths: str | Sequence[int]) -> list[int]:
             raise ShapeError(f"layer widths must be whole numbers, got {values!r}")
     if len(values) < 2:
         raise ShapeError(f"a network needs at least two widths (input and output), got {values!r}")
+    if len(values) - 1 > MAX_DENSE_LAYERS:
+        raise ShapeError(f"{len(values) - 1:,} layers are more than gradlab writes out (at most {MAX_DENSE_LAYERS}: "
+                         "the expanded composition grows with the square of the depth)")
     for i, v in enumerate(values):
         if v <= 0:
             where = "the input" if i == 0 else f"layer {i}"

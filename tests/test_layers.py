@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gradlab"
 #: Layers, bottom first; a module may import its own layer and those below. Keys are module names or package
 #: prefixes (the longest match wins).
 LAYERS: list[tuple[str, ...]] = [
-    ("", "errors", "jsonable", "fileio", "extras"),  # base; "" is gradlab/__init__ (__version__, a lazy map of the API)
+    ("", "errors", "jsonable", "fileio", "extras", "safetext"),  # base; "" is gradlab/__init__ (a lazy map of the API)
     ("ops", "tensor_ops"),                                                            # the op table
     ("graph", "shapes"),                                                              # the graph model
     ("parse", "tensor_parse", "expr", "tensor_expr", "claims"),                       # languages

@@ -78,7 +78,7 @@ x0 = {{ min = 1, max = 2, step = 0.5 }}
     assert part.points["symbolic"] == 3 and part.aliases == {"alpha": "a", "s": "a"}
     assert spec.grading.sigfigs == 2 and spec.grading.decimals == 3 and spec.grading.partial["chain"] == 0.1
     assert part.ranges["w2"].choices() == [1.0]
-    assert part.ranges["x0"].choices() == [1.0, 1.5, 2.0]
+    assert list(part.ranges["x0"].choices()) == [1.0, 1.5, 2.0]
     assert -0.5 in part.ranges["w0"].choices() and 0 not in part.ranges["w0"].choices()
     for v in range(1, 5):
         at = variant_point(part, 7, v)

@@ -81,7 +81,7 @@ def test_a_scalar_sheet_is_the_blocks_of_its_questions_with_empty_boxes(scalar):
                           "Heading", "NamesNote", "Formulas", "Heading", "Numbers"]
     title, instructions, total = doc.blocks[:3]
     assert title == Title(scalar.title, "2", fields=True)
-    assert instructions == Paragraph("Round to two decimals.")
+    assert instructions == Paragraph("Round to two decimals.", written=True)  # the author's words: escaped in Markdown
     assert total.style == "note" and f"{scalar.total_points:g} points" in total.text
     assert only(doc, Program) == [Program(scalar.spec.parts[0].program)]
     assert only(doc, Point)[0] == Point(v.parts[0].at, tensor=False)

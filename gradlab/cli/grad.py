@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from ..errors import GradlabError
 from .common import UsageError, add_at, add_json, looks_like_file, parse_at, print_json
@@ -30,6 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from ..report import format_report
 
     at = parse_at(args.at)
+    if os.path.isdir(args.program):
+        raise UsageError(f"{args.program} is a folder; give a program ('f = x*y') or a graph file "
+                         "('gradlab check FOLDER' checks every graph file in a folder)")
     if looks_like_file(args.program):
         gf = load_graph_file(args.program)
         graph, at = gf.graph, (at if at is not None else (gf.at or None))

@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="folder for the reports")
     p.add_argument("--workers", type=int, default=2, help="grading worker processes (default 2)")
     p.add_argument("--timeout", type=float, default=None, help="seconds per answer (default: the key's, 5)")
+    p.add_argument("--student-seconds", type=float, default=None,
+                   help="grading time for one student's answers; the rest are not graded (default: the key's, 30)")
+    p.add_argument("--class-seconds", type=float, default=None,
+                   help="grading time for the whole class (default: the key's, 3600)")
     add_json(p)
     p.set_defaults(func=run)
 
@@ -40,12 +44,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--workers must be from 1 to 64")
     if args.timeout is not None and not 0.1 <= args.timeout <= 600:
         raise UsageError("--timeout must be from 0.1 to 600 seconds")
+    for name, hi in (("student_seconds", 86400), ("class_seconds", 604800)):
+        value = getattr(args, name)
+        if value is not None and not 1 <= value <= hi:
+            raise UsageError(f"--{name.replace('_', '-')} must be from 1 to {hi} seconds")
     key = AnswerKey.load(args.key)
     output_folder(args.out, create=False)
-    report = grade(args.responses, key, workers=args.workers, timeout=args.timeout)
+    report = grade(args.responses, key, workers=args.workers, timeout=args.timeout,
+                   student_seconds=args.student_seconds, class_seconds=args.class_seconds)
     files = report.write(args.out, key)
     if args.json:
-        print_json({"files": [str(f) for f in files], **{k: v for k, v in report.to_dict().items()
+        print_json({"files": [str(f) for f in files], **{k: v for k, v in report.to_dict(students=False).items()
                                                           if k != "students"},
                     "scores": [{"id": s.id, "variant": s.variant, "score": s.score, "error": s.error}
                                for s in report.students]})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 STATUSES = ("correct", "partial", "wrong", "rejected", "blank")
@@ -27,7 +27,8 @@ class Verdict:
     read_as: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"status": self.status, "fraction": self.fraction, "feedback": self.feedback, "mistake": self.mistake,
+                "method": self.method, "read_as": self.read_as}
 
     @classmethod
     def blank(cls) -> "Verdict":

@@ -19,6 +19,7 @@ that needs the parser is graded by a worker process (a pool of 2 by default), wh
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing as mp
 import os
 import signal
@@ -28,13 +29,21 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from ..answerkey import Answer, Grading
 from .verdict import Verdict
 
 #: Seconds the symbolic proof of an equal answer may take before the numbers decide.
 PROVE_SECONDS = 1.0
+
+
+@dataclass
+class Budget:
+    """Wall-clock seconds of grading for one student's answers and for the whole class."""
+
+    per_student: float = math.inf
+    total: float = math.inf
 
 
 @dataclass
@@ -169,6 +178,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.task: int | None = None
+        self.started = 0.0
         self.deadline = 0.0
 
     def kill(self) -> None:
@@ -203,6 +213,8 @@ class GradingPool:
         self._ctx = _context()
         self._workers: list[_Worker] = []
         self.restarts = 0
+        self.over_student: list[int] = []  # tasks not started: every student of theirs was over budget
+        self.over_class: list[int] = []  # tasks not started: the class was over budget
 
     def __enter__(self) -> "GradingPool":
         return self
@@ -213,30 +225,51 @@ class GradingPool:
     def _spawn(self) -> _Worker:
         return _Worker(self._ctx, self.memory_mb, self.timeout)
 
-    def grade(self, tasks: list[Task]) -> list[Verdict]:
-        """Grade every task; the result list is in the order of ``tasks``."""
+    def grade(self, tasks: list[Task], owners: Sequence[Sequence[int]] | None = None,
+              budget: Budget | None = None) -> list[Verdict]:
+        """Grade every task; the result list is in the order of ``tasks``.
+
+        With a ``budget``, ``owners[i]`` lists the students (any ids) whose answer task ``i`` is: the
+        seconds a task takes count for each of them, and a task is not started when every one of its
+        students has used up ``budget.per_student``, or when the pool has graded for ``budget.total``
+        seconds. Such a task is rejected ("not graded: ..."); its number goes to :attr:`over_student`
+        or :attr:`over_class`.
+        """
         results: list[Verdict | None] = [None] * len(tasks)
         pending = deque(range(len(tasks)))
+        spent: dict[int, float] = {}
+        started = time.monotonic()
+        self.over_student, self.over_class = [], []
         while len(self._workers) < min(self.size, max(1, len(tasks))):
             self._workers.append(self._spawn())
         idle = [w for w in self._workers if w.task is None]
         busy: list[_Worker] = []
         while pending or busy:
             while pending and idle:
-                w = idle.pop()
                 i = pending.popleft()
+                if budget is not None and (why := self._over(budget, i, owners, spent, started)):
+                    results[i] = Verdict.rejected(f"not graded: {why}")
+                    continue
+                w = idle.pop()
                 try:
                     w.conn.send((i, tasks[i]))
                 except (BrokenPipeError, OSError):
                     pending.appendleft(i)
                     idle.append(self._replace(w))
                     continue
-                w.task, w.deadline = i, time.monotonic() + self.timeout
+                w.task, w.started = i, time.monotonic()
+                w.deadline = w.started + self.timeout
                 busy.append(w)
+            if not busy:
+                continue
             now = time.monotonic()
             soonest = min(w.deadline for w in busy)
             ready = wait([w.conn for w in busy], timeout=max(0.0, soonest - now))
             for w in list(busy):
+                if owners is not None and (w.conn in ready or time.monotonic() >= w.deadline):
+                    took = min(time.monotonic(), w.deadline) - w.started
+                    for o in owners[w.task]:  # type: ignore[index]
+                        spent[o] = spent.get(o, 0.0) + took
                 if w.conn in ready:
                     try:
                         task_id, verdict = w.conn.recv()
@@ -256,6 +289,17 @@ class GradingPool:
                     busy.remove(w)
                     idle.append(self._replace(w))
         return [r if r is not None else Verdict.rejected("not graded") for r in results]
+
+    def _over(self, budget: Budget, i: int, owners: Sequence[Sequence[int]] | None, spent: dict[int, float],
+              started: float) -> str | None:
+        if time.monotonic() - started >= budget.total:
+            self.over_class.append(i)
+            return f"the grading time for the class ({budget.total:g} s) was used up"
+        mine = owners[i] if owners is not None else ()
+        if mine and all(spent.get(o, 0.0) >= budget.per_student for o in mine):
+            self.over_student.append(i)
+            return f"the grading time for this student ({budget.per_student:g} s) was used up"
+        return None
 
     def _replace(self, w: _Worker) -> _Worker:
         w.kill()

@@ -35,18 +35,23 @@ class Title:
 
 @dataclass(frozen=True)
 class Heading:
-    """A part (level 2) or a question (level 3)."""
+    """A part (level 2) or a question (level 3). ``written`` is the end of ``text`` that the spec's author wrote
+    (a part's title): formats with markup show it as written (escaped)."""
 
     text: str
     level: int
+    written: str = ""
 
 
 @dataclass(frozen=True)
 class Paragraph:
-    """Text: ``style`` is ``text``, ``note`` (how to answer, totals) or ``missing`` (what the sheet lacks)."""
+    """Text: ``style`` is ``text``, ``note`` (how to answer, totals) or ``missing`` (what the sheet lacks);
+    ``written`` when the spec's author wrote it (instructions, a description): formats with markup show it as
+    written (escaped), blank lines still separating paragraphs."""
 
     text: str
     style: str = "text"
+    written: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,7 @@ def sheet_document(ws: Worksheet, v: VariantView, *, key: bool) -> Document:
     add = doc.blocks.append
     add(Title(ws.title + (" — answer key" if key else ""), v.id, fields=not key))
     if ws.spec.instructions and not key:
-        add(Paragraph(ws.spec.instructions.strip()))
+        add(Paragraph(ws.spec.instructions.strip(), written=True))
     add(Paragraph(f"Total: {ws.total_points:g} points. Numbers to {ws.spec.grading.decimals} decimals.", "note"))
     by_part: dict[int, list[QuestionView]] = {}
     for q in ws.questions:
@@ -214,9 +219,9 @@ def sheet_document(ws: Worksheet, v: VariantView, *, key: bool) -> Document:
         pv = v.parts[p]
         tensor = part.graph.is_tensor
         if len(ws.spec.parts) > 1 or part.title:
-            add(Heading(f"Part {p + 1}" + (f": {part.title}" if part.title else ""), 2))
+            add(Heading(f"Part {p + 1}" + (f": {part.title}" if part.title else ""), 2, written=part.title))
         if part.description.strip():
-            add(Paragraph(part.description.strip()))
+            add(Paragraph(part.description.strip(), written=True))
         add(Program(part.program))
         add(Point(dict(pv.at), tensor))
         svg = pv.pictures.solution_svg if key else pv.pictures.student_svg

@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import singledispatch
 from typing import Any
 
+from ..safetext import markdown_text
 from .document import (
     AnswerTable,
     Document,
@@ -56,16 +57,18 @@ def block(b: Any) -> str:
 @block.register
 def _(b: Title) -> str:
     fields = " · Name: ______________________ · Student id: ____________" if b.fields else ""
-    return f"# {b.text}\n\n**Variant {b.variant}**{fields}"
+    return f"# {markdown_text(b.text)}\n\n**Variant {b.variant}**{fields}"
 
 
 @block.register
 def _(b: Heading) -> str:
-    return "#" * b.level + " " + b.text
+    return "#" * b.level + " " + b.text[: len(b.text) - len(b.written)] + markdown_text(b.written)
 
 
 @block.register
 def _(b: Paragraph) -> str:
+    if b.written:
+        return markdown_text(b.text, paragraphs=True)
     return f"*{b.text}*" if b.style == "missing" else b.text
 
 

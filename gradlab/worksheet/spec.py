@@ -56,7 +56,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..answerkey import MISTAKES, Grading
 from ..errors import GradlabError, GraphFileError, Location
@@ -64,6 +64,7 @@ from ..fileio import path_kind, read_bytes, shown
 from ..graph import Graph
 from ..graphfile import load_graph_file
 from ..parse import parse_program
+from .grid import Grid
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -77,7 +78,10 @@ MAX_VARIANTS = 1000
 SPEC_KEYS = {"title", "instructions", "seed", "variants", "numbers", "grading", "part"}
 PART_KEYS = {"graph", "program", "title", "description", "questions", "wrt", "numeric", "points", "aliases", "values"}
 NUMBER_KEYS = {"values", "min", "max", "step", "zero", "decimals", "rtol", "atol", "sigfigs"}
-GRADING_KEYS = {"partial", "timeout", "memory_mb"}
+GRADING_KEYS = {"partial", "timeout", "memory_mb", "student_seconds", "class_seconds"}
+#: Bounds of a value range: no exercise has inputs beyond a million or a grid finer than a millionth.
+MAX_VALUE = 1e6
+MIN_STEP = 1e-6
 
 
 class WorksheetError(GradlabError):
@@ -94,13 +98,11 @@ class ValueRange:
     zero: bool = False
     fixed: float | None = None
 
-    def choices(self) -> list[float]:
+    def choices(self) -> Sequence[float]:
+        """The values to draw from: the fixed value, or the grid (computed by index, see :mod:`.grid`)."""
         if self.fixed is not None:
             return [self.fixed]
-        n = int(math.floor((self.max - self.min) / self.step + 1e-9))
-        digits = max(0, -int(math.floor(math.log10(self.step) + 1e-9))) if self.step < 1 else 0
-        vals = [round(self.min + i * self.step, digits + 2) for i in range(n + 1)]
-        return [v for v in vals if self.zero or v != 0]
+        return Grid(self.min, self.max, self.step, zero=self.zero)
 
 
 @dataclass
@@ -153,16 +155,24 @@ def _number(v: Any, what: str, where: str, text: str, key: str) -> float:
     return float(v)
 
 
-def _range(table: Any, base: ValueRange, what: str, where: str, text: str) -> ValueRange:
+def _range(table: Any, base: ValueRange, what: str, where: str, text: str, line: int | None = None) -> ValueRange:
+    """A value range from the spec; ``line`` is where it is written (errors name the line of the
+    key itself when it has its own)."""
+    def at(key: str) -> int | None:
+        return (_line(text, key) if line is None else None) or line
+
     if isinstance(table, (int, float)) and not isinstance(table, bool):
-        return ValueRange(base.min, base.max, base.step, True, float(table))
+        fixed = float(table)
+        if not abs(fixed) <= MAX_VALUE:  # also NaN
+            raise _fail(f"{what}: {fixed:g} is too large for an exercise (at most {MAX_VALUE:g})", where, line)
+        return ValueRange(base.min, base.max, base.step, True, fixed)
     if isinstance(table, list) and len(table) == 2:
         table = {"min": table[0], "max": table[1]}
     if not isinstance(table, Mapping):
-        raise _fail(f"{what}: give a number, [min, max] or {{ min = .., max = .., step = .. }}", where)
+        raise _fail(f"{what}: give a number, [min, max] or {{ min = .., max = .., step = .. }}", where, line)
     unknown = sorted(set(table) - {"min", "max", "step", "zero", "values"})
     if unknown:
-        raise _fail(f"{what}: unknown key '{unknown[0]}' (min, max, step, zero, values)", where, _line(text, unknown[0]))
+        raise _fail(f"{what}: unknown key '{unknown[0]}' (min, max, step, zero, values)", where, at(unknown[0]))
     step = base.step
     if "values" in table:
         kind = str(table["values"]).lower()
@@ -172,17 +182,23 @@ def _range(table: Any, base: ValueRange, what: str, where: str, text: str) -> Va
             step = 0.1
         else:
             raise _fail(f"{what}: values = \"integers\" or \"one decimal\", got {table['values']!r}", where,
-                        _line(text, "values"))
+                        at("values"))
     if "step" in table:
         step = _number(table["step"], f"{what}: step", where, text, "step")
     r = ValueRange(_number(table.get("min", base.min), f"{what}: min", where, text, "min"),
                    _number(table.get("max", base.max), f"{what}: max", where, text, "max"), step,
                    bool(table.get("zero", base.zero)))
+    for key, v in (("min", r.min), ("max", r.max)):
+        if abs(v) > MAX_VALUE:
+            raise _fail(f"{what}: {key} {v:g} is too large for an exercise (values from {-MAX_VALUE:g} to "
+                        f"{MAX_VALUE:g})", where, at(key))
     if r.step <= 0 or r.max < r.min:
         raise _fail(f"{what}: needs min <= max and a positive step (got min {r.min:g}, max {r.max:g}, step {r.step:g})",
-                    where)
+                    where, at("step" if r.step <= 0 else "min"))
+    if r.step < MIN_STEP:
+        raise _fail(f"{what}: step {r.step:g} is too fine for an exercise (at least {MIN_STEP:g})", where, at("step"))
     if not r.choices():
-        raise _fail(f"{what}: the range {r.min:g}..{r.max:g} has no allowed value", where)
+        raise _fail(f"{what}: the range {r.min:g}..{r.max:g} has no allowed value", where, at("min"))
     return r
 
 
@@ -228,6 +244,7 @@ def load_spec(path: str | Path) -> WorksheetSpec:
         raise WorksheetError(f"no such spec or graph file: {shown(p)}")
     text = read_bytes(p, "worksheet spec", error=WorksheetError).decode("utf-8", errors="replace")
     where = str(p)
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as some editors write
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -293,6 +310,12 @@ def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *
         grading.timeout = max(0.5, min(60.0, _number(g["timeout"], "[grading] timeout", where, text, "timeout")))
     if "memory_mb" in g:
         grading.memory_mb = int(max(128, _number(g["memory_mb"], "[grading] memory_mb", where, text, "memory_mb")))
+    for key, hi in (("student_seconds", 86400.0), ("class_seconds", 604800.0)):
+        if key in g:
+            seconds = _number(g[key], f"[grading] {key}", where, text, key)
+            if not 1 <= seconds <= hi:
+                raise _fail(f"[grading] {key} must be from 1 to {hi:g} seconds", where, _line(text, key))
+            setattr(grading, key, seconds)
 
     parts_data = data.get("part")
     if not isinstance(parts_data, list) or not parts_data:
@@ -377,6 +400,7 @@ def _part(i: int, d: Any, base: Path, base_range: ValueRange, explicit: bool, wh
         for k, v in al.items():
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(k)) or str(k) in graph:
                 raise _fail(f"{what}: alias '{k}' must be a new plain name", where, _line(text, "aliases"))
+            _check_alias(graph, str(k), v, f"{what}: alias '{k}'", where, _line(text, "aliases"))
             part.aliases[str(k)] = str(v)
     values = d.get("values", {})
     if not isinstance(values, Mapping):
@@ -390,8 +414,30 @@ def _part(i: int, d: Any, base: Path, base_range: ValueRange, explicit: bool, wh
         if k not in graph.inputs:
             raise _fail(f"{what}: [part.values] names '{k}', which is not an input (inputs: {', '.join(graph.inputs)})",
                         where, _line(text, k))
-        part.ranges[k] = _range(v, part.ranges[k], f"{what}: values of {k}", where, text)
+        part.ranges[k] = _range(v, part.ranges[k], f"{what}: values of {k}", where, text, _line(text, k))
     return part
+
+
+def _check_alias(graph: Graph, alias: str, target: Any, what: str, where: str, line: int | None) -> None:
+    """An alias stands for a node of the graph (``s = "a"``) or a formula in its names
+    (``s = "sigmoid(z)"``): checked now, so that grading never meets a name it cannot read."""
+    if not isinstance(target, str) or not target.strip():
+        raise _fail(f"{what} must name a node of the graph or be a formula in its names, got {target!r}", where, line)
+    names = [n for n in graph.nodes if n in graph.inputs or graph.attrs(n).get("named")]  # what a formula may use
+    if target in names:
+        return
+    nodes = ", ".join(names)
+    if graph.is_tensor:
+        raise _fail(f"{what}: '{target}' is not a node of the graph (nodes: {nodes})", where, line)
+    import sympy as sp
+
+    from ..expr import parse_expression
+
+    try:
+        parse_expression(target, {n: sp.Symbol(n) for n in names}, unknown_names=False)
+    except GradlabError as e:
+        raise _fail(f"{what} = {target!r} is neither a node of the graph ({nodes}) nor a formula in its names: "
+                    f"{e.message}", where, line) from None
 
 
 def _names_node(graph: Graph, name: Any, *, entries: bool) -> bool:

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..graph import Graph
 from ..tensor_ops import TENSOR_OPS
+from .grid import Grid
 
 #: Default value grids of a tensor graph's inputs: (min, max, step).
 MATRIX_RANGE = (-1.0, 1.0, 0.1)
@@ -191,7 +192,7 @@ def checked_forms(graph: Graph) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- drawing values
 
-def draw_value(rng: random.Random, graph: Graph, name: str, choices: list[float]) -> Any:
+def draw_value(rng: random.Random, graph: Graph, name: str, choices: Sequence[float]) -> Any:
     """One input's value for a variant: a number, or nested lists (labels one-hot, see the module docstring)."""
     from ..tensor_ops import softmax_axis, to2d
 
@@ -212,7 +213,9 @@ def draw_value(rng: random.Random, graph: Graph, name: str, choices: list[float]
     return _nested(arr.reshape(shape))
 
 
-def _positive(choices: list[float]) -> list[float]:
+def _positive(choices: Sequence[float]) -> Sequence[float]:
+    if isinstance(choices, Grid):
+        return choices.positive()  # by index: a grid is never listed
     pos = [c for c in choices if c > 0]
     return pos or sorted({abs(c) for c in choices if c != 0}) or [1.0]
 
