@@ -1,4 +1,5 @@
-"""Reports as text (the CLI prints these; ``str(report)`` gives the same).
+"""Reports as text (the CLI prints these; ``str(report)`` gives the same) and as HTML (Jupyter shows a
+:class:`gradlab.GradientReport` as :func:`html_report`'s table).
 
 Graphs of numbers and of vectors and matrices share the opening lines (:func:`header_lines`) and the
 tables (:func:`table`); :func:`format_report` picks the sections: arrays need other columns than numbers,
@@ -13,6 +14,7 @@ x      2      3           3            3      ok
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
@@ -201,3 +203,39 @@ def format_tensor_report(r: "GradientReport", *, nodes: bool = False) -> str:
         else:
             lines.append("all methods agree" if r.ok else "CHECK FAILED: the methods disagree (see FAIL above)")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------- HTML
+
+
+def _cell(x: Any) -> str:
+    return html.escape(_arr(x) if x is not None and np.ndim(x) else num(x))
+
+
+def html_report(r: "GradientReport") -> str:
+    """The report as an HTML table of its inputs (value, gradient, finite differences, torch, check), as
+    Jupyter shows it.
+
+    >>> from gradlab import gradients
+    >>> h = html_report(gradients("f = x*y", at=dict(x=2, y=3)))
+    >>> h.count("<tr>"), "<td>x</td><td>2</td><td>3</td><td>3</td><td>3</td>" in h
+    (3, True)
+    """
+    out = html.escape(r.output.name)
+    caption = html.escape(r.title or "; ".join(s.strip() for s in r.program.strip().splitlines() if s.strip()))
+    head = ["input", "value", f"d{out}/d input", "finite diff", "torch", "check"]
+    rows = []
+    for i in r.inputs.values():
+        status = _status(i.ok, i.status) if r.at is not None else i.status
+        color = "" if i.ok else ' style="color:#b00020;font-weight:bold"'
+        cells = [html.escape(i.name), _cell(i.value), _cell(i.grad) if r.at is not None else html.escape(i.expr),
+                 _cell(i.fd), _cell(i.torch), f"<span{color}>{html.escape(status)}</span>"]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    verdict = ("symbolic only (no point given)" if r.at is None else "all methods agree" if r.ok
+               else "CHECK FAILED: the methods disagree")
+    if r.at is not None:
+        verdict = f"{out} = {html.escape(num(r.output.value))}; {verdict}"
+    return (f'<table class="gradlab-report"><caption>{caption}</caption>'
+            f"<thead><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table><p>{html.escape(verdict)}</p>"
+            + (f"<p>BLAME: {html.escape(r.blame.message)}</p>" if r.blame else ""))

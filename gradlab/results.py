@@ -180,6 +180,12 @@ class GradientReport:
 
         return format_report(self)
 
+    def _repr_html_(self) -> str:
+        """A table of the inputs in Jupyter: value, gradient, finite differences, torch, check."""
+        from .report import html_report
+
+        return html_report(self)
+
     def grad(self, name: str) -> Value | None:
         """d output / d name for an input or any node."""
         if name in self.inputs:

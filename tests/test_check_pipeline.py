@@ -1,5 +1,5 @@
 """gradients() as a pipeline of named steps with one report type: the steps by hand give the same report,
-one closeness test for numbers and arrays, the report's JSON keys per kind of graph,
+one closeness test for numbers and arrays, the report's JSON keys per kind of graph, its HTML in Jupyter,
 and one judge for every graph (a wrong derivative near a kink is not excused, for vectors either)."""
 
 from __future__ import annotations
@@ -72,6 +72,25 @@ def test_a_graph_of_numbers_keeps_its_json_keys_and_a_tensor_graph_adds_its_own(
     assert list(t)[-1] == "is_tensor" and t["is_tensor"] is True
     assert list(t["inputs"]["A"])[-5:] == ["shape", "matrix", "entries", "staged", "representative"]
     assert list(t["nodes"][0])[-2:] == ["shape", "matrix"] and t["inputs"]["A"]["shape"] == [2, 3]
+
+
+def test_a_report_shows_as_an_html_table_in_jupyter():
+    r = gradients("f = x*y + x", at=dict(x=2, y=3))
+    h = r._repr_html_()
+    assert h.startswith('<table class="gradlab-report">') and h.count("<tr>") == 3  # header + two inputs
+    assert "<td>x</td><td>2</td><td>4</td><td>4</td><td>4</td>" in h and "all methods agree" in h
+    t = gradients(SHEET, SHEET_AT)._repr_html_()
+    assert "<td>A</td>" in t and "[[" in t and "all methods agree" in t
+    s = gradients("f = x*y")  # no point: the formulas
+    s.title = "<b>x</b> & y"
+    h = s._repr_html_()
+    assert "symbolic only" in h and "<td>y</td><td>-</td><td>x</td>" in h
+    assert "<caption>&lt;b&gt;x&lt;/b&gt; &amp; y</caption>" in h
+
+
+def test_the_html_of_a_failed_check_says_fail_and_blames(broken_sigmoid):
+    h = gradients("z = w*x + b; a = badsig(z); L = a*a", at=dict(w=0.5, x=2, b=0.1))._repr_html_()
+    assert "FAIL" in h and "CHECK FAILED" in h and "BLAME: first disagreement" in h
 
 
 def test_a_wrong_derivative_near_a_kink_is_not_excused_for_vectors_either(broken_sigmoid):
