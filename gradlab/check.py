@@ -6,398 +6,330 @@
 (0.7311, 0.3932, True)
 
 Symbolic (SymPy, reverse accumulation) and numeric adjoints come from the gates' local
-partials; central finite differences and torch autograd check them independently.
+partials; finite differences and torch autograd check them independently.
 Per input and per node: the values, the relative errors, pass or fail. When methods
 disagree, :attr:`GradientReport.blame` names the first node in backward order whose
 adjoint disagrees and the gate whose local derivative is wrong. When the point sits on
 a kink of relu, abs, max or min, :attr:`GradientReport.kinks` says so and shows what each
 convention gives; the disagreement it causes is not a failure.
+
+:func:`gradients` is a pipeline of named steps over plain data, written once for every graph (a number
+is the 0-d case of a vector or matrix): :func:`prepare` (graph, methods, tolerances) ->
+:func:`formulas` (symbolic) -> :func:`evaluate_point` (values and adjoints) -> :func:`find_kinks` ->
+:func:`fd_step` (finite differences) -> :func:`torch_step` -> :func:`kink_convention` ->
+:func:`judge_inputs` / :func:`judge_nodes` -> :func:`find_blame` -> :class:`GradientReport`.
+Where graphs of numbers and of arrays differ (formulas: matrix forms and entries; torch's engine; the
+kink conventions) the difference lives in that one step.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-import networkx as nx
 import numpy as np
 
+from .blame import find_blame
+from .closeness import close, max_rel_error
 from .errors import GradlabError
-from .finite_diff import finite_difference_estimates, scale_atol
+from .finite_diff import FDEstimate, finite_difference_estimates, scale_atol
 from .graph import Graph
-from .jsonable import jsonable as _jsonable
-from .numeric import backward, forward, is_close, local_partials, rel_error
-from .ops import OPS
+from .kinks import as_value, find_kinks
+from .numeric import Evaluation, backward, forward
+from .results import (
+    METHODS,
+    Blame,
+    GradientReport,
+    InputResult,
+    KinkResult,
+    NodeResult,
+    OutputResult,
+    Tolerances,
+    Value,
+)
 
-METHODS = ("symbolic", "fd", "torch")
+__all__ = ["METHODS", "Blame", "Formulas", "GradientReport", "InputResult", "KinkResult", "NodeResult",
+           "OutputResult", "Tolerances", "find_blame", "find_kinks", "gradients"]
 
-
-@dataclass(frozen=True)
-class Tolerances:
-    """When two methods agree: ``|a - b| <= atol + rtol * max(|a|, |b|)``.
-
-    Finite differences have truncation and rounding error (about 1e-10 relative at the
-    default step), so they get ``fd_rtol``/``fd_atol`` (``fd_atol`` is scaled by
-    ``max(1, |output|)``, and widened by twice the differences' own error estimate, see
-    :class:`gradlab.finite_diff.FDEstimate`); torch computes the same float64 arithmetic
-    in another order.
-    """
-
-    fd_rtol: float = 1e-6
-    fd_atol: float = 1e-8
-    torch_rtol: float = 1e-9
-    torch_atol: float = 1e-10
-    #: a kink argument closer than this (relative) to the kink counts as "near" it
-    near_kink: float = 1e-4
+#: Inputs with at most this many entries list every entry's formula; bigger ones a representative.
+ENTRY_FORMULAS = 64
 
 
 @dataclass
-class OutputResult:
-    name: str
-    value: float | None
+class Formulas:
+    """The symbolic step's text for one node: d output / d node as a formula (``expr``, in the inputs; ``named``,
+    in the user's names; ``latex``), the chain-rule step (``staged``); for vectors and matrices also the matrix
+    form, each entry's formula and the entry ``named`` shows (``representative``)."""
 
-
-@dataclass
-class InputResult:
-    """One input: its value, d output / d input by each method, and whether they agree."""
-
-    name: str
-    value: float | None
-    grad: float | None
-    expr: str
-    named: str
-    latex: str
-    fd: float | None = None
-    torch: float | None = None
-    fd_rel_err: float | None = None
-    fd_error: float | None = None  # estimated error of the finite differences themselves
-    torch_rel_err: float | None = None
-    ok: bool = True
-    #: ok | mismatch | symbolic-only | kink / near-kink (methods differ, as conventions allow) |
-    #: kink-agree / near-kink-agree (on or near a kink, and still every method agrees)
-    status: str = "ok"
-    #: on or near a kink: d output / d input under each convention (sympy, torch, fd_central,
-    #: fd_left, fd_right: the one-sided difference quotients)
-    conventions: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class NodeResult:
-    """One node: its value and adjoint (numeric from the symbolic partials, and by torch)."""
-
-    id: str
-    kind: str
-    label: str
-    value: float | None
-    grad: float | None
-    torch: float | None = None
-    rel_err: float | None = None
-    ok: bool = True
-    status: str = "ok"
-    op: str | None = None
-    named: bool = False
-    text: str | None = None
+    expr: str = ""
+    named: str = ""
+    latex: str = ""
     staged: str = ""
+    matrix: str | None = None
+    entries: dict[str, str] = field(default_factory=dict)
+    representative: str = ""
+
+
+# ------------------------------------------------------------------------------------------ the steps
+
+
+def prepare(graph_or_program: Graph | str, at: Mapping[str, Any] | None, methods: Sequence[str],
+            tol: Tolerances | None) -> tuple[Graph, tuple[str, ...], Tolerances]:
+    """The graph (parsed, shapes of undeclared inputs from ``at``), the methods run (symbolic first) and the
+    tolerances."""
+    from .claims import as_graph
+
+    unknown = [m for m in methods if m not in METHODS]
+    graph = as_graph(graph_or_program, at)
+    if unknown:
+        raise GradlabError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    return graph, ("symbolic", *[m for m in methods if m != "symbolic"]), tol or Tolerances()
+
+
+def formulas(graph: Graph, simplify: bool = True) -> dict[str, Formulas]:
+    """d output / d each node as text (inputs get the formulas, every node its chain-rule step)."""
+    return _tensor_formulas(graph, simplify) if graph.is_tensor else _scalar_formulas(graph, simplify)
+
+
+def _scalar_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
+    from .symbolic import symbolic_gradients
+
+    sym = symbolic_gradients(graph, simplify=simplify)
+    if not sym.small:  # big graphs: the staged form; LaTeX on request from symbolic_gradients()
+        return {n: Formulas(str(sym.staged[n]), str(sym.staged[n])) if graph.kind(n) == "input" else Formulas()
+                for n in graph.nodes}
+    return {n: Formulas(str(sym.expr(n)), str(sym.readable_named(n)), sym.latex(n, "expr"), str(sym.staged[n]))
+            if graph.kind(n) == "input" else Formulas(staged=str(sym.staged[n])) for n in graph.nodes}
+
+
+def _tensor_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
+    from .tensor_forms import matrix_forms, staged_forms
+    from .tensor_symbolic import entry_name, tensor_symbolic
+
+    ts = tensor_symbolic(graph, simplify=simplify)
+    forms = matrix_forms(graph, ts)
+    staged = staged_forms(graph)
+    found = {n: Formulas(staged=staged.get(n, ""), matrix=forms.get(n)) for n in graph.nodes}
+    for n in graph.inputs:
+        shape = graph.shape(n)
+        idx, rep = ts.representative(n)
+        f = found[n]
+        if int(np.prod(shape)) <= ENTRY_FORMULAS:
+            named = ts.named(n)
+            f.entries = {entry_name(n, i, shape): str(named[i]) for i in np.ndindex(*shape)}
+        f.named = str(rep)
+        f.expr = forms.get(n) or (f.named if shape == () else f"{entry_name(n, idx, shape)}: {f.named}")
+        f.latex = _latex_entry(rep)
+        f.representative = entry_name(n, idx, shape)
+    return found
+
+
+def _latex_entry(e: Any) -> str:
+    """LaTeX of an entry formula, ``B_1_2`` written ``B_{1,2}``."""
+    import sympy as sp
+
+    from .tensor_expr import ENTRY_RE
+
+    if not isinstance(e, sp.Basic):
+        return str(e)
+    names = {}
+    for s in e.free_symbols:
+        m = ENTRY_RE.match(str(s))
+        if m:
+            idx = ",".join(g for g in m.groups()[1:] if g is not None)
+            names[s] = f"{sp.latex(sp.Symbol(m.group(1)))}_{{{idx}}}"
+    return str(sp.latex(e, symbol_names=names))
+
+
+def evaluate_point(graph: Graph, at: Mapping[str, Any]) -> Evaluation:
+    """Every node's value and adjoint d output / d node at one point."""
+    values = forward(graph, at)
+    out = graph.output
+    if values[out].ndim != len(graph.shape(out)):
+        raise GradlabError("gradients() checks one point at a time; pass numbers, not arrays "
+                           "(use gradlab.numeric.evaluate for a batch)")
+    return backward(graph, values)
+
+
+def _point(graph: Graph, ev: Evaluation) -> dict[str, np.ndarray]:
+    return {n: ev.values[n] for n in graph.inputs}
+
+
+def fd_step(graph: Graph, ev: Evaluation, methods: Sequence[str]) -> dict[str, FDEstimate]:
+    """Finite differences of the output for every input (none unless ``"fd"`` is among the methods)."""
+    return finite_difference_estimates(graph, _point(graph, ev)) if "fd" in methods else {}
+
+
+def torch_step(graph: Graph, ev: Evaluation, methods: Sequence[str]) -> dict[str, Value] | None:
+    """d output / d every node by torch autograd (None unless ``"torch"`` is among the methods)."""
+    if "torch" not in methods:
+        return None
+    if graph.is_tensor:
+        from .tensor_torch import torch_gradients as tensor_torch_gradients
+
+        return {n: as_value(a) for n, a in tensor_torch_gradients(graph, _point(graph, ev)).adjoints.items()}
+    from .torch_backend import torch_gradients
+
+    return {n: as_value(a) for n, a in torch_gradients(graph, _point(graph, ev)).adjoints.items()}
+
+
+def kink_convention(graph: Graph, ev: Evaluation, kinks: Sequence[KinkResult],
+                    torch: Mapping[str, Value] | None) -> dict[str, np.ndarray] | None:
+    """The adjoints recomputed with torch's convention at each kink the point sits on, which must equal torch's:
+    on a kink the methods may rightly differ, but not silently. (Graphs of numbers; a vector gate has entries
+    off its kink, whose partials a constant override would change.)"""
+    if torch is None or graph.is_tensor or not any(k.exact for k in kinks):
+        return None
+    overrides = {(u, k.node, i): k.local_conventions["torch"][i]
+                 for k in kinks if k.exact for i, u in enumerate(graph.args(k.node))}
+    return backward(graph, ev.values, overrides=overrides).adjoints
 
 
 @dataclass
-class KinkResult:
-    """A gate evaluated exactly on (or near) its kink, and what each convention gives there."""
+class _Verdicts:
+    """What every judgement needs: the nodes on and near a kink, and the adjoints with torch's convention."""
 
-    node: str
-    op: str
-    args: dict[str, float]
-    distance: float
-    exact: bool
-    local_conventions: dict[str, list[float]]
-    affected: list[str]
-    note: str
+    tol: Tolerances
+    on_kink: set[str]
+    near_kink: set[str]
+    convention: Mapping[str, np.ndarray] | None
 
-
-@dataclass
-class Blame:
-    """Where methods first disagree, in backward order, and which gate is to blame."""
-
-    node: str
-    message: str
-    gate: str | None = None
-    argument: int | None = None
-    symbolic_local: float | None = None
-    torch_local: float | None = None
-    fd_local: float | None = None
+    def __call__(self, n: str, agree_torch: bool, agree_fd: bool, torch: Value | None) -> tuple[bool, str]:
+        """(ok, status) of one input or node; see :attr:`InputResult.status`."""
+        if n in self.on_kink:
+            if self.convention is not None and torch is not None and not close(
+                    self.convention[n], torch, self.tol.torch_rtol, self.tol.torch_atol):
+                return False, "mismatch"
+            return True, "kink-agree" if (agree_torch and agree_fd) else "kink"
+        if n in self.near_kink:  # no kink at the point itself: only finite differences may straddle it
+            if not agree_torch:
+                return False, "mismatch"
+            return True, "near-kink-agree" if agree_fd else "near-kink"
+        ok = agree_torch and agree_fd
+        return ok, "ok" if ok else "mismatch"
 
 
-@dataclass
-class GradientReport:
-    """The result of :func:`gradients`; ``to_json()`` keeps the documented stable keys."""
-
-    program: str
-    output: OutputResult
-    inputs: dict[str, InputResult]
-    nodes: list[NodeResult]
-    ok: bool
-    at: dict[str, float] | None = None
-    methods: tuple[str, ...] = METHODS
-    kinks: list[KinkResult] = field(default_factory=list)
-    blame: Blame | None = None
-    tolerances: Tolerances = field(default_factory=Tolerances)
-    title: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["methods"] = list(self.methods)
-        return _jsonable(d)
-
-    def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
-
-    def __str__(self) -> str:
-        from .report import format_report
-
-        return format_report(self)
-
-    def grad(self, name: str) -> float | None:
-        """d output / d name for an input or any node."""
-        if name in self.inputs:
-            return self.inputs[name].grad
-        for n in self.nodes:
-            if n.id == name:
-                return n.grad
-        raise KeyError(name)
+def verdicts(kinks: Sequence[KinkResult], convention: Mapping[str, np.ndarray] | None,
+             tol: Tolerances) -> _Verdicts:
+    """The judge of every input and node: agreement decides, except upstream of a kink."""
+    return _Verdicts(tol, {a for k in kinks for a in k.affected if k.exact},
+                     {a for k in kinks for a in k.affected if not k.exact}, convention)
 
 
-def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
-    if isinstance(graph_or_program, Graph):
-        graph_or_program.validate()
-        return graph_or_program
-    if isinstance(graph_or_program, str):
-        from .tensor_parse import looks_like_tensor_program, parse_tensor_program, shapes_of
+def judge_inputs(graph: Graph, ev: Evaluation, text: Mapping[str, Formulas], fd: Mapping[str, FDEstimate],
+                 torch: Mapping[str, Value] | None, judge: _Verdicts) -> dict[str, InputResult]:
+    """Each input's gradient beside finite differences and torch, with errors and a verdict."""
+    tol = judge.tol
+    fd_atol = scale_atol(tol.fd_atol, float(ev.output))
+    found = {}
+    for n in graph.inputs:
+        grad = ev.adjoints[n]
+        r = _input_result(graph, n, text[n], as_value(ev.values[n]), as_value(grad))
+        agree_fd = agree_torch = True
+        if n in fd:
+            est = fd[n]
+            r.fd, r.fd_error = as_value(est.value), float(np.max(est.error)) if np.size(est.error) else 0.0
+            r.fd_rel_err = max_rel_error(grad, est.value)
+            # the estimated error of the differences widens the tolerance where they are unreliable
+            agree_fd = close(grad, est.value, tol.fd_rtol, fd_atol + 2 * np.asarray(est.error))
+        if torch is not None:
+            r.torch = torch[n]
+            r.torch_rel_err = max_rel_error(grad, r.torch)
+            agree_torch = close(grad, r.torch, tol.torch_rtol, tol.torch_atol)
+        if not graph.is_tensor and (n in judge.on_kink or n in judge.near_kink):
+            r.conventions = _conventions(r, fd.get(n))
+        r.ok, r.status = judge(n, agree_torch, agree_fd, r.torch)
+        found[n] = r
+    return found
 
-        if at is not None and looks_like_tensor_program(graph_or_program):  # undeclared shapes from the values
-            return parse_tensor_program(graph_or_program, shapes=shapes_of(at))
-        return Graph.parse(graph_or_program)
-    raise GradlabError(f"expected a Graph or a program text, got {type(graph_or_program).__name__}")
+
+def _conventions(r: InputResult, est: FDEstimate | None) -> dict[str, float]:
+    """d output / d an input near a kink under each convention (a graph of numbers)."""
+    conv = {"sympy": float(r.grad)} if r.grad is not None else {}
+    if r.torch is not None:
+        conv["torch"] = float(r.torch)
+    if est is not None:
+        conv.update({"fd_central": est.value, "fd_left": est.left, "fd_right": est.right})
+    return conv
 
 
-def _f(x: Any) -> float:
-    return float(np.asarray(x).reshape(()))
+def judge_nodes(graph: Graph, ev: Evaluation, text: Mapping[str, Formulas], torch: Mapping[str, Value] | None,
+                judge: _Verdicts) -> list[NodeResult]:
+    """Each node's value and adjoint beside torch's, with the error and a verdict."""
+    found = []
+    for n in graph.nodes:
+        adj = ev.adjoints[n]
+        r = _node_result(graph, n, text[n], as_value(ev.values[n]), as_value(adj))
+        if torch is not None:
+            r.torch = torch[n]
+            r.rel_err = max_rel_error(adj, r.torch)
+            r.ok, r.status = judge(n, close(adj, r.torch, judge.tol.torch_rtol, judge.tol.torch_atol), True, r.torch)
+        found.append(r)
+    return found
 
 
-def gradients(graph_or_program: Graph | str, at: Mapping[str, float] | None = None, *,
+def _input_result(graph: Graph, n: str, f: Formulas, value: Value | None, grad: Value | None,
+                  **kw: Any) -> InputResult:
+    return InputResult(n, value, grad, f.expr, f.named, f.latex, shape=list(graph.shape(n)), matrix=f.matrix,
+                       entries=f.entries, staged=f.staged if graph.is_tensor else "",
+                       representative=f.representative, **kw)
+
+
+def _node_result(graph: Graph, n: str, f: Formulas, value: Value | None, grad: Value | None,
+                 **kw: Any) -> NodeResult:
+    d = graph.attrs(n)
+    return NodeResult(n, d["kind"], d["label"], value, grad, op=d.get("op"), named=bool(d.get("named")),
+                      text=d.get("text"), staged=f.staged, shape=list(graph.shape(n)), matrix=f.matrix, **kw)
+
+
+def symbolic_only(graph: Graph, text: Mapping[str, Formulas], tol: Tolerances) -> GradientReport:
+    """The report without a point: the formulas alone."""
+    inputs = {n: _input_result(graph, n, text[n], None, None, status="symbolic-only") for n in graph.inputs}
+    nodes = [_node_result(graph, n, text[n], None, None, status="symbolic-only") for n in graph.nodes]
+    return GradientReport(_program(graph), OutputResult(graph.output, None), inputs, nodes, True, None,
+                          ("symbolic",), title=graph.title, tolerances=tol, is_tensor=graph.is_tensor)
+
+
+def _program(graph: Graph) -> str:
+    return graph.nx.graph.get("source") or ""
+
+
+# ------------------------------------------------------------------------------------------ the pipeline
+
+
+def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None, *,
               methods: Sequence[str] = METHODS, tol: Tolerances | None = None,
               simplify: bool = True) -> GradientReport:
     """Every forward value and gradient of a graph, checked by independent methods.
 
-    ``at`` maps each input to a number; without it, only symbolic results are given.
-    ``methods`` picks the independent checks (``"fd"``, ``"torch"``); ``"symbolic"``
-    (with the numeric values computed from it) is always there.
+    ``at`` maps each input to a number (an array for a vector or matrix input); without it, only
+    symbolic results are given. ``methods`` picks the independent checks (``"fd"``, ``"torch"``);
+    ``"symbolic"`` (with the numeric values computed from it) is always there.
+
+    >>> r = gradients("f = (x + y)*z", at=dict(x=-2, y=5, z=-4), methods=["fd"])
+    >>> r.inputs["x"].grad, r.inputs["x"].status, r.methods
+    (-4.0, 'ok', ('symbolic', 'fd'))
     """
-    from .symbolic import symbolic_gradients
-
-    graph = _as_graph(graph_or_program, at)
-    if graph.is_tensor:  # vectors and matrices: the tensor engine, same report with arrays
-        from .tensor_check import tensor_gradients
-
-        return tensor_gradients(graph, at, methods=methods, tol=tol, simplify=simplify)
-    tol = tol or Tolerances()
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise GradlabError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
-    sym = symbolic_gradients(graph, simplify=simplify)
-    out = graph.output
-    program = graph.nx.graph.get("source") or ""
-    small = sym.small
-
-    def expr_texts(n: str) -> tuple[str, str, str]:
-        """The formula (as readable as its size allows), the named form and LaTeX."""
-        if not small:  # big graphs: the staged form; LaTeX on request from symbolic_gradients()
-            staged = str(sym.staged[n])
-            return staged, staged, ""
-        return str(sym.expr(n)), str(sym.readable_named(n)), sym.latex(n, "expr")
-
-    def staged_text(n: str) -> str:
-        return str(sym.staged[n]) if small else ""
-
+    graph, methods, tol = prepare(graph_or_program, at, methods, tol)
+    text = formulas(graph, simplify)
     if at is None:
-        inputs = {}
-        for n in graph.inputs:
-            e, nm, lx = expr_texts(n)
-            inputs[n] = InputResult(n, None, None, e, nm, lx, status="symbolic-only")
-        nodes = [NodeResult(n, graph.kind(n), graph.attrs(n)["label"], None, None, op=graph.attrs(n).get("op"),
-                            named=bool(graph.attrs(n).get("named")), text=graph.attrs(n).get("text"),
-                            staged=staged_text(n), status="symbolic-only")
-                 for n in graph.nodes]
-        return GradientReport(program, OutputResult(out, None), inputs, nodes, True, None, ("symbolic",),
-                              title=graph.title, tolerances=tol)
-
-    values = forward(graph, at)
-    if values[out].ndim != 0:
-        raise GradlabError("gradients() checks one point at a time; pass numbers, not arrays "
-                           "(use gradlab.numeric.evaluate for a batch)")
-    ev = backward(graph, values)
-    f_out = _f(values[out])
-    point = {n: _f(values[n]) for n in graph.inputs}
-
-    kinks = find_kinks(graph, values, tol)
-    on_kink = {a for k in kinks for a in k.affected if k.exact}
-    near_kink = {a for k in kinks for a in k.affected if not k.exact}
-
-    fd = finite_difference_estimates(graph, point) if "fd" in methods else {}
-    tg = None
-    if "torch" in methods:
-        from .torch_backend import torch_gradients
-
-        tg = torch_gradients(graph, point)
-
-    # On a kink the derivative is undefined and the methods may rightly differ. No silent pass:
-    # the symbolic adjoints recomputed with torch's convention at each kink must equal torch's.
-    torch_convention = None
-    if tg is not None and on_kink:
-        overrides = {(u, k.node, i): k.local_conventions["torch"][i]
-                     for k in kinks if k.exact for i, u in enumerate(graph.args(k.node))}
-        torch_convention = backward(graph, values, overrides=overrides).adjoints
-
-    def judge(n: str, agree_torch: bool, agree_fd: bool, t_value: float | None) -> tuple[bool, str]:
-        """(ok, status) of one input or node; see InputResult.status."""
-        if n in on_kink:
-            conv_ok = torch_convention is None or t_value is None or is_close(
-                _f(torch_convention[n]), t_value, tol.torch_rtol, tol.torch_atol)
-            if not conv_ok:
-                return False, "mismatch"
-            return True, "kink-agree" if (agree_torch and agree_fd) else "kink"
-        if n in near_kink:  # no kink at the point itself: only finite differences may straddle it
-            if not agree_torch:
-                return False, "mismatch"
-            return True, "near-kink-agree" if agree_fd else "near-kink"
-        ok_ = agree_torch and agree_fd
-        return ok_, "ok" if ok_ else "mismatch"
-
-    fd_atol = scale_atol(tol.fd_atol, f_out)
-    input_results: dict[str, InputResult] = {}
-    for n in graph.inputs:
-        g = _f(ev.adjoints[n])
-        e, nm, lx = expr_texts(n)
-        r = InputResult(n, point[n], g, e, nm, lx)
-        agree_fd = agree_torch = True
-        if n in fd:
-            est = fd[n]
-            r.fd = est.value
-            r.fd_error = est.error
-            r.fd_rel_err = rel_error(g, est.value)
-            # the estimated error of the differences widens the tolerance where they are unreliable
-            agree_fd = is_close(g, est.value, tol.fd_rtol, fd_atol + 2 * est.error)
-        if tg is not None:
-            r.torch = float(tg.adjoints[n])
-            r.torch_rel_err = rel_error(g, r.torch)
-            agree_torch = is_close(g, r.torch, tol.torch_rtol, tol.torch_atol)
-        if n in on_kink or n in near_kink:
-            r.conventions["sympy"] = g
-            if r.torch is not None:
-                r.conventions["torch"] = r.torch
-            if n in fd:
-                r.conventions.update({"fd_central": fd[n].value, "fd_left": fd[n].left, "fd_right": fd[n].right})
-        r.ok, r.status = judge(n, agree_torch, agree_fd, r.torch)
-        input_results[n] = r
-
-    node_results: list[NodeResult] = []
-    for n in graph.nodes:
-        d = graph.attrs(n)
-        g = _f(ev.adjoints[n])
-        nr = NodeResult(n, d["kind"], d["label"], _f(values[n]), g, op=d.get("op"), named=bool(d.get("named")),
-                        text=d.get("text"), staged=staged_text(n))
-        if tg is not None:
-            nr.torch = float(tg.adjoints[n])
-            nr.rel_err = rel_error(g, nr.torch)
-            agree = is_close(g, nr.torch, tol.torch_rtol, tol.torch_atol)
-            nr.ok, nr.status = judge(n, agree, True, nr.torch)
-        node_results.append(nr)
-
-    ok = all(r.ok for r in input_results.values()) and all(n.ok for n in node_results)
-    blame = None if ok else find_blame(graph, values, ev.adjoints, tg.adjoints if tg else None, input_results, tol,
-                                       excluded=on_kink)
-    return GradientReport(program, OutputResult(out, f_out), input_results, node_results, ok, point,
-                          tuple(["symbolic", *[m for m in methods if m != "symbolic"]]), kinks, blame, tol,
-                          title=graph.title)
+        return symbolic_only(graph, text, tol)
+    ev = evaluate_point(graph, at)
+    kinks = find_kinks(graph, ev.values, tol)
+    fd = fd_step(graph, ev, methods)
+    torch = torch_step(graph, ev, methods)
+    judge = verdicts(kinks, kink_convention(graph, ev, kinks, torch), tol)
+    inputs = judge_inputs(graph, ev, text, fd, torch, judge)
+    nodes = judge_nodes(graph, ev, text, torch, judge)
+    ok = all(r.ok for r in inputs.values()) and all(r.ok for r in nodes)
+    blame: Blame | None = None if ok else find_blame(graph, ev.values, inputs, nodes, excluded=judge.on_kink)
+    return GradientReport(_program(graph), OutputResult(graph.output, float(ev.output)), inputs, nodes, ok,
+                          {n: r.value for n, r in inputs.items() if r.value is not None}, methods, kinks, blame, tol,
+                          title=graph.title, is_tensor=graph.is_tensor)
 
 
-def find_kinks(graph: Graph, values: Mapping[str, np.ndarray], tol: Tolerances | None = None) -> list[KinkResult]:
-    """Gates of relu, abs, max, min whose arguments sit on (or within ``tol.near_kink`` of) the kink."""
-    tol = tol or Tolerances()
-    found = []
-    for n in graph.op_nodes:
-        d = graph.attrs(n)
-        op = OPS[d["op"]]
-        if op.kink_distance is None:
-            continue
-        args = graph.args(n)
-        arg_vals = [values[a] for a in args]
-        dist = _f(op.kink_distance(arg_vals, d.get("param")))
-        scale = 1.0 + max(abs(_f(v)) for v in arg_vals)
-        if dist > tol.near_kink * scale:
-            continue
-        exact = dist == 0.0
-        affected = sorted(nx.ancestors(graph.nx, n), key=graph.nodes.index)
-        what = f"{d['label']}({', '.join(f'{a}={_f(v):g}' for a, v in zip(args, arg_vals))})"
-        if exact:
-            conv = op.conventions(d.get("param"))
-            note = (f"{what} sits on its kink: the derivative is not defined there. SymPy's convention "
-                    f"(Heaviside(0) = 1/2) gives {conv.get('sympy')}, torch gives {conv.get('torch')}, "
-                    f"one-sided slopes {conv.get('left')} (left) and {conv.get('right')} (right). "
-                    "Differences between methods upstream of this gate are expected, not errors.")
-        else:
-            note = (f"{what} is within {dist:.3g} of its kink: finite differences may straddle it, "
-                    "so a finite-difference mismatch upstream is not counted as an error.")
-        found.append(KinkResult(n, d["op"], {a: _f(v) for a, v in zip(args, arg_vals)}, dist, exact,
-                                op.conventions(d.get("param")), affected, note))
-    return found
+def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
+    """Kept for :mod:`gradlab.testing`: see :func:`gradlab.claims.as_graph`."""
+    from .claims import as_graph
 
-
-def find_blame(graph: Graph, values: Mapping[str, np.ndarray], adjoints: Mapping[str, np.ndarray],
-               torch_adjoints: Mapping[str, float] | None, inputs: Mapping[str, InputResult],
-               tol: Tolerances, excluded: set[str] = frozenset()) -> Blame | None:  # type: ignore[assignment]
-    """The first node in backward order whose adjoint disagrees, and the gate whose local partial is wrong."""
-    from .torch_backend import torch_local_partials
-
-    first = None
-    if torch_adjoints is not None:
-        for n in reversed(graph.nodes):
-            if n in excluded or graph.kind(n) == "const":
-                continue
-            if not is_close(_f(adjoints[n]), float(torch_adjoints[n]), tol.torch_rtol, tol.torch_atol):
-                first = n
-                break
-    if first is None:
-        bad = [r.name for r in inputs.values() if not r.ok]
-        if not bad:
-            return None
-        first = bad[0]
-        r = inputs[first]
-        return Blame(first, f"d {graph.output}/d {first}: the gradient {r.grad:.6g} disagrees with finite "
-                            f"differences {r.fd:.6g} while torch agrees; check the point is not near a pole or kink")
-    # which consumer gate has a wrong local derivative?
-    for v, k in sorted(graph.consumers(first), key=lambda vk: graph.nodes.index(vk[0])):
-        sym_local = _f(local_partials(graph, v, values)[k])
-        t_local = torch_local_partials(graph, v, values)[k]
-        fd_local = _fd_local(graph, v, k, values)
-        if not is_close(sym_local, t_local, 1e-7, 1e-9):
-            msg = (f"first disagreement in backward order at {graph.describe(first)}: adjoint "
-                   f"{_f(adjoints[first]):.6g} (symbolic) vs {float(torch_adjoints[first]):.6g} (torch). "  # type: ignore[index]
-                   f"Its consumer {graph.describe(v)} has a wrong local derivative for argument {k}: "
-                   f"symbolic {sym_local:.6g}, torch {t_local:.6g}, finite differences {fd_local:.6g}")
-            return Blame(first, msg, v, k, sym_local, t_local, fd_local)
-    d_first = _f(adjoints[first])
-    t_first = float(torch_adjoints[first])  # type: ignore[index]
-    return Blame(first, f"first disagreement in backward order at {graph.describe(first)}: adjoint {d_first:.6g} "
-                        f"(symbolic) vs {t_first:.6g} (torch); the local derivatives of its consumers agree, so "
-                        "the sum over its out-wires is wrong (gradients must add up at a fork)")
-
-
-def _fd_local(graph: Graph, v: str, k: int, values: Mapping[str, np.ndarray]) -> float:
-    """d gate / d its argument k by finite differences of the gate alone, at its argument values."""
-    d = graph.attrs(v)
-    gate = Graph()
-    args = [gate.input(f"a{i}") for i in range(len(graph.args(v)))]
-    gate.set_output(gate.apply(d["op"], *args, param=d.get("param")))
-    at = {f"a{i}": _f(values[a]) for i, a in enumerate(graph.args(v))}
-    return finite_difference_estimates(gate, at, inputs=[f"a{k}"])[f"a{k}"].value
+    return as_graph(graph_or_program, at)

@@ -17,7 +17,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .errors import ParseError
+from .errors import GradlabError, ParseError
 from .graph import Graph
 from .ops import OPS, as_sympy
 
@@ -79,10 +79,21 @@ def parse_claim(claim: str, rhs: str | None = None) -> Claim:
 
 
 def as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
-    """A graph from a program (shapes of undeclared inputs from array values in ``at``) or a Graph."""
-    from .check import _as_graph
+    """A graph from a program (shapes of undeclared inputs from array values in ``at``) or a Graph (validated).
 
-    return _as_graph(graph_or_program, at)
+    >>> as_graph("x: (2,); f = sum(x*x)").shape("x"), as_graph("f = sum(x*x)", {"x": [1.0, 2.0]}).shape("x")
+    ((2,), (2,))
+    """
+    if isinstance(graph_or_program, Graph):
+        graph_or_program.validate()
+        return graph_or_program
+    if isinstance(graph_or_program, str):
+        from .tensor_parse import looks_like_tensor_program, parse_tensor_program, shapes_of
+
+        if at is not None and looks_like_tensor_program(graph_or_program):  # undeclared shapes from the values
+            return parse_tensor_program(graph_or_program, shapes=shapes_of(at))
+        return Graph.parse(graph_or_program)
+    raise GradlabError(f"expected a Graph or a program text, got {type(graph_or_program).__name__}")
 
 
 def subgraph_to(graph: Graph, node: str) -> Graph:

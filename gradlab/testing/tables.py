@@ -25,10 +25,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..check import GradientReport
+from ..closeness import max_rel_error
 from ..errors import GradlabError
 from ..finite_diff import FDEstimate, finite_difference_estimates
 from ..graph import Graph
-from ..numeric import rel_error
 from ..report import num, table
 
 __tracebackhide__ = True
@@ -63,7 +63,7 @@ def node_finite_differences(graph: Graph, at: Mapping[str, float], values: Mappi
 
 
 def _is_scalar_report(report: GradientReport) -> bool:
-    return not getattr(report, "is_tensor", False) and all(
+    return not report.is_tensor and all(
         isinstance(n.value, (int, float)) or n.value is None for n in report.nodes)
 
 
@@ -75,16 +75,16 @@ def gradient_table(graph: Graph, report: GradientReport, *, max_rows: int = MAX_
     order = list(reversed([n for n in report.nodes if n.kind != "const" or not n.ok]))
     fd: dict[str, FDEstimate | float | None] = {}
     if "fd" in report.methods:
-        fd.update(node_finite_differences(graph, report.at, values,
-                                          [n.id for n in order if n.id not in report.inputs]))
-        fd.update({name: r.fd for name, r in report.inputs.items()})
+        at = {k: float(v) for k, v in report.at.items()}
+        fd.update(node_finite_differences(graph, at, values, [n.id for n in order if n.id not in report.inputs]))
+        fd.update({name: None if r.fd is None else float(r.fd) for name, r in report.inputs.items()})
     first = report.blame.node if report.blame else None
     rows = []
     keep = []
     for n in order:
         f = fd.get(n.id)
         f_val = f.value if isinstance(f, FDEstimate) else f
-        errs = [rel_error(n.grad, x) for x in (n.torch, f_val) if x is not None and n.grad is not None]
+        errs = [max_rel_error(n.grad, x) for x in (n.torch, f_val) if x is not None and n.grad is not None]
         ok = n.ok and (n.id not in report.inputs or report.inputs[n.id].ok)
         status = report.inputs[n.id].status if n.id in report.inputs else n.status
         check = "ok" if ok and not status.startswith(("kink", "near-kink")) else (

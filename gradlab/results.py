@@ -1,0 +1,196 @@
+"""What a gradient check finds, for every graph: :class:`GradientReport` with one :class:`InputResult` per input
+and one :class:`NodeResult` per node (plus the kinks it met and whom it blames).
+
+One report type for graphs of numbers and of vectors and matrices: a value, gradient, finite difference or
+torch adjoint is a float for a number and an array of the node's shape for a vector or matrix. The fields only
+a tensor graph has (``shape``, ``matrix``, ``entries``, ``staged`` of an input, ``representative``,
+``is_tensor``) are left out of the JSON of a graph of numbers, so its keys stay the documented ones.
+
+>>> from gradlab import gradients
+>>> r = gradients("f = (x + y)*z", at=dict(x=-2, y=5, z=-4))
+>>> r.inputs["z"].grad, r.is_tensor, "shape" in r.to_dict()["inputs"]["z"]
+(3.0, False, False)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from .jsonable import jsonable as _jsonable
+
+METHODS = ("symbolic", "fd", "torch")
+
+#: A number for a number, an array of the node's shape for a vector or matrix.
+Value = Union[float, np.ndarray]
+
+#: Keys only tensor graphs have, left out of a graph of numbers' JSON.
+_TENSOR_INPUT_KEYS = ("shape", "matrix", "entries", "staged", "representative")
+_TENSOR_NODE_KEYS = ("shape", "matrix")
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """When two methods agree: ``|a - b| <= atol + rtol * max(|a|, |b|)``, entry by entry.
+
+    Finite differences have truncation and rounding error (about 1e-10 relative at the
+    default step), so they get ``fd_rtol``/``fd_atol`` (``fd_atol`` is scaled by
+    ``max(1, |output|)``, and widened by twice the differences' own error estimate, see
+    :class:`gradlab.finite_diff.FDEstimate`); torch computes the same float64 arithmetic
+    in another order.
+    """
+
+    fd_rtol: float = 1e-6
+    fd_atol: float = 1e-8
+    torch_rtol: float = 1e-9
+    torch_atol: float = 1e-10
+    #: a kink argument closer than this (relative) to the kink counts as "near" it
+    near_kink: float = 1e-4
+
+
+@dataclass
+class OutputResult:
+    name: str
+    value: float | None
+
+
+@dataclass
+class InputResult:
+    """One input: its value, d output / d input by each method, and whether they agree.
+
+    For a vector or matrix input, value, grad, fd and torch are arrays of its ``shape``, the errors the
+    largest over the entries, ``matrix`` the gradient's checked matrix form (``(p - y) @ v.T / 2``),
+    ``entries`` each entry's formula (``dL/dB_1_2``), ``staged`` the chain-rule step and
+    ``representative`` the entry whose formula ``named`` shows.
+    """
+
+    name: str
+    value: Value | None
+    grad: Value | None
+    expr: str
+    named: str
+    latex: str
+    fd: Value | None = None
+    torch: Value | None = None
+    fd_rel_err: float | None = None
+    fd_error: float | None = None  # estimated error of the finite differences themselves
+    torch_rel_err: float | None = None
+    ok: bool = True
+    #: ok | mismatch | symbolic-only | kink / near-kink (methods differ, as conventions allow) |
+    #: kink-agree / near-kink-agree (on or near a kink, and still every method agrees)
+    status: str = "ok"
+    #: on or near a kink: d output / d input under each convention (sympy, torch, fd_central,
+    #: fd_left, fd_right: the one-sided difference quotients)
+    conventions: dict[str, float] = field(default_factory=dict)
+    shape: list[int] = field(default_factory=list)
+    matrix: str | None = None
+    entries: dict[str, str] = field(default_factory=dict)
+    staged: str = ""
+    representative: str = ""
+
+
+@dataclass
+class NodeResult:
+    """One node: its value and adjoint (numeric from the symbolic partials, and by torch); for a vector or
+    matrix node arrays of its ``shape``, with the adjoint's checked ``matrix`` form."""
+
+    id: str
+    kind: str
+    label: str
+    value: Value | None
+    grad: Value | None
+    torch: Value | None = None
+    rel_err: float | None = None
+    ok: bool = True
+    status: str = "ok"
+    op: str | None = None
+    named: bool = False
+    text: str | None = None
+    staged: str = ""
+    shape: list[int] = field(default_factory=list)
+    matrix: str | None = None
+
+
+@dataclass
+class KinkResult:
+    """A gate evaluated exactly on (or near) its kink, and what each convention gives there."""
+
+    node: str
+    op: str
+    args: dict[str, Value]
+    distance: float
+    exact: bool
+    local_conventions: dict[str, list[float]]
+    affected: list[str]
+    note: str
+
+
+@dataclass
+class Blame:
+    """Where methods first disagree, in backward order, and which gate is to blame."""
+
+    node: str
+    message: str
+    gate: str | None = None
+    argument: int | None = None
+    symbolic_local: float | None = None
+    torch_local: float | None = None
+    fd_local: float | None = None
+
+
+@dataclass
+class GradientReport:
+    """The result of :func:`gradlab.gradients`; ``to_json()`` keeps the documented stable keys."""
+
+    program: str
+    output: OutputResult
+    inputs: dict[str, InputResult]
+    nodes: list[NodeResult]
+    ok: bool
+    at: dict[str, Value] | None = None
+    methods: tuple[str, ...] = METHODS
+    kinks: list[KinkResult] = field(default_factory=list)
+    blame: Blame | None = None
+    tolerances: Tolerances = field(default_factory=Tolerances)
+    title: str = ""
+    #: a graph of vectors and matrices (arrays in place of numbers)
+    is_tensor: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["methods"] = list(self.methods)
+        if not self.is_tensor:  # a graph of numbers: the keys it always had
+            del d["is_tensor"]
+            for i in d["inputs"].values():
+                for k in _TENSOR_INPUT_KEYS:
+                    del i[k]
+            for n in d["nodes"]:
+                for k in _TENSOR_NODE_KEYS:
+                    del n[k]
+        return _jsonable(d)
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    def __str__(self) -> str:
+        from .report import format_report
+
+        return format_report(self)
+
+    def _repr_html_(self) -> str:
+        """A table of the inputs in Jupyter: value, gradient, finite differences, torch, check."""
+        from .report import html_report
+
+        return html_report(self)
+
+    def grad(self, name: str) -> Value | None:
+        """d output / d name for an input or any node."""
+        if name in self.inputs:
+            return self.inputs[name].grad
+        for n in self.nodes:
+            if n.id == name:
+                return n.grad
+        raise KeyError(name)
