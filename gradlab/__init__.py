@@ -23,7 +23,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # graph model
     ".graph": ("Graph", "Node"),
     ".ops": ("OPS", "Op", "SYMPY_NAMESPACE", "register_op", "unregister_op"),
-    ".parse": ("parse_program",),
+    ".parse": ("parse_program", "parse_tensor_program"),
     # gradients
     ".check": ("gradients", "GradientReport", "InputResult", "NodeResult", "OutputResult", "KinkResult", "Blame",
                "Tolerances"),
@@ -32,7 +32,6 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ".finite_diff": ("finite_differences",),
     ".torch_backend": ("torch_gradients", "torch_function"),
     # vectors and matrices
-    ".tensor_parse": ("parse_tensor_program",),
     ".tensor_symbolic": ("tensor_symbolic", "TensorSymbolic"),
     ".tensor_forms": ("matrix_forms", "staged_forms"),
     ".tensor_check": ("TensorGradientReport",),
@@ -103,14 +102,13 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the same names, imported e
     from .graphfile import FileReport, GraphFile, check_graph_file, load_graph_file
     from .numeric import Evaluation, evaluate, forward
     from .ops import OPS, SYMPY_NAMESPACE, Op, register_op, unregister_op
-    from .parse import parse_program
+    from .parse import parse_program, parse_tensor_program
     from .render import Blank, Drawing, RenderOptions, Steps, backward_steps, blank_map, draw, to_dot
     from .shapes import DenseNetwork, ShapeTable, conv_shapes, dense_network, lenet5
     from .symbolic import SymbolicGradients, symbolic_gradients
     from .tensor_check import TensorGradientReport
     from .tensor_expr import parse_matrix_expression
     from .tensor_forms import matrix_forms, staged_forms
-    from .tensor_parse import parse_tensor_program
     from .tensor_symbolic import TensorSymbolic, tensor_symbolic
     from .testing import (
         GradientAssertionError,

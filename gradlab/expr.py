@@ -42,6 +42,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import Location, ParseError, syntax_message
+from .grammar import call_arguments, count_message, is_number, not_a_number, operator_text, refused
 from .ops import OPS, DerivedTable, Op, as_sympy, np_erf
 
 
@@ -79,13 +80,22 @@ FORMULA_ONLY_ALIASES = {"H": "Heaviside", "heaviside": "Heaviside"}
 Arity = Union[int, None, tuple[int, int]]
 
 
-def _builder(op: Op) -> Builder:
+def gate_formula(op: Op, args: list[Any], param: Any = None) -> Any:
+    """The SymPy formula of the gate ``op`` over ``args`` (checked by :func:`gradlab.grammar.call_arguments`):
+    a variadic gate folded pair by pair, a gate with a parameter given ``param`` or its default."""
     if op.variadic:
-        return lambda *args: reduce(lambda a, b: op.sym([a, b], None), args)
+        return reduce(lambda a, b: op.sym([a, b], None), args)
     if op.param_name:  # leaky_relu(z) or leaky_relu(z, 0.2)
-        return lambda *args: op.sym(list(args[:op.arity]), args[op.arity] if len(args) > op.arity
-                                    else as_sympy(op.param_default))
-    return lambda *args: op.sym(list(args), None)
+        return op.sym(args, as_sympy(op.param_default) if param is None else param)
+    return op.sym(args, None)
+
+
+def _builder(op: Op) -> Builder:
+    def build(*args: Any) -> Any:
+        params = op.arity if not op.variadic and op.param_name and len(args) > op.arity else None
+        return gate_formula(op, list(args[:params]), None if params is None else args[params])
+
+    return build
 
 
 def _arity(op: Op) -> Arity:
@@ -106,6 +116,8 @@ def _aliases() -> dict[str, str]:
 #: Functions a formula may call: name -> (number of arguments, builder); every gate of the op table with a
 #: call name (``exp``, ``sigmoid``, one a user registered), and FORMULA_ONLY.
 FUNCTIONS: Mapping[str, tuple[Arity, Builder]] = DerivedTable(_functions)
+#: The gate of each call name a formula may use (``exp`` -> OPS["exp"]); FORMULA_ONLY's have none.
+GATES: Mapping[str, Op] = DerivedTable(lambda: {op.call: op for op in OPS.values() if op.call})
 #: Extra spellings in lenient mode: alias -> the function's name (``σ`` -> ``sigmoid``, ``ln`` -> ``log``).
 LENIENT_FUNCTIONS: Mapping[str, str] = DerivedTable(_aliases)
 
@@ -126,8 +138,6 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b,
 }
-_OP_TEXT = {"BitXor": "^", "BitAnd": "&", "BitOr": "|", "Mod": "%", "FloorDiv": "//", "LShift": "<<",
-            "RShift": ">>", "MatMult": "@"}
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 ALLOWED = "numbers, names, + - * / **, unary minus and calls of known functions"
 
@@ -281,20 +291,12 @@ class ExpressionParser:
             return self.call(node)
         if isinstance(node, ast.Attribute):
             return self.attribute(node)
-        what = {ast.Subscript: "indexing with []", ast.Lambda: "lambda", ast.JoinedStr: "strings",
-                ast.Compare: "comparisons", ast.BoolOp: "'and'/'or'", ast.IfExp: "'if ... else'",
-                ast.NamedExpr: "':='", ast.Starred: "'*' unpacking", ast.List: "lists", ast.Tuple: "tuples",
-                ast.Dict: "dicts", ast.Set: "sets", ast.ListComp: "comprehensions",
-                ast.GeneratorExp: "comprehensions", ast.SetComp: "comprehensions", ast.DictComp: "comprehensions",
-                ast.Await: "'await'", ast.Yield: "'yield'", ast.YieldFrom: "'yield'",
-                ast.Slice: "slices"}.get(type(node), f"'{type(node).__name__}'")
-        raise self.fail(f"{what} not allowed; a formula may use {ALLOWED}", node)
+        raise self.fail(f"{refused(node)}; a formula may use {ALLOWED}", node)
 
     def constant(self, node: ast.Constant) -> Any:
         v = node.value
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            kind = "strings" if isinstance(v, (str, bytes)) else f"{type(v).__name__} values"
-            raise self.fail(f"{kind} are not allowed; only numbers", node)
+        if not is_number(v):
+            raise self.fail(not_a_number(v), node)
         if isinstance(v, int):
             if len(str(abs(v))) > self.limits.max_digits:
                 raise self.fail(f"the number is too long (more than {self.limits.max_digits} digits)", node)
@@ -355,9 +357,7 @@ class ExpressionParser:
     def binop(self, node: ast.BinOp, a: Any, b: Any) -> Any:
         fn = _BINOPS.get(type(node.op))
         if fn is None:
-            op = type(node.op).__name__
-            hint = " (use ** for powers)" if op == "BitXor" else ""
-            raise self.fail(f"the operator '{_OP_TEXT.get(op, op)}' is not allowed{hint}; use {ALLOWED}", node)
+            raise self.fail(f"the operator {operator_text(node.op)} is not allowed; use {ALLOWED}", node)
         if isinstance(node.op, ast.Div) and getattr(b, "is_zero", False):
             raise self.fail("division by zero", node)
         return fn(a, b)
@@ -377,18 +377,31 @@ class ExpressionParser:
                             node)
         if node.keywords:
             raise self.fail(f"{fname}() takes no keyword arguments", node)
-        arity, builder = FUNCTIONS[fname]
         args = [self.build(a) for a in node.args]
-        if arity is None and len(args) < 2:
-            raise self.fail(f"{fname}() needs at least two arguments", node)
-        if isinstance(arity, tuple) and not arity[0] <= len(args) <= arity[1]:
-            raise self.fail(f"{fname}() takes {arity[0]} argument{'s' * (arity[0] != 1)} and may take its parameter "
-                            f"(a number) after them, got {len(args)}", node)
-        if isinstance(arity, tuple) and len(args) == arity[1] and not getattr(args[-1], "is_number", False):
-            raise self.fail(f"{fname}()'s last argument is its parameter and must be a number", node)
-        if isinstance(arity, int) and len(args) != arity:
-            raise self.fail(f"{fname}() takes {arity} argument{'s' * (arity != 1)}, got {len(args)}", node)
-        return self.apply(fname, builder, args, node)
+        gate = self.gate_of(fname)
+        if gate is None:  # a function of formulas only (tan, erf): one argument
+            arity = FORMULA_ONLY[fname].arity
+            if len(args) != arity:
+                raise self.fail(count_message(fname, arity, len(args)), node)
+            return self.apply(fname, FORMULA_ONLY[fname].sympy, args, node)
+        args, param = self.gate_arguments(gate, fname, args, node)
+        return self.apply(fname, lambda *a: gate_formula(gate, list(a), param), args, node)
+
+    def gate_of(self, fname: str) -> Op | None:
+        """The gate a call name stands for (``exp`` -> OPS["exp"]), or None for a function of formulas only."""
+        return GATES.get(fname)
+
+    def gate_arguments(self, gate: Op, fname: str, args: list[Any], node: ast.Call) -> tuple[list[Any], Any]:
+        """A gate's arguments and its parameter, by the rule programs follow too
+        (:func:`gradlab.grammar.call_arguments`)."""
+        try:
+            return call_arguments(gate, fname, args, self.is_constant)
+        except ParseError as e:
+            raise self.fail(e.message, node) from None
+
+    def is_constant(self, value: Any) -> bool:
+        """A constant (a parameter must be one): ``0.2``, ``1/5``, ``-pi``."""
+        return is_number(value) or bool(getattr(value, "is_number", False))
 
     def apply(self, fname: str, builder: Callable[..., Any], args: list[Any], node: ast.Call) -> Any:
         return builder(*args)

@@ -22,7 +22,7 @@ expected = 0.005     # default: half a unit in the last digit written (0.73 -> 0
 fd_rtol = 1e-6       # and fd_atol, torch_rtol, torch_atol (see gradlab.Tolerances)
 ```
 
-Vectors and matrices (see :mod:`gradlab.tensor_parse`): the program declares shapes
+Vectors and matrices (see :mod:`gradlab.parse`): the program declares shapes
 (``x: (3,)``, ``A: (2, 3)``, ``y: onehot(2)``), values and expected numbers are TOML arrays
 (``x = [1.0, -0.5, 2.0]``, ``A = [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]]``), and an input whose
 value is an array needs no declaration. Claimed formulas are checked with :func:`gradlab.verify`:
@@ -54,7 +54,7 @@ from .check import GradientReport, Tolerances, gradients
 from .errors import GradlabError, GraphFileError, Location
 from .fileio import path_kind, read_text, shown
 from .graph import Graph
-from .parse import parse_program
+from .parse import parse_program, parse_tensor_program
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -273,8 +273,6 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
     shapes = _array_shapes(at_raw, at_line) if isinstance(at_raw, dict) else {}
     try:
         if shapes:  # array values: vectors and matrices, declared in the program or not
-            from .tensor_parse import parse_tensor_program
-
             graph = parse_tensor_program(program, title=title, shapes=shapes)
         else:
             graph = parse_program(program, title=title)

@@ -11,16 +11,36 @@ The graph keeps the structure as written (binary operators left to right), so
 
 >>> parse_program("a = 1/(1+exp(-(w0*x0 + w1*x1 + w2)))").gates()
 ['*', '*', '+', '+', '*-1', 'exp', '+1', '1/x']
+
+Vectors and matrices are the same language with shapes. A program may also
+
+* declare the shape of an input before using it: ``x: (3,)``, ``A: (2, 3)``, ``s: ()``;
+  a label whose entries sum to 1: ``y: onehot(2)`` (or ``probs(2)``), a positive input:
+  ``sigma: positive(3)``; and check the shape of a statement: ``v: (2,) = tanh(A @ x)``;
+* multiply matrices with ``@`` and transpose with ``.T`` (the one attribute it admits);
+* call ``sum``, ``mean`` (optionally along an axis: ``sum(X, 0)``), ``softmax``, ``log_softmax``,
+  ``cross_entropy(z, y)``, ``outer(a, b)`` and every scalar function entry by entry.
+
+Undeclared names are numbers (or take their shape from ``shapes=``); a program without shapes is a
+scalar program. Every gate is added through :meth:`Graph.apply`, which takes the output's shape from
+the gate's op record.
+
+>>> g = parse_tensor_program("x: (3,); A: (2, 3); y: onehot(2); p = softmax(A @ x); L = -sum(y*log(p))/2")
+>>> [g.shape(n) for n in ("x", "A", "p", "L")], g.attrs("y")["domain"]
+([(3,), (2, 3), (2,), ()], 'onehot')
 """
 
 from __future__ import annotations
 
 import ast
-from typing import TypedDict, Union
+import re
+from typing import Any, Mapping, TypedDict, Union
 
-from .errors import Location, ParseError, syntax_message
-from .graph import Graph, Node, Number, check_name, fold
+from .errors import GradlabError, Location, ParseError, ShapeError, syntax_message
+from .grammar import call_arguments, is_number, not_a_number, operator_text, refused
+from .graph import DOMAINS, Graph, Node, Number, check_name, fold
 from .ops import FUNCTIONS, OPS
+from .tensor_ops import TENSOR_FUNCTIONS, TENSOR_OPS, normalise_shape, shape_text
 
 MAX_PROGRAM_CHARS = 200_000
 MAX_DEPTH = 200
@@ -32,28 +52,9 @@ PARSE_RECURSION_LIMIT = 60_000
 PARSE_STACK_BYTES = 512 * 1024 * 1024
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
-_REFUSED = {
-    ast.Attribute: "attribute access ('.') is not allowed",
-    ast.Subscript: "indexing with [] is not allowed",
-    ast.Lambda: "lambda is not allowed",
-    ast.ListComp: "comprehensions are not allowed",
-    ast.SetComp: "comprehensions are not allowed",
-    ast.DictComp: "comprehensions are not allowed",
-    ast.GeneratorExp: "comprehensions are not allowed",
-    ast.JoinedStr: "strings are not allowed",
-    ast.Compare: "comparisons are not allowed",
-    ast.BoolOp: "'and'/'or' are not allowed",
-    ast.IfExp: "'if ... else' is not allowed",
-    ast.NamedExpr: "':=' is not allowed",
-    ast.Starred: "'*' unpacking is not allowed",
-    ast.Await: "'await' is not allowed",
-    ast.Yield: "'yield' is not allowed",
-    ast.List: "lists are not allowed",
-    ast.Tuple: "tuples are not allowed",
-    ast.Dict: "dicts are not allowed",
-    ast.Set: "sets are not allowed",
-}
-ALLOWED = "numbers, names, + - * / **, unary minus and calls of known functions"
+ALLOWED = "numbers, names, + - * / ** @, .T, unary minus and calls of known functions"
+#: Declarations that make an input a label or positive: ``y: onehot(2)``.
+DOMAIN_CALLS = DOMAINS
 
 Value = Union[Node, Number]
 
@@ -71,9 +72,12 @@ class _GateAttrs(TypedDict):
 
 
 class ProgramParser:
-    """Walks the ``ast`` of a program and adds gates to a :class:`Graph`. Subclass to admit more."""
+    """Walks the ``ast`` of a program and adds gates to a :class:`Graph` (see the module docstring).
 
-    def __init__(self, program: str, graph: Graph) -> None:
+    ``shapes`` gives the shapes of inputs the program does not declare: ``{"A": (2, 3)}``.
+    """
+
+    def __init__(self, program: str, graph: Graph, shapes: Mapping[str, Any] | None = None) -> None:
         self.program = program
         self.graph = graph
         self.env: dict[str, Value] = {}  # names defined so far
@@ -82,6 +86,10 @@ class ProgramParser:
         self.used_before: dict[str, int] = {}  # input name -> first line used
         self.statement = 0
         self.depth = 0
+        self.declared: dict[str, tuple[int, ...]] = {}  # input name -> declared shape
+        self.domains: dict[str, str] = {}  # input name -> declared domain (onehot, ...)
+        self.declared_at: dict[str, int] = {}  # input name -> line of its declaration
+        self.given_shapes = {k: normalise_shape(v) for k, v in (shapes or {}).items()}
         self._ascii = program.isascii()
         self._line_starts = [0]
         for line in program.splitlines(keepends=True):
@@ -146,9 +154,32 @@ class ProgramParser:
         if not isinstance(output, Node):  # pragma: no cover - statements always produce nodes
             raise ParseError("the output is a constant; it has no gradient")
         self.graph.set_output(output)
+        self._check_entry_names()
         return self.graph
 
+    def _check_entry_names(self) -> None:
+        """``p_1`` names the first entry of a vector ``p`` in formulas: no statement may take such a name."""
+        g = self.graph
+        tensors = [n for n in g.nodes if g.shape(n)]
+        if not tensors:
+            return
+        pattern = re.compile(r"^(%s)_\d+(_\d+)?$" % "|".join(re.escape(t) for t in tensors))
+        for n in g.nodes:
+            m = pattern.match(n)
+            if m and g.attrs(n).get("named"):
+                raise ParseError(f"the name '{n}' is kept for an entry of {m.group(1)} "
+                                 f"({shape_text(g.shape(m.group(1)))}); choose another name", g.where(n))
+
     def statement_node(self, stmt: ast.stmt, last: bool) -> Value:
+        try:
+            return self._statement_node(stmt, last)
+        except ShapeError as e:  # name the statement: "cannot add ... (in 'f = A @ x + x')"
+            text = self._text(stmt) or ""
+            if len(text) > 2 * 60:
+                text = text[:57] + " ... " + text[-57:]
+            raise ShapeError(f"{e.message} (in '{text}')", e.where) from None
+
+    def _statement_node(self, stmt: ast.stmt, last: bool) -> Value:
         if isinstance(stmt, ast.Assign):
             if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
                 raise self.fail("assign to one plain name: 'z = ...'", stmt)
@@ -167,11 +198,73 @@ class ProgramParser:
         kind = type(stmt).__name__.lower()
         raise self.fail(f"'{kind}' statements are not allowed; write statements 'name = expression'", stmt)
 
+    # ------------------------------------------------------------------ declarations
     def annotated(self, stmt: ast.AnnAssign, last: bool) -> Value:
-        raise self.fail("shape declarations ('x: (3,)') need a tensor program", stmt)
+        """``x: (3,)`` declares an input; ``v: (2,) = tanh(A @ x)`` is a statement with its shape checked."""
+        if not isinstance(stmt.target, ast.Name):
+            raise self.fail("declare the shape of a plain name: 'x: (3,)'", stmt)
+        name = stmt.target.id
+        where = self.where(stmt)
+        check_name(name, where)
+        shape, domain = self.shape_of(stmt.annotation)
+        if stmt.value is not None:
+            node = self.assign(name, stmt.value, stmt)
+            got = self.graph.shape(node.id) if isinstance(node, Node) else ()
+            if domain is not None:
+                raise self.fail(f"'{domain}' describes an input; '{name}' is computed", stmt)
+            if got != shape:
+                raise ShapeError(f"'{name}' is declared {shape_text(shape)} but its formula gives {shape_text(got)}",
+                                 where)
+            return node
+        if name in self.declared:
+            raise ParseError(f"'{name}' is declared twice (lines {self.declared_at[name]} and {stmt.lineno})", where)
+        if name in self.env or name in self.assigned_at:
+            raise ParseError(f"'{name}' is declared after it is used or assigned; declare shapes first", where)
+        self.declared[name] = shape
+        self.declared_at[name] = stmt.lineno
+        if domain is not None:
+            self.domains[name] = domain
+        node = self.graph.input(name, shape=shape, domain=domain, where=where)
+        self.env[name] = node
+        self.used_before.setdefault(name, stmt.lineno)
+        if last:
+            raise self.fail("the program ends with a declaration; end it with the statement of the output", stmt)
+        return node
 
+    def shape_of(self, ann: ast.expr) -> tuple[tuple[int, ...], str | None]:
+        """``(3,)`` / ``(2, 3)`` / ``3`` / ``()`` / ``onehot(2)`` -> (shape, domain)."""
+        domain = None
+        if isinstance(ann, ast.Call) and isinstance(ann.func, ast.Name) and ann.func.id in DOMAIN_CALLS:
+            domain = ann.func.id
+            if ann.keywords or not ann.args:
+                raise self.fail(f"write {domain}(n) or {domain}(n, m)", ann)
+            dims = ann.args
+        elif isinstance(ann, ast.Tuple):
+            dims = ann.elts
+        elif isinstance(ann, ast.Constant) and isinstance(ann.value, int) and not isinstance(ann.value, bool):
+            dims = [ann]
+        else:
+            raise self.fail("a shape is written (3,), (2, 3) or (); a label onehot(2) or probs(2); "
+                            "a positive input positive(3)", ann)
+        sizes = []
+        for d in dims:
+            if not (isinstance(d, ast.Constant) and isinstance(d.value, int) and not isinstance(d.value, bool)):
+                raise self.fail("the sizes of a shape are whole numbers: (2, 3)", d)
+            sizes.append(d.value)
+        try:
+            shape = normalise_shape(tuple(sizes))
+        except GradlabError as e:
+            raise ShapeError(e.message, self.where(ann)) from None
+        if domain in ("onehot", "probs") and shape == ():
+            raise self.fail(f"a label {domain}(n) has at least 2 entries", ann)
+        return shape, domain
+
+    # ------------------------------------------------------------------ statements
     def assign(self, name: str, value: ast.expr, stmt: ast.stmt) -> Value:
         where = self.where(stmt)
+        if name in self.declared:
+            raise ParseError(f"'{name}' is declared as an input on line {self.declared_at[name]}; to check the shape "
+                             f"of a statement write '{name}: {self.declared[name]} = ...'", where)
         check_name(name, where)
         if name in self.assigned_at:
             first, first_stmt = self.assigned_at[name], self.assigned_stmt[name]
@@ -224,8 +317,8 @@ class ProgramParser:
     def _build(self, node: ast.expr, name: str | None) -> Value:
         if isinstance(node, ast.Constant):
             v = node.value
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise self.fail(f"{type(v).__name__} values such as {v!r} are not allowed; only numbers", node)
+            if not is_number(v):
+                raise self.fail(not_a_number(v), node)
             if isinstance(v, int) and abs(v) > 10**300:
                 raise self.fail("the number is too large", node)
             return v
@@ -244,17 +337,27 @@ class ProgramParser:
             raise self.fail(f"the operator '{type(node.op).__name__}' is not allowed; use {ALLOWED}", node)
         if isinstance(node, ast.Call):
             return self.call(node, name)
-        message = _REFUSED.get(type(node))
-        if message is None:
-            message = f"'{type(node).__name__}' is not allowed"
-        raise self.fail(f"{message}; a program may use {ALLOWED}", node)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node, name)
+        raise self.fail(f"{refused(node)}; a program may use {ALLOWED}", node)
+
+    def attribute(self, node: ast.Attribute, name: str | None) -> Value:
+        """``A.T``, the transpose: the one attribute a program may use."""
+        if node.attr != "T":
+            raise self.fail(f"attribute access ('.') is not allowed (only .T, the transpose; got .{node.attr})", node)
+        a = self.build(node.value)
+        if not isinstance(a, Node):
+            return a  # a number is its own transpose
+        return self.graph.apply("transpose", a, name=name, **self.attrs(node))
 
     def binop_chain(self, node: ast.BinOp, name: str | None) -> Value:
         """``a + b + c + ...``: Python nests a long chain on the left; walk it in a loop, not
-        by recursion, so a sum of thousands of terms is no deeper than one term."""
+        by recursion, so a sum of thousands of terms is no deeper than one term (``@`` ends the walk)."""
+        if isinstance(node.op, ast.MatMult):
+            return self.matmul(node, name)
         spine: list[ast.BinOp] = []
         cur: ast.expr = node
-        while isinstance(cur, ast.BinOp):
+        while isinstance(cur, ast.BinOp) and not isinstance(cur.op, ast.MatMult):
             if type(cur.op) not in _BINOPS:
                 return self.binop_other(cur, name if cur is node else None)
             spine.append(cur)
@@ -270,20 +373,27 @@ class ProgramParser:
                                         **self.attrs(bn))
         return acc
 
-    def binop_other(self, node: ast.BinOp, name: str | None) -> Value:
-        op = type(node.op).__name__
-        hint = " (use ** for powers)" if op == "BitXor" else ""
-        raise self.fail(f"the operator '{_OP_TEXT.get(op, op)}' is not allowed{hint}; use {ALLOWED}", node)
+    def matmul(self, node: ast.BinOp, name: str | None) -> Value:
+        a, b = self.build(node.left), self.build(node.right)
+        if not isinstance(a, Node) or not isinstance(b, Node):
+            raise ShapeError(f"@ multiplies vectors and matrices, not numbers, in '{self.text(node)}'; use *",
+                             self.where(node))
+        return self.graph.apply("matmul", a, b, name=name, **self.attrs(node))
 
+    def binop_other(self, node: ast.BinOp, name: str | None) -> Value:
+        raise self.fail(f"the operator {operator_text(node.op)} is not allowed; use {ALLOWED}", node)
+
+    # ------------------------------------------------------------------ names and calls
     def name(self, node: ast.Name) -> Value:
         n = node.id
         if n in self.env:
             return self.env[n]
-        if n in FUNCTIONS:
+        if n in FUNCTIONS or n in TENSOR_FUNCTIONS:
             raise self.fail(f"'{n}' is a function; call it: {n}(...)", node)
         check_name(n, self.where(node))
         self.used_before.setdefault(n, node.lineno)
-        inp = self.graph.input(n, where=self.where(node))
+        shape = self.given_shapes.get(n, ()) if n not in self.assigned_at else ()
+        inp = self.graph.input(n, shape=shape, where=self.where(node))
         self.env[n] = inp
         return inp
 
@@ -294,6 +404,10 @@ class ProgramParser:
                 raise self.fail("attribute access ('.') is not allowed; call a known function by its name", node)
             raise self.fail("only known functions can be called, by name", node)
         fname = func.id
+        if fname in DOMAIN_CALLS:
+            raise self.fail(f"{fname}(...) declares an input: 'y: {fname}(2)'", node)
+        if fname in TENSOR_FUNCTIONS:
+            return self.tensor_call(node, fname, name)
         if fname not in FUNCTIONS:
             raise self.fail(f"unknown function '{fname}' in '{self.text(node)}'; known functions: {known_functions()}",
                             node)
@@ -302,10 +416,12 @@ class ProgramParser:
         if any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail("'*' unpacking is not allowed", node)
         op_name = FUNCTIONS[fname]
-        args = [self.build(a) for a in node.args]
-        if OPS[op_name].variadic:
-            if len(args) < 2:
-                raise self.fail(f"{fname}() needs at least two arguments", node)
+        op = OPS[op_name]
+        try:
+            args, param = call_arguments(op, fname, [self.build(a) for a in node.args], is_number)
+        except ParseError as e:
+            raise self.fail(e.message, node) from None
+        if op.variadic:  # max(a, b, c): folded pair by pair
             acc = args[0]
             for j, b in enumerate(args[1:], start=1):
                 last = j == len(args) - 1
@@ -314,19 +430,41 @@ class ProgramParser:
                 else:
                     acc = self.graph.apply(op_name, acc, b, name=name if last else None, **self.attrs(node))
             return acc
-        op = OPS[op_name]
-        arity, param = op.arity, op.param_default
-        if op.param_name and len(args) == arity + 1:
-            if not isinstance(args[-1], (int, float)):
-                raise self.fail(f"{fname}()'s last argument, its {op.param_name}, must be a number", node)
-            param, args = args[-1], args[:-1]
-        if len(args) != arity:
-            extra = f" (and its {op.param_name}, a number)" if op.param_name else ""
-            raise self.fail(f"{fname}() takes {'exactly one argument' if arity == 1 else f'{arity} arguments'}"
-                            f"{extra}, got {len(node.args)}", node)
+        if param is None:
+            param = op.param_default
         numbers = [a for a in args if isinstance(a, (int, float))]
-        if len(numbers) == arity and param is None:
-            return fold(fname, numbers[0], numbers[1] if arity == 2 else None, self.where(node))
+        if len(numbers) == op.arity and param is None:
+            return fold(fname, numbers[0], numbers[1] if op.arity == 2 else None, self.where(node))
+        return self.graph.apply(op_name, *args, param=param, name=name, **self.attrs(node))
+
+    def tensor_call(self, node: ast.Call, fname: str, name: str | None) -> Value:
+        """``sum(X)``, ``sum(X, 0)``, ``softmax(z)``, ``cross_entropy(z, y)``: a gate over vectors and matrices."""
+        op_name, arity = TENSOR_FUNCTIONS[fname]
+        op = TENSOR_OPS[op_name]
+        args_ast = list(node.args)
+        if node.keywords:
+            if op.axis and [k.arg for k in node.keywords] == ["axis"]:
+                args_ast.append(node.keywords[0].value)
+            else:
+                raise self.fail(f"{fname}() takes no keyword arguments" + (" but axis=" if op.axis else ""), node)
+        if any(isinstance(a, ast.Starred) for a in args_ast):
+            raise self.fail("'*' unpacking is not allowed", node)
+        param = None
+        if op.axis and len(args_ast) == 2:
+            ax = args_ast.pop()
+            if not (isinstance(ax, ast.Constant) and isinstance(ax.value, (int, float)) and ax.value in (0, 1)
+                    and not isinstance(ax.value, bool)):
+                raise self.fail(f"the axis of {fname}(X, axis) is 0 (down the columns) or 1 (along the rows)", ax)
+            param = ax.value
+        if len(args_ast) != arity:
+            raise self.fail(f"{fname}() takes {arity} argument{'s' * (arity != 1)}"
+                            + (" (and an optional axis)" if op.axis else "")
+                            + f", got {len(args_ast)}", node)
+        args = [self.build(a) for a in args_ast]
+        if all(not isinstance(a, Node) for a in args):
+            if op.number_is_itself:
+                return args[0]
+            raise ShapeError(f"{fname}() needs vectors, got numbers, in '{self.text(node)}'", self.where(node))
         return self.graph.apply(op_name, *args, param=param, name=name, **self.attrs(node))
 
 
@@ -374,20 +512,48 @@ def _char_offset(program: str, line_start: int, byte_offset: int) -> int:
     return len(line.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
 
 
-_OP_TEXT = {"BitXor": "^", "BitAnd": "&", "BitOr": "|", "Mod": "%", "FloorDiv": "//", "LShift": "<<",
-            "RShift": ">>", "MatMult": "@"}
-
-
 def parse_program(program: str, *, title: str = "") -> Graph:
     """Parse a program into a new :class:`Graph` (see the module docstring)."""
+    return parse_tensor_program(program, title=title)
+
+
+def parse_tensor_program(program: str, *, title: str = "", shapes: Mapping[str, Any] | None = None) -> Graph:
+    """Parse a program with vectors and matrices (see the module docstring): :func:`parse_program`, and
+    ``shapes`` gives shapes of inputs the program does not declare: ``{"A": (2, 3)}``.
+
+    >>> parse_tensor_program("v = tanh(A @ x); L = sum(v)", shapes={"A": (2, 3), "x": (3,)}).shape("v")
+    (2,)
+    """
     if not isinstance(program, str):
         raise ParseError(f"a program is text, got {type(program).__name__}")
-    from .tensor_parse import looks_like_tensor_program, parse_tensor_program
+    return ProgramParser(program, Graph(title=title), shapes).parse()
 
-    if looks_like_tensor_program(program):  # shapes, @, .T or tensor functions: the tensor parser
-        return parse_tensor_program(program, title=title)
-    graph = Graph(title=title)
-    return ProgramParser(program, graph).parse()
+
+_TENSOR_HINTS = re.compile(r"[:@]|\.\s*T\b|\b(%s)\s*\(" % "|".join(TENSOR_FUNCTIONS))
+
+
+def looks_like_tensor_program(program: str) -> bool:
+    """A cheap test before parsing: could the program use shapes, ``@``, ``.T`` or tensor functions?
+
+    >>> looks_like_tensor_program("f = x*y + exp(z)"), looks_like_tensor_program("f = x.T @ x")
+    (False, True)
+    """
+    return bool(_TENSOR_HINTS.search(program))
+
+
+def shapes_of(values: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The shapes of the array values among ``values`` (numbers are left out): ``{"A": (2, 3)}``."""
+    import numpy as np
+
+    out = {}
+    for k, v in values.items():
+        try:
+            shape = np.shape(v)
+        except (TypeError, ValueError):
+            continue
+        if shape:
+            out[k] = normalise_shape(shape)
+    return out
 
 
 def parse_name(text: str) -> str:

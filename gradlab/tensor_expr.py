@@ -40,9 +40,10 @@ import numpy as np
 import sympy as sp
 
 from .errors import GradlabError, Location, ParseError, ShapeError
-from .expr import FORMULA_ONLY, LENIENT_FUNCTIONS, ExpressionParser, Limits
+from .expr import FORMULA_ONLY, LENIENT_FUNCTIONS, ExpressionParser, Limits, gate_formula
 from .expr import FUNCTIONS as SCALAR_FUNCTIONS
 from .expr import normalise as scalar_normalise
+from .grammar import count_message
 from .ops import OPS, DerivedTable, as_sympy
 from .tensor_ops import (
     TENSOR_FUNCTIONS,
@@ -312,16 +313,32 @@ class MatrixExpressionParser(ExpressionParser):
             if node.keywords:
                 raise self.fail(f"{fname}() takes no keyword arguments", node)
             args = [self.build(a) for a in node.args]
-            gate = ELEMENTWISE[fname]
-            arity = OPS[gate].arity if gate is not None else 1
-            if len(args) != arity:
-                raise self.fail(f"{fname}() takes {arity} argument{'s' * (arity != 1)}, got {len(args)}", node)
-            if not any(isinstance(a, Tensor) for a in args):
-                return super().apply(fname, SCALAR_FUNCTIONS[fname][1], args, node) if self.symbolic else \
-                    self._numeric_scalar(fname, args)
-            return self._shape_checked(lambda: self.elementwise(fname, args), node)
+            gate = self.gate_of(fname)
+            param = None
+            if gate is None:  # a function of formulas only (tan, erf): one argument
+                if len(args) != FORMULA_ONLY[fname].arity:
+                    raise self.fail(count_message(fname, FORMULA_ONLY[fname].arity, len(args)), node)
+            else:  # the rule programs and scalar formulas follow: leaky_relu(z, 0.2), max(a, b, c)
+                args, param = self.gate_arguments(gate, fname, args, node)
+            if gate is not None and gate.variadic:
+                acc = args[0]
+                for b in args[1:]:
+                    acc = self._entrywise(fname, [acc, b], None, node)
+                return acc
+            return self._entrywise(fname, args, param, node)
         known = sorted(set(ELEMENTWISE) | set(TENSOR_FUNCTIONS) | {"ones_like"})
         raise self.fail(f"unknown function '{func.id}'; known functions: {', '.join(known)}", node)
+
+    def _entrywise(self, fname: str, args: list[Any], param: Any, node: ast.Call) -> Any:
+        """A scalar function of numbers, or of vectors and matrices entry by entry."""
+        if not any(isinstance(a, Tensor) for a in args):
+            if self.symbolic:
+                gate = self.gate_of(fname)
+                builder = FORMULA_ONLY[fname].sympy if gate is None else \
+                    (lambda *a: gate_formula(gate, list(a), param))
+                return super().apply(fname, builder, args, node)
+            return self._numeric_scalar(fname, args, param)
+        return self._shape_checked(lambda: self.elementwise(fname, args, param), node)
 
     def _ones(self, shape: Shape) -> Tensor:
         if self.symbolic:
@@ -330,11 +347,11 @@ class MatrixExpressionParser(ExpressionParser):
             return Tensor(a, shape, "ones")
         return Tensor(np.ones(shape), shape, "ones")
 
-    def _numeric_scalar(self, fname: str, args: list[Any]) -> float:
-        t = self.elementwise(fname, [Tensor(np.asarray(float(a)), ()) for a in args])
+    def _numeric_scalar(self, fname: str, args: list[Any], param: Any = None) -> float:
+        t = self.elementwise(fname, [Tensor(np.asarray(float(a)), ()) for a in args], param)
         return float(t.data)
 
-    def elementwise(self, fname: str, args: list[Any]) -> Tensor:
+    def elementwise(self, fname: str, args: list[Any], param: Any = None) -> Tensor:
         ts = [a if isinstance(a, Tensor) else (Tensor(np.asarray(float(a)), ()) if not self.symbolic else
                                                Tensor(_obj(as_sympy(a)), ())) for a in args]
         if self.symbolic:
@@ -342,8 +359,10 @@ class MatrixExpressionParser(ExpressionParser):
         op = ELEMENTWISE[fname]
         if op is not None:
             names = [t.text or f"argument {i + 1}" for i, t in enumerate(ts)]
-            out = result_shape(op, [t.shape for t in ts], None, names)
-            return Tensor(forward_values(op, [t.data for t in ts], [t.shape for t in ts], None, out), out)
+            out = result_shape(op, [t.shape for t in ts], param, names)
+            if param is not None:
+                param = as_sympy(param) if self.symbolic else float(param)
+            return Tensor(forward_values(op, [t.data for t in ts], [t.shape for t in ts], param, out), out)
         sym_fn, np_fn = FORMULA_ONLY[fname].sympy, FORMULA_ONLY[fname].numpy
         (t,) = ts
         if self.symbolic:

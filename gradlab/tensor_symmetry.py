@@ -120,7 +120,7 @@ def claim_graph(text: str, graph: Graph, names: Iterable[str]) -> tuple[Graph, d
     and the renaming of its nodes onto ``graph`` (inputs keep their names, gates get a prefix);
     None if the formula is not a plain program (student syntax, entries, functions of claims only)."""
     from .errors import GradlabError
-    from .tensor_parse import parse_tensor_program
+    from .parse import parse_tensor_program
 
     shapes = {n: graph.shape(n) for n in names}
     try:

@@ -81,8 +81,39 @@ def test_a_formula_gives_a_parameter_as_a_number():
     from gradlab.expr import parse_expression
 
     assert str(parse_expression("leaky_relu(z, 0.25)")) == "leaky_relu(z, 1/4)"
-    with pytest.raises(gradlab.ParseError, match="parameter and must be a number"):
+    with pytest.raises(gradlab.ParseError, match="slope, must be a number"):
         parse_expression("leaky_relu(z, w)")
+
+
+@pytest.mark.parametrize("call, message", [
+    ("leaky_relu(z, w)", "leaky_relu()'s last argument, its slope, must be a number"),
+    ("leaky_relu(z, 0.2, 3)", "leaky_relu() takes exactly one argument (and its slope, a number), got 3"),
+    ("silu(z, 2)", "silu() takes exactly one argument, got 2"),
+    ("max(z)", "max() needs at least two arguments"),
+])
+def test_programs_formulas_and_matrix_formulas_follow_one_parameter_rule(call, message):
+    from gradlab.expr import parse_expression
+    from gradlab.tensor_expr import Tensor, parse_matrix_expression
+    from gradlab.tensor_symbolic import entry_symbols
+
+    names = {n: Tensor(entry_symbols(n, (2,)), (2,)) for n in ("z", "w")}
+    for read in (lambda: gradlab.Graph.parse(f"a = {call}"), lambda: parse_expression(call),
+                 lambda: parse_matrix_expression(call, names)):
+        with pytest.raises(gradlab.ParseError) as info:
+            read()
+        assert message in str(info.value)
+
+
+def test_a_matrix_formula_gives_a_parameter_and_folds_max():
+    from gradlab.tensor_expr import Tensor, parse_matrix_expression
+    from gradlab.tensor_symbolic import entry_symbols
+
+    names = {n: Tensor(entry_symbols(n, (2,)), (2,)) for n in ("p", "y")}
+    assert str(parse_matrix_expression("leaky_relu(p, 0.25)", names).data[1]) == "leaky_relu(p_2, 1/4)"
+    assert str(parse_matrix_expression("max(p, y, 1)", names).data[0]) == "Max(1, p_1, y_1)"
+    numeric = {"p": Tensor(np.array([-2.0, 3.0]), (2,)), "y": Tensor(np.array([0.5, 4.0]), (2,))}
+    got = parse_matrix_expression("leaky_relu(p, 0.25) + max(p, y, 1)", numeric, symbolic=False).data
+    assert got.tolist() == [-0.5 + 1.0, 3.0 + 4.0]
 
 
 def test_formulas_and_answers_know_them():
@@ -100,3 +131,9 @@ def test_the_op_table_is_whole_for_any_module_that_imports_it():
             "print(parse_expression('gelu(x) + leaky_relu(y, 0.5)'), 'gradlab.graph' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["gelu(x)", "+", "leaky_relu(y,", "1/2)", "False"]
+
+
+def test_a_matrix_claim_may_give_the_parameter():
+    g = gradlab.parse_program("x: (3,); y: (3,); L = sum(leaky_relu(x, 0.2)*y)")
+    assert gradlab.verify(g, "dL/dy = leaky_relu(x, 0.2)").ok
+    assert not gradlab.verify(g, "dL/dy = leaky_relu(x)").ok  # the default slope, 0.01

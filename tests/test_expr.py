@@ -153,3 +153,20 @@ def test_formula_like_token_soup_never_escapes_the_parser(tokens):
 
 def test_normalise_shows_the_strict_form():
     assert normalise("2w0 σ(z)") == "2*w0*sigmoid(z)"
+
+
+@pytest.mark.parametrize("text, clause", [
+    ("lambda: 1", "lambda is not allowed"),
+    ("x[0]", "indexing with [] is not allowed"),
+    ("x if y else z", "'if ... else' is not allowed"),
+    ("'text'", "strings are not allowed; only numbers"),
+    ("x % 2", "the operator '%' is not allowed"),
+    ("x ^ 2", "(use ** for powers)"),
+])
+def test_a_formula_and_a_program_refuse_alike(text, clause):
+    from gradlab import parse_program
+
+    for read in (lambda: parse_expression(text), lambda: parse_program(f"f = {text}")):
+        with pytest.raises(ParseError) as info:
+            read()
+        assert clause in str(info.value)

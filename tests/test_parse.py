@@ -104,6 +104,8 @@ MALFORMED = [
     ("a = x < y", "comparisons"),
     ("import os", "'import' statements are not allowed"),
     ("a = exp", "is a function; call it"),
+    ("a = sum * x", "'sum' is a function; call it"),     # a vector function is a function in any program
+    ("a = onehot(3)", "declares an input"),
     ("exp = x + 1", "name of a function"),
     ("a = exp(x, y)", "exactly one argument"),
     ("a = max(x)", "at least two arguments"),

@@ -80,7 +80,7 @@ def _split_names(name: str) -> list[str]:
 
 def answer_graph(answer: Answer) -> Graph:
     """The key's graph, built from the answer's program (cached by its content)."""
-    from ..tensor_parse import parse_tensor_program
+    from ..parse import parse_tensor_program
 
     ident = hashlib.sha256(repr((answer.program, sorted(answer.shapes.items()),
                                  sorted(answer.domains.items()))).encode()).hexdigest()

@@ -129,7 +129,7 @@ def soft_deadline(seconds: float) -> Iterator[None]:
 def _worker_main(conn: Connection, memory_mb: int, timeout: float) -> None:
     # A worker never reads the terminal; SIGINT goes to the parent, which ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .. import numeric, tensor_parse, verify  # noqa: F401
+    from .. import numeric, parse, verify  # noqa: F401
     from . import (
         formulas,  # noqa: F401  (import before the memory limit)
         matrices,  # noqa: F401  (and the tensor engine and verify with it)
