@@ -112,3 +112,28 @@ def test_one_reverse_pass_rewrites_each_adjoint_before_passing_it_on():
     y = sp.Symbol("y", real=True)
     assert adj["x"][()] == 10 * y  # what z passed on is the rewritten 10, not 2
 
+
+def test_graph_model_holds_no_sympy():
+    """The SymPy views are the symbolic engine's functions: graph.py imports no SymPy."""
+    import ast
+    from pathlib import Path
+
+    import gradlab.graph
+
+    tree = ast.parse(Path(gradlab.graph.__file__).read_text(encoding="utf-8"))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not {m for m in names if m.split(".")[0] in ("sympy", "torch")}
+    assert not any(hasattr(gradlab.graph.Graph, m) for m in ("symbol", "local_expr", "expr"))
+
+
+def test_sympy_views_of_a_graph():
+    from gradlab.symbolic import expr, local_expr, node_symbol, value_exprs
+
+    g = parse_program("z = 2.0*x; f = (z + y)*z")
+    x, y, z = sp.symbols("x y z", real=True)
+    assert node_symbol("x") == x
+    assert local_expr(g, "f") == sp.Symbol("t1", real=True) * z
+    assert expr(g) == 2.0 * x * (2.0 * x + y)
+    assert expr(g, "z") == 2.0 * x
+    assert value_exprs(g, named=True)["t1"] == z + y
