@@ -51,13 +51,16 @@ def point(g: Graph) -> dict[str, float]:
 def naive(program: str, q: "mp.Queue[float | str]") -> None:
     import sympy as sp
 
+    from gradlab.symbolic import expr as expr_of
+    from gradlab.symbolic import node_symbol
+
     start = time.perf_counter()
     try:
         g = Graph.parse(program)
-        expr = g.expr()
-        subs = {g.symbol(n): v for n, v in point(g).items()}
+        expr = expr_of(g)
+        subs = {node_symbol(n): v for n, v in point(g).items()}
         for n in g.inputs:
-            float(sp.diff(expr, g.symbol(n)).evalf(subs=subs))
+            float(sp.diff(expr, node_symbol(n)).evalf(subs=subs))
     except RecursionError:
         q.put(f"failed after {time.perf_counter() - start:.1f} s: the expression is too deep for SymPy "
               "(RecursionError)")

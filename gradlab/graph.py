@@ -46,11 +46,10 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence, Union, cast
 
 import networkx as nx
-import sympy as sp
 
 from . import tensor_ops  # registers the vector and matrix gates that op_for() finds
 from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
-from .ops import FUNCTIONS, OPS, TENSOR_OPS, as_sympy, op_for
+from .ops import FUNCTIONS, OPS, TENSOR_OPS, op_for
 
 Number = Union[int, float]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -524,41 +523,6 @@ class Graph:
                 raise GraphError(f"{d['kind']} node has incoming wires", Location(node=n))
         _ = self.output
 
-    # ------------------------------------------------------------------ symbolic views
-    def symbol(self, node: str) -> sp.Symbol:
-        """The SymPy symbol that stands for a node's value (inputs are real)."""
-        return sp.Symbol(node, real=True)
-
-    def local_expr(self, node: str) -> sp.Expr:
-        """A node's expression in its arguments' symbols: ``t1*t2`` for a ``*`` gate."""
-        d = self.nx.nodes[node]
-        if d["kind"] == "input":
-            return self.symbol(node)
-        if d["kind"] == "const":
-            return as_sympy(d["value"])
-        args = [self._arg_sym(a) for a in self.args(node)]
-        return OPS[d["op"]].sym(args, _sp_param(d.get("param")))
-
-    def _arg_sym(self, node: str) -> sp.Expr:
-        d = self.nx.nodes[node]
-        return as_sympy(d["value"]) if d["kind"] == "const" else self.symbol(node)
-
-    def expr(self, node: str | None = None) -> sp.Expr:
-        """A node's expression in the inputs (default: the output). Grows with depth; fine for small graphs."""
-        cache: dict[str, sp.Expr] = {}
-        target = node or self.output
-        for n in self.nodes:
-            d = self.nx.nodes[n]
-            if d["kind"] == "input":
-                cache[n] = self.symbol(n)
-            elif d["kind"] == "const":
-                cache[n] = as_sympy(d["value"])
-            else:
-                cache[n] = OPS[d["op"]].sym([cache[a] for a in self.args(n)], _sp_param(d.get("param")))
-            if n == target:
-                break
-        return cache[target]
-
     # ------------------------------------------------------------------ serialisation
     def to_node_link(self) -> dict[str, Any]:
         """networkx node-link data (``nodes``, ``edges``, ``graph``), JSON-ready."""
@@ -682,9 +646,3 @@ class Graph:
         except ImportError:
             return {"text/plain": repr(self)}
         return render.mimebundle(self)
-
-
-def _sp_param(p: Number | None) -> Any:
-    if p is None:
-        return None
-    return sp.Integer(p) if isinstance(p, int) else sp.Float(p)

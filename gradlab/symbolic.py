@@ -1,7 +1,11 @@
-"""Symbolic gradients by reverse accumulation over the graph, linear in its size.
+"""The symbolic engine: SymPy views of a graph, and gradients by one reverse accumulation, linear in its size.
 
-For every node u: ``adjoint(u) = sum over wires u -> v (argument k) of adjoint(v) * d v/d arg_k``,
-with each gate's textbook local partial. Three forms of each adjoint:
+For every node u: ``adjoint(u) = sum over wires u -> v (argument k) of the share gate v gives argument k``;
+:func:`reverse_accumulation` is that loop, written once for every graph. A value is a numpy object array of
+SymPy entries, a number the 0-d case. Where a share comes from is the caller's choice: the VJP of the gate's
+record (:func:`vjp_shares`, vectors and matrices: :mod:`gradlab.tensor_symbolic`), or, for graphs of numbers,
+the adjoint times the gate's textbook local partial (:func:`partial_shares`), which keeps the scalar formulas in
+the textbook's shape. Three forms of each scalar adjoint:
 
 * ``staged``: in node symbols and the adjoint symbols of the node's consumers
   (``da_dz*w0``): always linear in size, the form for big graphs;
@@ -15,6 +19,9 @@ integer arithmetic (:meth:`SymbolicGradients.estimated_size`); a form that would
 big to read falls back to the next one: ``expr`` -> ``named`` -> ``staged``
 (:meth:`SymbolicGradients.form` says which one a node gets).
 
+The graph model holds no SymPy: a node's symbol, its gate's expression and a node's value in the
+inputs are free functions here (:func:`node_symbol`, :func:`local_expr`, :func:`expr`).
+
 >>> from gradlab import Graph
 >>> sg = symbolic_gradients(Graph.parse("z = w0*x0 + w1*x1 + w2; a = sigmoid(z)"))
 >>> sg.named("x0")
@@ -24,12 +31,14 @@ a*w0*(1 - a)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Collection, Mapping, Sequence
 
+import numpy as np
 import sympy as sp
 
-from .graph import Graph, _sp_param
+from .graph import Graph, Number
 from .ops import OPS, as_sympy
+from .tensor_ops import Shape, vjp_values
 
 #: Graphs with more gates than this get only the staged form (no substitution into the inputs).
 FULL_FORM_LIMIT = 400
@@ -42,29 +51,185 @@ READABLE_SIZE = 400
 FORMS = ("expr", "named", "staged")
 
 Edge = tuple[str, str, int]
+#: ``shares(v, adjoint_of_v)``: each argument's share of gate ``v``'s adjoint, one array in each argument's shape.
+Shares = Callable[[str, np.ndarray], Sequence[np.ndarray]]
+
+
+# ------------------------------------------------------------------------------------------ SymPy views
+
+
+def node_symbol(node: str) -> sp.Symbol:
+    """The SymPy symbol that stands for a node's value (real).
+
+    >>> node_symbol("z")
+    z
+    """
+    return sp.Symbol(node, real=True)
+
+
+def sympy_param(p: Number | None) -> Any:
+    """A gate's constant as SymPy writes it: an int stays an ``Integer``, a float a ``Float`` (``x**2.0``).
+
+    >>> sympy_param(2), sympy_param(0.5)
+    (2, 0.500000000000000)
+    """
+    if p is None:
+        return None
+    return sp.Integer(p) if isinstance(p, int) else sp.Float(p)
+
+
+def arg_expr(graph: Graph, node: str) -> sp.Expr:
+    """What a node stands for as a gate's argument: a constant its number, any other node its symbol."""
+    d = graph.attrs(node)
+    return as_sympy(d["value"]) if d["kind"] == "const" else node_symbol(node)
+
+
+def local_expr(graph: Graph, node: str) -> sp.Expr:
+    """A node's expression in its arguments' symbols: ``t1*z`` for a ``*`` gate.
+
+    >>> local_expr(Graph.parse("f = (x + y)*z"), "f")
+    t1*z
+    """
+    d = graph.attrs(node)
+    if d["kind"] != "op":
+        return arg_expr(graph, node)
+    return OPS[d["op"]].sym([arg_expr(graph, a) for a in graph.args(node)], sympy_param(d.get("param")))
+
+
+def value_exprs(graph: Graph, *, named: bool = False, upto: str | None = None) -> dict[str, sp.Expr]:
+    """Every node's value (up to ``upto``) in the inputs, or with ``named`` in the inputs and the names the
+    user gave (a named node is its own symbol; anonymous gates substituted away).
+
+    >>> g = Graph.parse("z = 2*x; f = (z + y)*z")
+    >>> value_exprs(g)["f"], value_exprs(g, named=True)["t1"]
+    (2*x*(2*x + y), y + z)
+    """
+    out: dict[str, sp.Expr] = {}
+    for n in graph.nodes:
+        d = graph.attrs(n)
+        if d["kind"] != "op" or (named and d.get("named")):
+            out[n] = arg_expr(graph, n)
+        else:
+            out[n] = OPS[d["op"]].sym([out[a] for a in graph.args(n)], sympy_param(d.get("param")))
+        if n == upto:
+            break
+    return out
+
+
+def expr(graph: Graph, node: str | None = None) -> sp.Expr:
+    """A node's value in the inputs (default: the output). Grows with depth; fine for small graphs.
+
+    >>> expr(Graph.parse("z = x + y; f = z*z"))
+    (x + y)**2
+    """
+    target = node or graph.output
+    return value_exprs(graph, upto=target)[target]
+
+
+# ------------------------------------------------------------------------------------------ one reverse pass
+
+
+def as_object(x: Any, shape: Shape = ()) -> np.ndarray:
+    """``x`` (an expression, or an array that broadcasts to ``shape``) as a fresh object array of ``shape``."""
+    a = np.empty(shape, dtype=object)
+    a[...] = x
+    return a
+
+
+def _add_up(parts: Sequence[np.ndarray], shape: Shape) -> np.ndarray:
+    """The entrywise sum of arrays of one shape, each entry one ``Add`` (no quadratic re-flattening)."""
+    if len(parts) == 1:
+        return as_object(parts[0], shape)
+    out = np.empty(shape, dtype=object)
+    for idx in np.ndindex(*shape):
+        out[idx] = sp.Add(*[p[idx] for p in parts])
+    return out
+
+
+def reverse_accumulation(graph: Graph, shares: Shares, *,
+                         prepare: Callable[[str, np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Reverse accumulation, written once: the output's adjoint is 1, every other node's the sum of the shares
+    its consumers give it (gradients add up at forks), 0 where it does not reach the output.
+
+    ``shares(v, g)`` gives each argument's share of gate ``v``'s adjoint ``g`` (:func:`vjp_shares`,
+    :func:`partial_shares`); ``prepare(v, g)`` may rewrite a node's adjoint (tidy it) before it is passed on.
+    Values are object arrays in each node's shape, 0-d for a number.
+
+    >>> g = Graph.parse("f = x*x + y")
+    >>> adj = reverse_accumulation(g, vjp_shares(g, {n: as_object(e) for n, e in value_exprs(g).items()}))
+    >>> adj["x"][()], adj["y"][()]
+    (2*x, 1)
+    """
+    out = graph.output
+    terms: dict[str, list[np.ndarray]] = {out: [as_object(sp.Integer(1))]}
+    adj: dict[str, np.ndarray] = {}
+    for v in reversed(graph.nodes):
+        parts = terms.pop(v, None)
+        if parts is None:
+            continue
+        gv = _add_up(parts, graph.shape(v))
+        if prepare is not None and v != out:
+            gv = prepare(v, gv)
+        adj[v] = gv
+        if graph.kind(v) != "op" or all(e == 0 for e in gv.flat):
+            continue
+        for u, share in zip(graph.args(v), shares(v, gv)):
+            share = np.asarray(share, dtype=object)
+            shape = graph.shape(u)
+            terms.setdefault(u, []).append(share if share.shape == shape else np.broadcast_to(share, shape))
+    for n in graph.nodes:
+        if n not in adj:
+            adj[n] = as_object(sp.Integer(0), graph.shape(n))
+    return adj
+
+
+def vjp_shares(graph: Graph, values: Mapping[str, np.ndarray], *, identity: Collection[str] = ()) -> Shares:
+    """Shares by each gate's VJP from its record, at ``values`` (object arrays); ``identity`` names one-argument
+    gates whose local derivative is taken as 1 (a forgotten activation derivative)."""
+
+    def shares(v: str, gv: np.ndarray) -> list[np.ndarray]:
+        d = graph.attrs(v)
+        args = graph.args(v)
+        return vjp_values(d["op"], gv, [values[a] for a in args], values[v], [graph.shape(a) for a in args],
+                          d.get("param"), graph.shape(v), identity=v in identity)
+
+    return shares
+
+
+def partial_shares(graph: Graph, partials: Mapping[Edge, sp.Expr], exprs: Mapping[str, sp.Expr]) -> Shares:
+    """Shares of a graph of numbers: the adjoint times each wire's local partial (``partials``, in node symbols),
+    written in ``exprs`` (each op node's symbol replaced by its expression there)."""
+    sub = {node_symbol(n): e for n, e in exprs.items() if graph.kind(n) == "op"}
+
+    def shares(v: str, gv: np.ndarray) -> list[np.ndarray]:
+        g = gv[()]
+        return [as_object(g * partials[(u, v, k)].xreplace(sub)) for k, u in enumerate(graph.args(v))]
+
+    return shares
+
+
+def adjoint_name(output: str, node: str) -> str:
+    """The name of d output / d node in staged forms: ``da_dz``."""
+    return f"d{output}_d{node}"
 
 
 def adjoint_symbol(output: str, node: str) -> sp.Symbol:
     """The symbol for d output / d node in staged forms: ``da_dz``."""
-    return sp.Symbol(f"d{output}_d{node}", real=True)
+    return sp.Symbol(adjoint_name(output, node), real=True)
 
 
 def accumulate_adjoints(graph: Graph, partials: Mapping[Edge, sp.Expr], exprs: Mapping[str, sp.Expr]
                         ) -> dict[str, sp.Expr]:
-    """Reverse accumulation: each node's adjoint is the sum over its out-wires of the consumer's
-    adjoint times the wire's local partial, the partials written in ``exprs`` (each op node's
-    symbol replaced by its expression there)."""
-    sub = {graph.symbol(n): e for n, e in exprs.items() if graph.kind(n) == "op"}
-    terms: dict[str, list[sp.Expr]] = {n: [] for n in graph.nodes}
-    adj: dict[str, sp.Expr] = {}
-    out = graph.output
-    for v in reversed(graph.nodes):
-        adj[v] = sp.Integer(1) if v == out else sp.Add(*terms[v])
-        if graph.kind(v) != "op" or adj[v] == 0:
-            continue
-        for k, u in enumerate(graph.args(v)):
-            terms[u].append(adj[v] * partials[(u, v, k)].xreplace(sub))
-    return adj
+    """The adjoints of a graph of numbers by :func:`reverse_accumulation`, the local partials (in node symbols)
+    written in ``exprs`` (each op node's symbol replaced by its expression there).
+
+    >>> g = Graph.parse("f = (x + y)*z")
+    >>> sg = symbolic_gradients(g)
+    >>> accumulate_adjoints(g, sg.partials, value_exprs(g))["x"]
+    z
+    """
+    adj = reverse_accumulation(graph, partial_shares(graph, partials, exprs))
+    return {n: a[()] for n, a in adj.items()}
 
 
 @dataclass
@@ -134,18 +299,8 @@ class SymbolicGradients:
     def _fill_forward(self) -> None:
         if self._full_expr:
             return
-        g = self.graph
-        for n in g.nodes:
-            d = g.attrs(n)
-            if d["kind"] == "input":
-                self._full_expr[n] = self._named_expr[n] = g.symbol(n)
-            elif d["kind"] == "const":
-                self._full_expr[n] = self._named_expr[n] = as_sympy(d["value"])
-            else:
-                op, p = OPS[d["op"]], _sp_param(d.get("param"))
-                self._full_expr[n] = op.sym([self._full_expr[a] for a in g.args(n)], p)
-                local = op.sym([self._named_expr[a] for a in g.args(n)], p)
-                self._named_expr[n] = g.symbol(n) if d.get("named") else local
+        self._full_expr.update(value_exprs(self.graph))
+        self._named_expr.update(value_exprs(self.graph, named=True))
 
     def value_expr(self, node: str) -> sp.Expr:
         """A node's value as an expression in the inputs."""
@@ -158,7 +313,7 @@ class SymbolicGradients:
         d = self.graph.attrs(node)
         if d["kind"] != "op":
             return self._named_expr[node]
-        return OPS[d["op"]].sym([self._named_expr[a] for a in self.graph.args(node)], _sp_param(d.get("param")))
+        return OPS[d["op"]].sym([self._named_expr[a] for a in self.graph.args(node)], sympy_param(d.get("param")))
 
     # adjoints ------------------------------------------------------------------------------
     def _fill_named(self) -> None:
@@ -254,8 +409,8 @@ def symbolic_gradients(graph: Graph, *, simplify: bool = True) -> SymbolicGradie
         if d["kind"] != "op":
             continue
         args = g.args(v)
-        arg_syms = [g._arg_sym(a) for a in args]
-        parts = OPS[d["op"]].partials(arg_syms, g.symbol(v), _sp_param(d.get("param")))
+        arg_syms = [arg_expr(g, a) for a in args]
+        parts = OPS[d["op"]].partials(arg_syms, node_symbol(v), sympy_param(d.get("param")))
         for k, (u, lp) in enumerate(zip(args, parts)):
             lp = as_sympy(lp)
             partials[(u, v, k)] = lp

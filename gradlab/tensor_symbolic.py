@@ -4,7 +4,9 @@ Every entry of a vector or matrix node has a symbol, 1-based as in the exercise 
 ``p_1``, ``p_2`` for a vector ``p``, ``B_1_2`` for the entry B_{1,2} of a matrix ``B`` (numpy's
 ``B[0, 1]``); a number keeps its name. The adjoint of each node (d output / d node) is
 accumulated in reverse through every gate's VJP (:mod:`gradlab.tensor_ops`), run on numpy
-object arrays of SymPy expressions. Like the scalar engine it gives
+object arrays of SymPy expressions, by the one reverse pass of the symbolic engine
+(:func:`gradlab.symbolic.reverse_accumulation`, shares by :func:`gradlab.symbolic.vjp_shares`), which tidies
+each adjoint here before it is passed on. Like the scalar engine it gives
 
 * ``named``: in the entries of the inputs and of the nodes the user named (anonymous gates
   substituted away): ``d L / d B_1_2 = v_2*(p_1 - y_1)/2``;
@@ -36,7 +38,8 @@ import sympy as sp
 
 from .graph import Graph
 from .ops import as_sympy
-from .tensor_ops import Shape, forward_values, softmax_axis, tensor_op, to2d, vjp_values
+from .symbolic import adjoint_name, as_object, reverse_accumulation, vjp_shares
+from .tensor_ops import Shape, forward_values, softmax_axis, tensor_op, to2d
 
 #: Entries of a node beyond which its adjoint is not simplified eagerly (only on request).
 EAGER_TIDY_ENTRIES = 64
@@ -66,16 +69,6 @@ def entry_symbols(node: str, shape: Shape, **assumptions: Any) -> np.ndarray:
     return out
 
 
-def adjoint_name(output: str, node: str) -> str:
-    return f"d{output}_d{node}"
-
-
-def _obj(x: Any, shape: Shape = ()) -> np.ndarray:
-    a = np.empty(shape, dtype=object)
-    a[...] = x
-    return a
-
-
 def node_symbols(graph: Graph, node: str) -> np.ndarray:
     """The entry symbols of an input or a named node, with the assumptions its domain gives."""
     d = graph.attrs(node)
@@ -96,7 +89,7 @@ def named_values(graph: Graph) -> tuple[dict[str, np.ndarray], dict[str, np.ndar
         if d["kind"] == "input" or (d["kind"] == "op" and d.get("named")):
             symbols[n] = values[n] = node_symbols(graph, n)
         elif d["kind"] == "const":
-            values[n] = _obj(as_sympy(d["value"]), ())
+            values[n] = as_object(as_sympy(d["value"]), ())
         else:
             args = graph.args(n)
             values[n] = np.asarray(forward_values(d["op"], [values[a] for a in args],
@@ -289,20 +282,16 @@ class TensorSymbolic:
             return self._staged[node]
         g = self.graph
         out = g.output
-        acc = _obj(sp.Integer(0), g.shape(node))
+        acc = as_object(sp.Integer(0), g.shape(node))
         if node == out:
-            acc = _obj(sp.Integer(1), ())
+            acc = as_object(sp.Integer(1), ())
+        shares = vjp_shares(g, self.values)
         for v, k in g.consumers(node):
             if v not in self.raw_adjoints:
                 continue
-            acc = _obj(acc, g.shape(node))
-            d = g.attrs(v)
-            gv = _obj(sp.Integer(1), ()) if v == out else entry_symbols(adjoint_name(out, v), g.shape(v))
-            args = g.args(v)
-            shares = vjp_values(d["op"], gv, [self.values[a] for a in args], self.values[v],
-                                [g.shape(a) for a in args], d.get("param"), g.shape(v))
-            acc = _obj(acc + np.asarray(shares[k], dtype=object), g.shape(node))
-        self._staged[node] = _obj(acc, g.shape(node))
+            gv = as_object(sp.Integer(1), ()) if v == out else entry_symbols(adjoint_name(out, v), g.shape(v))
+            acc = as_object(acc + np.asarray(shares(v, gv)[k], dtype=object), g.shape(node))
+        self._staged[node] = as_object(acc, g.shape(node))
         return acc
 
     def full(self, node: str) -> np.ndarray:
@@ -372,27 +361,11 @@ def _tensor_symbolic(graph: Graph, simplify: bool, identity: Iterable[str]) -> T
         from .tensor_ops import shape_text
 
         raise ShapeError(f"the output '{out}' is {shape_text(g.shape(out))}; gradients need a number (a loss)")
-    adj: dict[str, np.ndarray] = {out: _obj(sp.Integer(1), ())}
-    for v in reversed(g.nodes):
-        d = g.attrs(v)
-        if v not in adj:
-            continue
-        gv = adj[v]
-        if simplify and v != out and gv.size <= EAGER_TIDY_ENTRIES:
-            gv = adj[v] = _map(lambda e: tidy(e, groups), gv)
-        if d["kind"] != "op" or all(e == 0 for e in gv.reshape(-1)):
-            continue
-        args = g.args(v)
-        shares = vjp_values(d["op"], gv, [values[a] for a in args], values[v], [g.shape(a) for a in args],
-                            d.get("param"), g.shape(v), identity=v in identity)
-        for u, share in zip(args, shares):
-            share = np.asarray(share, dtype=object)
-            if share.shape != g.shape(u):
-                share = np.broadcast_to(share, g.shape(u))
-            adj[u] = _obj(adj[u] + share, g.shape(u)) if u in adj else _obj(share, g.shape(u))
-    for n in g.nodes:
-        if n not in adj:
-            adj[n] = _obj(sp.Integer(0), g.shape(n))
+
+    def tidied(v: str, gv: np.ndarray) -> np.ndarray:
+        return _map(lambda e: tidy(e, groups), gv) if gv.size <= EAGER_TIDY_ENTRIES else gv
+
+    adj = reverse_accumulation(g, vjp_shares(g, values, identity=identity), prepare=tidied if simplify else None)
     ts = TensorSymbolic(g, symbols, values, adj, groups, simplify)
     for n in g.nodes:
         if simplify and adj[n].size <= EAGER_TIDY_ENTRIES and n != out:

@@ -32,8 +32,9 @@ class ScalarProblem:
                 raise GradlabError(f"'{n}' is an anonymous gate; name it in the program to use it in a claim")
         self.sub = subgraph_to(graph, claim.of)
         from .expr import parse_expression
+        from .symbolic import node_symbol
 
-        self.symbols = {n: graph.symbol(n) for n in names}
+        self.symbols = {n: node_symbol(n) for n in names}
         self.expr = as_sympy(parse_expression(claim.rhs, self.symbols, lenient=lenient, unknown_names=False))
         self.shape: tuple[int, ...] = ()
 
@@ -47,10 +48,10 @@ class ScalarProblem:
         return self.sg.named(self.claim.wrt)
 
     def definitions(self) -> dict[sp.Symbol, sp.Expr]:
-        from .symbolic import symbolic_gradients
+        from .symbolic import node_symbol, symbolic_gradients
 
         sg = symbolic_gradients(self.graph)
-        return {self.graph.symbol(n): sg.named_value_expr(n) for n in self.graph.op_nodes
+        return {node_symbol(n): sg.named_value_expr(n) for n in self.graph.op_nodes
                 if self.graph.attrs(n).get("named")}
 
     notes: list[str]

@@ -416,9 +416,9 @@ class _Formulas:
     def __init__(self, graph: Graph, limit: int) -> None:
         import sympy as sp
 
-        from ..symbolic import symbolic_gradients, tidy
+        from ..symbolic import node_symbol, symbolic_gradients, tidy
 
-        self.sp, self.tidy = sp, tidy
+        self.sp, self.tidy, self.node_symbol = sp, tidy, node_symbol
         self.graph = graph
         self.limit = limit
         self.sg = symbolic_gradients(graph)
@@ -427,7 +427,7 @@ class _Formulas:
     def _anonymous(self) -> dict[Any, Any]:
         if self._sub is None:
             g = self.graph
-            self._sub = {g.symbol(n): self.sg.named_value_expr(n) for n in g.op_nodes if not g.attrs(n).get("named")}
+            self._sub = {self.node_symbol(n): self.sg.named_value_expr(n) for n in g.op_nodes if not g.attrs(n).get("named")}
         return self._sub
 
     def _short(self, text: str, fallback: str | None = None) -> str:

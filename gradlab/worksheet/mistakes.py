@@ -34,39 +34,24 @@ import numpy as np
 import sympy as sp
 
 from ..answerkey import MISTAKES, Mistake
-from ..graph import Graph, _sp_param
+from ..graph import Graph
 from ..numeric import Evaluation
-from ..ops import OPS, as_sympy
-from ..symbolic import SymbolicGradients, accumulate_adjoints, symbolic_gradients
+from ..ops import OPS
+from ..symbolic import SymbolicGradients, accumulate_adjoints, node_symbol, symbolic_gradients, sympy_param, value_exprs
 from ..tensor_ops import tensor_function, tensor_op
 from .mathtext import key_text
 
 Edge = tuple[str, str, int]
 
 
-def named_values(graph: Graph) -> dict[str, sp.Expr]:
-    """Each node's value in the inputs and the user's names (anonymous gates substituted away)."""
-    out: dict[str, sp.Expr] = {}
-    for n in graph.nodes:
-        d = graph.attrs(n)
-        if d["kind"] == "input":
-            out[n] = graph.symbol(n)
-        elif d["kind"] == "const":
-            out[n] = as_sympy(d["value"])
-        else:
-            local = OPS[d["op"]].sym([out[a] for a in graph.args(n)], _sp_param(d.get("param")))
-            out[n] = graph.symbol(n) if d.get("named") else local
-    return out
-
-
 def definitions(graph: Graph) -> dict[str, str]:
     """The named nodes' definitions, in order: ``{"z": "w0*x0 + w2", "a": "sigmoid(z)"}``."""
-    vals = named_values(graph)
+    vals = value_exprs(graph, named=True)
     out: dict[str, str] = {}
     for n in graph.nodes:
         d = graph.attrs(n)
         if d["kind"] == "op" and d.get("named"):
-            local = OPS[d["op"]].sym([vals[a] for a in graph.args(n)], _sp_param(d.get("param")))
+            local = OPS[d["op"]].sym([vals[a] for a in graph.args(n)], sympy_param(d.get("param")))
             out[n] = key_text(local)
     return out
 
@@ -77,7 +62,7 @@ def adjoint(graph: Graph, target: str, *, change: Callable[[Edge, sp.Expr], sp.E
     sg = sg or symbolic_gradients(graph, simplify=False)
     partials = {e: sp.Integer(0) if drop and e in drop else change(e, lp) if change is not None else lp
                 for e, lp in sg.partials.items()}
-    return accumulate_adjoints(graph, partials, named_values(graph))[target]
+    return accumulate_adjoints(graph, partials, value_exprs(graph, named=True))[target]
 
 
 def _replace(edge: Edge, local: sp.Expr) -> Callable[[Edge, sp.Expr], sp.Expr]:
@@ -110,7 +95,7 @@ def formula_mistakes(graph: Graph, target: str) -> list[Mistake]:
     for e in on_path:
         op = _output_mistake(graph.attrs(e[1]).get("op"))
         if op is not None:
-            o = graph.symbol(e[1])
+            o = node_symbol(e[1])
             found.append((op, adjoint(graph, target, change=_replace(e, o), sg=sg), ""))
     path = set(on_path)
     for n in graph.nodes:
@@ -120,7 +105,7 @@ def formula_mistakes(graph: Graph, target: str) -> list[Mistake]:
                 found.append(("fork", adjoint(graph, target, drop={e for e in outs if e != keep}, sg=sg),
                               f"only the branch through {_gate(graph, keep[1])}"))
     found.append(("sign", -right, ""))
-    found.append(("forward", named_values(graph)[graph.output], ""))
+    found.append(("forward", value_exprs(graph, named=True)[graph.output], ""))
     return _distinct(graph, right, found)
 
 
@@ -150,9 +135,9 @@ def _distinct(graph: Graph, right: sp.Expr, found: list[tuple[str, sp.Expr, str]
     """Drop wrong answers that equal the right one, or an earlier wrong one, at random points."""
     from ..grading.formulas import evaluate_points  # the same evaluator grading uses
 
-    vals = named_values(graph)
+    vals = value_exprs(graph, named=True)
     full = _expander(graph, vals)
-    inputs = [graph.symbol(n) for n in graph.inputs]
+    inputs = [node_symbol(n) for n in graph.inputs]
     pts = np.random.default_rng(0).uniform(-2.5, 2.5, size=(8, len(inputs)))
     seen = [evaluate_points(full(right), inputs, pts)]
     out: list[Mistake] = []
@@ -170,8 +155,8 @@ def _expander(graph: Graph, vals: dict[str, sp.Expr]) -> Callable[[sp.Expr], sp.
     for n in graph.nodes:
         d = graph.attrs(n)
         if d["kind"] == "op" and d.get("named"):
-            local = OPS[d["op"]].sym([vals[a] for a in graph.args(n)], _sp_param(d.get("param")))
-            full[graph.symbol(n)] = local.xreplace(full)
+            local = OPS[d["op"]].sym([vals[a] for a in graph.args(n)], sympy_param(d.get("param")))
+            full[node_symbol(n)] = local.xreplace(full)
 
     def expand(e: sp.Expr) -> sp.Expr:
         return e.xreplace(full)
@@ -392,7 +377,7 @@ def tensor_wire_mistakes(graph: Graph, ev: Any, wire: tuple[str, str | None, int
     return _distinct_mistakes(found, right)
 
 
-__all__ = ["formula_mistakes", "wire_mistakes", "definitions", "named_values", "adjoint", "path_edges",
+__all__ = ["formula_mistakes", "wire_mistakes", "definitions", "adjoint", "path_edges",
            "matrix_mistakes", "matrix_entry_mistakes", "tensor_wire_mistakes", "tensor_definitions",
            "transposed_form"]
 

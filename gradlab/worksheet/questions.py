@@ -27,6 +27,7 @@ from ..expr import parse_expression
 from ..grading.formulas import evaluate_points, strict_names
 from ..graph import Graph
 from ..numeric import Evaluation, evaluate
+from ..symbolic import node_symbol
 from ..tensor_forms import show
 from .mathtext import key_text, latex, number, value_text
 from .matrixtext import matrix_latex
@@ -340,7 +341,7 @@ def _tensor_items(part: Part, qtype: str, qid: str, blanks: list[BlankSlot], pts
 def _numeric_mistakes(graph: Graph, mistakes: list[Mistake], names: dict[str, Any], at: dict[str, float],
                       right: float) -> list[Mistake]:
     """The generated wrong formulas of a partial, evaluated at the variant's point."""
-    inputs = [graph.symbol(n) for n in graph.inputs]
+    inputs = [node_symbol(n) for n in graph.inputs]
     point = np.array([[at[n] for n in graph.inputs]])
     out: list[Mistake] = []
     seen = [right]
