@@ -164,11 +164,7 @@ def torch_step(graph: Graph, ev: Evaluation, methods: Sequence[str]) -> dict[str
     """d output / d every node by torch autograd (None unless ``"torch"`` is among the methods)."""
     if "torch" not in methods:
         return None
-    if graph.is_tensor:
-        from .tensor_torch import torch_gradients as tensor_torch_gradients
-
-        return {n: as_value(a) for n, a in tensor_torch_gradients(graph, _point(graph, ev)).adjoints.items()}
-    from .torch_backend import torch_gradients
+    from .torch_backend import torch_gradients  # one autograd pass for every graph; torch loads only here
 
     return {n: as_value(a) for n, a in torch_gradients(graph, _point(graph, ev)).adjoints.items()}
 

@@ -88,7 +88,7 @@ def as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None)
         graph_or_program.validate()
         return graph_or_program
     if isinstance(graph_or_program, str):
-        from .tensor_parse import looks_like_tensor_program, parse_tensor_program, shapes_of
+        from .parse import looks_like_tensor_program, parse_tensor_program, shapes_of
 
         if at is not None and looks_like_tensor_program(graph_or_program):  # undeclared shapes from the values
             return parse_tensor_program(graph_or_program, shapes=shapes_of(at))

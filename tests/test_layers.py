@@ -24,9 +24,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("", "errors", "jsonable", "fileio", "extras", "safetext"),  # base; "" is gradlab/__init__ (a lazy map of the API)
     ("ops", "tensor_ops"),                                                            # the op table
     ("graph", "shapes"),                                                              # the graph model
-    ("grammar", "parse", "tensor_parse", "expr", "tensor_expr", "claims"),            # languages
-    ("numeric", "tensor_numeric", "finite_diff", "symbolic", "tensor_symbolic", "torch_backend",
-     "tensor_torch", "tensor_forms", "tensor_symmetry", "closeness"),                  # engines
+    ("grammar", "parse", "expr", "tensor_expr", "claims"),                            # languages
+    ("numeric", "finite_diff", "symbolic", "tensor_symbolic", "torch_backend",
+     "tensor_forms", "tensor_symmetry", "closeness"),                                   # engines
     ("check", "tensor_check", "results", "kinks", "blame", "report", "verify", "verify_scalar", "verify_tensor",
      "graphfile", "answerkey"),                                                        # checks
     ("render", "worksheet", "grading", "testing", "lenet"),                           # what people use

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gradlab import GradlabError, Graph, ParseError, ShapeError, parse_program, parse_tensor_program
-from gradlab.tensor_parse import looks_like_tensor_program, shapes_of
+from gradlab.parse import looks_like_tensor_program, shapes_of
 
 SHEET = ("x: (3,); A: (2, 3); B: (2, 2); y: onehot(2); u = A @ x; v = tanh(u); z = B @ v; p = softmax(z); "
          "L = -sum(y * log(p)) / 2")

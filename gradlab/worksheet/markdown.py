@@ -151,7 +151,7 @@ def sheet(ws: Worksheet, v: VariantView, *, key: bool) -> str:
 
 def index(ws: Worksheet, pdf: bool) -> str:
     """The index page: every variant with links to its sheet and key."""
-    out = [f"# {ws.title}", "", f"{len(ws.variants)} variants, seed {ws.seed}, {ws.total_points:g} points each. "
+    out = [f"# {markdown_text(ws.title)}", "", f"{len(ws.variants)} variants, seed {ws.seed}, {ws.total_points:g} points each. "
            "Grade with `gradlab grade RESPONSES.csv --key key.json -o report/`.", ""]
     if pdf:
         out += ["All sheets: [students.pdf](students.pdf) · all keys: [keys.pdf](keys.pdf)", ""]
