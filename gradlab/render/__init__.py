@@ -13,7 +13,8 @@ are at the left and the output at the right. One call draws, with a result objec
 True
 
 * :func:`draw` -> :class:`Drawing` (``.dot``, ``.blanks``, ``.save(path)``, ``.svg()``; shows itself
-  in Jupyter); :func:`to_dot` -> DOT text; :func:`render` -> the written file's path;
+  in Jupyter); :func:`pipe_many` -> the pictures of many drawings from one Graphviz run;
+  :func:`to_dot` -> DOT text; :func:`render` -> the written file's path;
   :func:`blank_map` -> the blanks alone (for worksheets);
 * :func:`backward_steps` writes one picture per step of the backward pass and an HTML page that
   steps through them;
@@ -26,11 +27,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ..graph import Graph
 from .dot import figure_to_dot
-from .engine import FORMATS, INSTALL_HINT, GraphvizNotFound, dot_available, find_dot, format_of, run_dot, write_picture
+from .engine import (
+    FORMATS,
+    INSTALL_HINT,
+    GraphvizNotFound,
+    dot_available,
+    find_dot,
+    format_of,
+    run_dot,
+    run_dot_many,
+    write_picture,
+)
 from .figure import (
     Blank,
     Figure,
@@ -47,7 +58,7 @@ from .steps import Steps, backward_steps
 from .style import PALETTES, THEMES
 
 __all__ = [
-    "draw", "to_dot", "render", "blank_map", "backward_steps", "mimebundle", "Drawing", "Steps", "Blank",
+    "draw", "to_dot", "render", "blank_map", "backward_steps", "mimebundle", "pipe_many", "Drawing", "Steps", "Blank",
     "RenderOptions", "Wire", "GraphvizNotFound", "dot_available", "find_dot", "format_of", "FORMATS", "THEMES",
     "PALETTES", "INSTALL_HINT", "wire_text", "graph_wires", "resolve_blanks",
 ]
@@ -118,6 +129,19 @@ class Drawing:
     def __repr__(self) -> str:
         return (f"<Drawing of {self.graph.output}: mode={self.mode}, {len(self.blanks)} blanks, "
                 f"{self.dot.count(chr(10))} lines of DOT>")
+
+
+def pipe_many(drawings: Sequence[Drawing], fmt: str = "svg", *, dpi: float | None = 150,
+              timeout: float | None = None) -> list[bytes]:
+    """The pictures of many drawings as bytes, from one Graphviz run (see
+    :func:`~gradlab.render.engine.run_dot_many`): the same bytes as each drawing's
+    :meth:`Drawing.pipe` (``timeout`` is per picture).
+
+    >>> svgs = pipe_many([draw("f = x*y", {"x": 2, "y": 3}), draw("f = x + y")])  # doctest: +SKIP
+    >>> svgs[1] == draw("f = x + y").pipe("svg")                                   # doctest: +SKIP
+    True
+    """
+    return run_dot_many([d.dot for d in drawings], fmt, dpi=dpi, timeout=timeout)
 
 
 def _options_dict(o: RenderOptions) -> dict[str, Any]:

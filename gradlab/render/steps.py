@@ -24,10 +24,10 @@ from ..fileio import write_atomic
 from ..graph import Graph
 from . import style as st
 from .dot import figure_to_dot
-from .engine import INSTALL_HINT, GraphvizNotFound, find_dot, run_dot
+from .engine import INSTALL_HINT, GraphvizNotFound, find_dot, run_dot_many
 from .figure import RenderOptions, Wire, build_figure, graph_wires, options
 
-#: More steps than this need ``max_steps=`` (each step is one Graphviz run).
+#: More steps than this need ``max_steps=`` (each step is one picture for Graphviz to lay out).
 MAX_STEPS = 300
 
 
@@ -176,7 +176,8 @@ def backward_steps(graph: Graph | str, at: Any, folder: str | Path, opts: Render
         fig = build_figure(g, ev, o, known=known, new=new, current=current, caption=padded)
         fig.caption_width = width
         sources.append(figure_to_dot(fig))
-    images = [s.encode("utf-8") if fmt == "dot" else run_dot(s, fmt, dpi=dpi, timeout=timeout) for s in sources]
+    images = [s.encode("utf-8") for s in sources] if fmt == "dot" else \
+        run_dot_many(sources, fmt, dpi=dpi, timeout=timeout)
     folder = Path(folder)
     digits = max(2, len(str(len(plan) - 1)))
     frames: list[Path] = []

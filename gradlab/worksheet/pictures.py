@@ -4,6 +4,11 @@ Worksheets never draw anything themselves: :func:`sheet_pictures` asks the rende
 student picture (numbered blanks) and the solution picture, and takes the blank map (marker ->
 wire, kind, answer) from the same drawing, so the numbers on the picture and in the key agree.
 
+A worksheet's pictures are drawn through one Graphviz run (:class:`PictureBatch`): each variant's
+drawings are collected first (their blanks are known at once), and every SVG (and PNG) is made at
+the end by :func:`gradlab.render.pipe_many` (two ``dot`` processes side by side), the same bytes
+as one process per picture.
+
 Without the renderer (an installation that lacks it), the blanks are still listed, in the
 renderer's documented order (values in forward order, then gradients in backward order), and the
 sheets say that the picture is missing.
@@ -79,21 +84,57 @@ def blank_spec(questions: list[str], graph: Graph | None = None) -> Any:
     return None
 
 
+class PictureBatch:
+    """Pictures whose blanks are known now and whose images come later, all from one Graphviz run.
+
+    >>> batch = PictureBatch()                                                # doctest: +SKIP
+    >>> pics = [batch.add(g, at, evaluate(g, at), ["forward"], decimals=2) for at in points]  # doctest: +SKIP
+    >>> batch.render()  # every pics[i].student_svg and solution_svg is filled in    # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        self._svg: list[tuple[Pictures, str, Any]] = []  # (pictures, field, drawing)
+        self._png: list[tuple[Pictures, str, Any]] = []
+
+    def add(self, graph: Graph, at: dict[str, float], ev: Evaluation, questions: list[str], *, decimals: int,
+            png: bool = False) -> Pictures:
+        """The pictures of one part of one variant, blanks filled in, images left for :meth:`render`."""
+        spec = blank_spec(questions, graph)
+        r = renderer()
+        if r is None:
+            return Pictures(None, None, fallback_blanks(graph, ev, spec))
+        mode = "solution" if "backward" in questions or spec is None else "forward"
+        if spec is None or graph.is_tensor:
+            mode = "forward"
+        student = r.draw(graph, ev, mode=mode, blanks=spec, numbered=True, precision=decimals)
+        solution = r.draw(graph, ev, mode="solution", precision=decimals)
+        blanks = [BlankSlot(b.number, b.kind, tuple(b.wire), b.node, _answer(b.answer)) for b in student.blanks]
+        pics = Pictures(None, None, blanks)
+        self._svg += [(pics, "student_svg", student), (pics, "solution_svg", solution)]
+        if png:
+            self._png.append((pics, "student_png", student))
+        return pics
+
+    def render(self) -> None:
+        """Make every image added so far: one ``dot`` process per format."""
+        r = renderer()
+        for todo, fmt in ((self._svg, "svg"), (self._png, "png")):
+            if not todo:
+                continue
+            images = r.pipe_many([d for _, _, d in todo], fmt) if r is not None else []
+            for (pics, name, _), data in zip(todo, images):
+                setattr(pics, name, data.decode("utf-8") if fmt == "svg" else data)
+            todo.clear()
+
+
 def sheet_pictures(graph: Graph, at: dict[str, float], ev: Evaluation, questions: list[str], *, decimals: int,
                    png: bool = False) -> Pictures:
-    """Draw the student and solution pictures and return them with the blank map."""
-    spec = blank_spec(questions, graph)
-    r = renderer()
-    if r is None:
-        return Pictures(None, None, fallback_blanks(graph, ev, spec))
-    mode = "solution" if "backward" in questions or spec is None else "forward"
-    if spec is None or graph.is_tensor:
-        mode = "forward"
-    student = r.draw(graph, ev, mode=mode, blanks=spec, numbered=True, precision=decimals)
-    solution = r.draw(graph, ev, mode="solution", precision=decimals)
-    blanks = [BlankSlot(b.number, b.kind, tuple(b.wire), b.node, _answer(b.answer)) for b in student.blanks]
-    return Pictures(student.pipe("svg").decode("utf-8"), solution.pipe("svg").decode("utf-8"), blanks,
-                    student.pipe("png") if png else None)
+    """Draw the student and solution pictures and return them with the blank map (for many
+    pictures, :class:`PictureBatch` is faster)."""
+    batch = PictureBatch()
+    pics = batch.add(graph, at, ev, questions, decimals=decimals, png=png)
+    batch.render()
+    return pics
 
 
 def blank_slots(graph: Graph, at: dict[str, float], ev: Evaluation, questions: list[str]) -> list[BlankSlot]:

@@ -41,7 +41,7 @@ from .mistakes import (
     tensor_wire_mistakes,
     wire_mistakes,
 )
-from .pictures import BlankSlot, Pictures, blank_slots, sheet_pictures, wire_words
+from .pictures import BlankSlot, PictureBatch, Pictures, blank_slots, wire_words
 from .spec import Part, ValueRange, WorksheetError, WorksheetSpec
 from .tensors import checked_forms, entry_label, graph_program, numeric_entries
 from .variants import variant_point
@@ -241,13 +241,14 @@ def build_worksheet(spec: WorksheetSpec, *, variants: int | None = None, seed: i
     # 3. each variant: its point, pictures, blanks and number answers
     views: list[VariantView] = []
     numeric_mistakes: dict[tuple[int, str], list[Any]] = {}
+    batch = PictureBatch()  # the images of every variant come from one Graphviz run, at the end
     for number_, vid in enumerate(variant_ids(n), start=1):
         parts: list[PartVariant] = []
         for i, part in enumerate(spec.parts):
             at = first_points[i] if number_ == 1 else variant_point(part, s, number_, i, decimals=decimals)
             ev = evaluate(part.graph, at)
             if pictures:
-                pics = sheet_pictures(part.graph, at, ev, part.questions, decimals=decimals, png=png)
+                pics = batch.add(part.graph, at, ev, part.questions, decimals=decimals, png=png)
             else:
                 pics = Pictures(None, None, blank_slots(part.graph, at, ev, part.questions))
             parts.append(PartVariant(at, ev, pics))
@@ -284,6 +285,7 @@ def build_worksheet(spec: WorksheetSpec, *, variants: int | None = None, seed: i
                 elif q.type in ("symbolic", "matrix"):
                     view.answers[it.id] = formula_answers[it.id]
         views.append(view)
+    batch.render()
     return Worksheet(spec, s, questions, views, defs, formulas, matrices)
 
 
