@@ -51,8 +51,8 @@ def point(g: Graph) -> dict[str, float]:
 def naive(program: str, q: "mp.Queue[float | str]") -> None:
     import sympy as sp
 
-    from gradlab.symbolic import expr as expr_of
-    from gradlab.symbolic import node_symbol
+    from gradlab.engine.symbolic import expr as expr_of
+    from gradlab.engine.symbolic import node_symbol
 
     start = time.perf_counter()
     try:

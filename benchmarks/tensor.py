@@ -27,7 +27,7 @@ import torch
 
 import gradlab
 from gradlab import parse_program, verify
-from gradlab.tensor_symbolic import _CACHE, _TIDY_MEMO, entry_name, tensor_symbolic
+from gradlab.engine.tensor_symbolic import _CACHE, _TIDY_MEMO, entry_name, tensor_symbolic
 
 PROGRAM = """
 x: (64,)

@@ -78,7 +78,7 @@ def test_leaky_relu_on_its_kink_names_each_convention():
 
 
 def test_a_formula_gives_a_parameter_as_a_number():
-    from gradlab.expr import parse_expression
+    from gradlab.lang.expr import parse_expression
 
     assert str(parse_expression("leaky_relu(z, 0.25)")) == "leaky_relu(z, 1/4)"
     with pytest.raises(gradlab.ParseError, match="slope, must be a number"):
@@ -92,9 +92,9 @@ def test_a_formula_gives_a_parameter_as_a_number():
     ("max(z)", "max() needs at least two arguments"),
 ])
 def test_programs_formulas_and_matrix_formulas_follow_one_parameter_rule(call, message):
-    from gradlab.expr import parse_expression
-    from gradlab.tensor_expr import Tensor, parse_matrix_expression
-    from gradlab.tensor_symbolic import entry_symbols
+    from gradlab.engine.tensor_symbolic import entry_symbols
+    from gradlab.lang.expr import parse_expression
+    from gradlab.lang.tensor_expr import Tensor, parse_matrix_expression
 
     names = {n: Tensor(entry_symbols(n, (2,)), (2,)) for n in ("z", "w")}
     for read in (lambda: gradlab.Graph.parse(f"a = {call}"), lambda: parse_expression(call),
@@ -105,8 +105,8 @@ def test_programs_formulas_and_matrix_formulas_follow_one_parameter_rule(call, m
 
 
 def test_a_matrix_formula_gives_a_parameter_and_folds_max():
-    from gradlab.tensor_expr import Tensor, parse_matrix_expression
-    from gradlab.tensor_symbolic import entry_symbols
+    from gradlab.engine.tensor_symbolic import entry_symbols
+    from gradlab.lang.tensor_expr import Tensor, parse_matrix_expression
 
     names = {n: Tensor(entry_symbols(n, (2,)), (2,)) for n in ("p", "y")}
     assert str(parse_matrix_expression("leaky_relu(p, 0.25)", names).data[1]) == "leaky_relu(p_2, 1/4)"
@@ -127,8 +127,8 @@ def test_the_op_table_is_whole_for_any_module_that_imports_it():
     import subprocess
     import sys
 
-    code = ("from gradlab.expr import parse_expression\nimport sys\n"
-            "print(parse_expression('gelu(x) + leaky_relu(y, 0.5)'), 'gradlab.graph' in sys.modules)")
+    code = ("from gradlab.lang.expr import parse_expression\nimport sys\n"
+            "print(parse_expression('gelu(x) + leaky_relu(y, 0.5)'), 'gradlab.model.graph' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["gelu(x)", "+", "leaky_relu(y,", "1/2)", "False"]
 

@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 import pytest
 
-from gradlab.answerkey import AnswerKey, AnswerKeyError
 from gradlab.cli import main
+from gradlab.model.answerkey import AnswerKey, AnswerKeyError
 from gradlab.worksheet import build_worksheet, spec_from_program
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from gradlab import GradientReport, gradients
-from gradlab import check as steps
-from gradlab.closeness import close, max_rel_error
-from gradlab.tensor_check import TensorGradientReport, TensorInputResult, TensorNodeResult, tensor_gradients
+from gradlab.check import gradients as steps
+from gradlab.check.tensor_check import TensorGradientReport, TensorInputResult, TensorNodeResult, tensor_gradients
+from gradlab.engine.closeness import close, max_rel_error
 
 SHEET = "x: (3,); A: (2, 3); y: onehot(2); p = softmax(A @ x); L = -sum(y*log(p))"
 SHEET_AT = {"x": [1.0, 2.0, 3.0], "A": [[0.1, 0.2, 0.3], [0.0, -0.1, 0.2]], "y": [1.0, 0.0]}

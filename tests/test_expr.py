@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradlab.errors import ParseError
-from gradlab.expr import Limits, normalise, parse_expression
+from gradlab.lang.expr import Limits, normalise, parse_expression
 from gradlab.ops import sigmoid
 
 x, y, z, s, w0, a = sp.symbols("x y z s w0 a", real=True)

@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradlab import EvaluationError, Graph, finite_diff, gradients
-from gradlab.finite_diff import (
+from gradlab import EvaluationError, Graph, gradients
+from gradlab.engine import finite_diff
+from gradlab.engine.finite_diff import (
     central_richardson,
     finite_difference_estimates,
     finite_differences,

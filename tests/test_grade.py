@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from gradlab.answerkey import AnswerKey, Grading
 from gradlab.cli import main
 from gradlab.grading import GradingPool, Task, grade, grade_formula, grade_number, number_matches, read_number
 from gradlab.grading import worker as worker_module
 from gradlab.grading.grade import safe_cell
 from gradlab.grading.simulate import responses_csv, simulate_responses
+from gradlab.model.answerkey import AnswerKey, Grading
 from gradlab.worksheet import build_worksheet, make_worksheet, spec_from_program
 
 ROOT = Path(__file__).resolve().parent.parent

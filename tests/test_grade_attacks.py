@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gradlab.answerkey import AnswerKey
 from gradlab.grading import grade, grade_formula, grade_number
+from gradlab.model.answerkey import AnswerKey
 from gradlab.worksheet import build_worksheet, spec_from_program
 
 CANARY = Path("/tmp/gradlab-attack-canary")

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from gradlab.answerkey import AnswerKey
 from gradlab.cli import main
 from gradlab.grading import grade
 from gradlab.grading import worker as worker_module
 from gradlab.grading.worker import Task
+from gradlab.model.answerkey import AnswerKey
 from gradlab.worksheet import build_worksheet, spec_from_program
 
 ORIGINAL = worker_module.grade_task

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gradlab import Graph, verify
-from gradlab.answerkey import Answer, AnswerKey, Grading
 from gradlab.grading import grade, grade_matrix
 from gradlab.grading.matrices import answer_graph, mistake_ids
+from gradlab.model.answerkey import Answer, AnswerKey, Grading
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK6 = ("x: (3,)\nA: (2, 3)\nB: (2, 2)\ny: onehot(2)\nu = A @ x\nv = tanh(u)\nz = B @ v\np = softmax(z)\n"
@@ -106,7 +106,7 @@ def test_hostile_matrix_answers_are_refused_and_the_class_is_graded(tmp_path):
     canary = Path("/tmp/gradlab-matrix-canary")
     canary.unlink(missing_ok=True)
     key = AnswerKey(title="task 6", items={}, variants={})
-    from gradlab.answerkey import Item, Question, Variant
+    from gradlab.model.answerkey import Item, Question, Variant
 
     key.items = {"1.1": Item("1.1", "1", "matrix", 2.0, "∂L/∂B")}
     key.questions = [Question("1", "matrix", "Matrix gradients", ["1.1"])]

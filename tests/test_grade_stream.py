@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from gradlab.answerkey import Answer, AnswerKey, Item, Question, Variant
 from gradlab.cli import main
 from gradlab.grading import Verdict, grade
 from gradlab.grading.grade import iter_responses
+from gradlab.model.answerkey import Answer, AnswerKey, Item, Question, Variant
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Answers to the one item (key 0.5) as the CSV cells write them, and how each is graded.

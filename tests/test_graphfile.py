@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gradlab import GradlabError, GraphFileError, check_graph_file, load_graph_file
-from gradlab.graphfile import written_tolerance
+from gradlab.check.graphfile import written_tolerance
 
 GRAPHS = sorted((Path(__file__).parent.parent / "graphs").glob("*.toml"))
 

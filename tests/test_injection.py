@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gradlab.answerkey import Answer, AnswerKey, Item, Question, Variant
 from gradlab.cli import main
 from gradlab.errors import GradlabError, Location
 from gradlab.grading.grade import safe_cell
+from gradlab.model.answerkey import Answer, AnswerKey, Item, Question, Variant
 from gradlab.safetext import markdown_text, shown
 from gradlab.worksheet import build_worksheet
 from gradlab.worksheet.markdown import index, sheet

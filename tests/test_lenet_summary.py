@@ -3,7 +3,7 @@ import json
 import pytest
 
 from gradlab.lenet.summary import NONE_EXPLAINED, format_kb, model_summary
-from gradlab.shapes import conv_shapes, lenet5
+from gradlab.model.networks import conv_shapes, lenet5
 
 import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 

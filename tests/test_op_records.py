@@ -1,4 +1,4 @@
-"""What an op is lives in its op record only (gradlab/ops/, gradlab/tensor_ops.py): no other module compares a
+"""What an op is lives in its op record only (gradlab/ops/, gradlab/ops/tensor.py): no other module compares a
 name against a registered op's name, call name or alias (issue 11, item 1). The modules read the records' fields
 instead (``TensorOp.matrix_vjp``, ``Op.output_mistake``, ...)."""
 
@@ -11,20 +11,20 @@ import pytest
 
 import gradlab
 from gradlab.ops import OPS, TENSOR_OPS
-from gradlab.tensor_ops import TENSOR_FUNCTIONS
+from gradlab.ops.tensor import TENSOR_FUNCTIONS
 
 PACKAGE = Path(gradlab.__file__).resolve().parent
 #: The op table itself: the one place that may name ops.
-TABLE = ("ops/", "tensor_ops.py")
-#: Files whose ``kind`` strings are node kinds of the matrix-formula AST (gradlab.tensor_forms.M: "mul", "div",
+TABLE = ("ops/", "ops/tensor.py")
+#: Files whose ``kind`` strings are node kinds of the matrix-formula AST (gradlab.engine.tensor_forms.M: "mul", "div",
 #: "neg", "matmul", "pow", ...), not op records: ``e.kind == "mul"`` asks what node a formula is, and the
 #: printers and rewrites of formulas must ask that.
-MATRIX_AST = ("tensor_forms.py", "worksheet/matrixtext.py", "worksheet/mistakes.py")
+MATRIX_AST = ("engine/tensor_forms.py", "worksheet/matrixtext.py", "worksheet/mistakes.py")
 #: Strings in these places that spell an op's name but mean something else (each still occurs: see below).
 NOT_OPS = {
     ("lenet/gradcheck.py", "relu"): "the LeNet lab's activation layers are torch modules, not gates of a graph",
     ("lenet/models.py", "max"): "a pooling mode (max or average pooling)",
-    ("shapes.py", "max"): "a pooling mode (max or average pooling)",
+    ("model/networks.py", "max"): "a pooling mode (max or average pooling)",
     ("worksheet/spec.py", "min"): "a key of a worksheet's [numbers] table (the lowest value)",
     ("worksheet/spec.py", "max"): "a key of a worksheet's [numbers] table (the highest value)",
 }
@@ -79,7 +79,7 @@ def _scan() -> dict[tuple[str, str], list[int]]:
 def test_no_module_outside_the_op_table_switches_on_op_names():
     found = _scan()
     switches = {f"{rel}:{lines[0]}: {name!r}" for (rel, name), lines in found.items() if (rel, name) not in NOT_OPS}
-    assert not sorted(switches), "read the op's record (gradlab/ops/core.py, tensor_ops.py) instead of its name"
+    assert not sorted(switches), "read the op's record (gradlab/ops/core.py, tensor.py) instead of its name"
 
 
 def test_each_allowed_name_is_still_there():

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradlab.ops import OPS, np_sigmoid, sigmoid
-from gradlab.tensor_ops import TENSOR_OPS
+from gradlab.ops.tensor import TENSOR_OPS
 
 PARAMS = {"add_const": 1.5, "rsub_const": 2, "mul_const": -3, "div_const": 4, "rdiv_const": 1, "pow_const": 3,
           "rpow_const": 2}

@@ -73,8 +73,8 @@ def test_a_formula_may_call_the_gate_by_name(swish):
 
 
 def test_a_worksheet_and_its_key_and_grading(swish, tmp_path):
-    from gradlab.answerkey import AnswerKey
     from gradlab.grading import grade_answer
+    from gradlab.model.answerkey import AnswerKey
     from gradlab.worksheet import make_worksheet
 
     (tmp_path / "swish.toml").write_text(f'program = "{PROGRAM}"\n[at]\nw = 0.8\nx = -1.25\n', encoding="utf-8")

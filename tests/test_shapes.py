@@ -1,4 +1,4 @@
-"""Tests for gradlab.shapes: formulas against torch, the exercise answers, errors, the CLI."""
+"""Tests for gradlab.model.networks: formulas against torch, the exercise answers, errors, the CLI."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradlab.errors import GradlabError, ShapeError
-from gradlab.shapes import (
+from gradlab.model.networks import (
     Activation,
     Conv2d,
     Dense,
@@ -35,7 +35,7 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 
 def to_torch(layers) -> "nn.Sequential":
-    """The torch modules for a layer list (test helper: shapes.py does not import torch)."""
+    """The torch modules for a layer list (test helper: gradlab.model.networks does not import torch)."""
     mods, c = [], None
     shape = layers[0].shape
     c = shape[-1] if len(shape) == 3 else None

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from gradlab.check.graphfile import load_graph_file
 from gradlab.cli import main
 from gradlab.errors import ParseError
-from gradlab.graphfile import load_graph_file
-from gradlab.parse import parse_program
+from gradlab.lang.parse import parse_program
 from gradlab.worksheet import build_worksheet, load_spec
 
 

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradlab import GradlabError, evaluate, forward, gradients, parse_program
-from gradlab.finite_diff import finite_differences
-from gradlab.tensor_check import TensorGradientReport
-from gradlab.torch_backend import torch_gradients
+from gradlab.check.tensor_check import TensorGradientReport
+from gradlab.engine.finite_diff import finite_differences
+from gradlab.engine.torch_backend import torch_gradients
 
 SHEET = ("x: (3,); A: (2, 3); B: (2, 2); y: onehot(2); u = A @ x; v = tanh(u); z = B @ v; p = softmax(z); "
          "L = -sum(y * log(p)) / 2")

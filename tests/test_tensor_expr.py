@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradlab import verify
+from gradlab.engine.tensor_symbolic import entry_symbols
 from gradlab.errors import ParseError
-from gradlab.tensor_expr import Tensor, parse_matrix_expression
-from gradlab.tensor_symbolic import entry_symbols
+from gradlab.lang.tensor_expr import Tensor, parse_matrix_expression
 
 SHAPES = {"p": (2,), "y": (2,), "v": (2,), "B": (2, 2), "x": (3,), "A": (2, 3)}
 NAMES = {n: Tensor(entry_symbols(n, s), s) for n, s in SHAPES.items()}

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from gradlab import parse_program, verify
-from gradlab.tensor_forms import matrix_forms, raw_matrix_forms, show, staged_forms
+from gradlab.check.forms import matrix_forms
+from gradlab.engine.tensor_forms import raw_matrix_forms, show, staged_forms
 
 SHEET = ("x: (3,); A: (2, 3); B: (2, 2); y: onehot(2); u = A @ x; v = tanh(u); z = B @ v; p = softmax(z); "
          "L = -sum(y * log(p)) / 2")
@@ -49,14 +50,14 @@ def test_every_shown_form_holds_and_reads_back():
 
 
 def test_a_wrong_raw_form_is_never_shown(monkeypatch):
-    import gradlab.tensor_forms as tf
+    import gradlab.check.forms as forms_module
 
     g = parse_program(SHEET)
     raw = raw_matrix_forms(g)
     broken = dict(raw)
     broken["B"] = raw["A"]   # pretend the builder made a mistake
-    monkeypatch.setattr(tf, "raw_matrix_forms", lambda graph, ts=None: broken)
-    forms = tf.matrix_forms(g)
+    monkeypatch.setattr(forms_module, "raw_matrix_forms", lambda graph, ts=None: broken)
+    forms = forms_module.matrix_forms(g)
     assert "B" not in forms and forms["z"] == "(p - y)/2"
     assert show(raw["B"]) == "(p - y) @ v.T / 2"
 

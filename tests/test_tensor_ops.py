@@ -10,12 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gradlab import Graph, ShapeError
-from gradlab.finite_diff import finite_differences
-from gradlab.numeric import evaluate
+from gradlab.engine.finite_diff import finite_differences
+from gradlab.engine.numeric import evaluate
+from gradlab.engine.tensor_symbolic import tensor_symbolic
+from gradlab.engine.torch_backend import torch_gradients
 from gradlab.ops import OPS, TENSOR_OPS
-from gradlab.tensor_ops import broadcast_shape, matmul_shape, normalise_shape, result_shape, shape_text, transpose_shape
-from gradlab.tensor_symbolic import tensor_symbolic
-from gradlab.torch_backend import torch_gradients
+from gradlab.ops.tensor import broadcast_shape, matmul_shape, normalise_shape, result_shape, shape_text, transpose_shape
 
 
 # ------------------------------------------------------------------------------------ shapes

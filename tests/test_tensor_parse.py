@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gradlab import GradlabError, Graph, ParseError, ShapeError, parse_program, parse_tensor_program
-from gradlab.parse import looks_like_tensor_program, shapes_of
+from gradlab.lang.parse import looks_like_tensor_program, shapes_of
 
 SHEET = ("x: (3,); A: (2, 3); B: (2, 2); y: onehot(2); u = A @ x; v = tanh(u); z = B @ v; p = softmax(z); "
          "L = -sum(y * log(p)) / 2")
@@ -137,7 +137,7 @@ def test_declared_statement_shapes_are_checked():
 
 
 def test_values_must_have_the_declared_shape():
-    from gradlab.numeric import forward
+    from gradlab.engine.numeric import forward
 
     g = parse_program("x: (3,); A: (2, 3); L = sum(A @ x)")
     assert forward(g, {"x": [[1], [2], [3]], "A": np.ones((2, 3))})["L"] == 12.0   # (3, 1) is (3,)

@@ -7,8 +7,15 @@ import numpy as np
 import sympy as sp
 
 from gradlab import parse_program, symbolic_gradients
-from gradlab.numeric import evaluate
-from gradlab.tensor_symbolic import collapse_sums, entry_name, entry_symbols, simplex_constraints, tensor_symbolic, tidy
+from gradlab.engine.numeric import evaluate
+from gradlab.engine.tensor_symbolic import (
+    collapse_sums,
+    entry_name,
+    entry_symbols,
+    simplex_constraints,
+    tensor_symbolic,
+    tidy,
+)
 
 SHEET = ("x: (3,); A: (2, 3); B: (2, 2); y: onehot(2); u = A @ x; v = tanh(u); z = B @ v; p = softmax(z); "
          "L = -sum(y * log(p)) / 2")

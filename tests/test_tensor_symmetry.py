@@ -4,9 +4,9 @@ diagonal is not proved from the diagonal."""
 from __future__ import annotations
 
 from gradlab import parse_program, verify
-from gradlab.claims import Claim
-from gradlab.tensor_symmetry import axis_classes, claim_graph, representatives
-from gradlab.verify_tensor import TensorProblem
+from gradlab.check.verify_tensor import TensorProblem
+from gradlab.engine.tensor_symmetry import axis_classes, claim_graph, representatives
+from gradlab.lang.claims import Claim
 
 NET = "x: (4,); A: (3, 4); B: (2, 3); y: onehot(2); v = tanh(A @ x); p = softmax(B @ v); L = -sum(y*log(p))"
 

@@ -7,7 +7,7 @@ import pytest
 import gradlab.lenet.train  # noqa: F401  (imported by SweepSpec.parse; loaded before Python 3.10 is faked)
 from gradlab.lenet.models import architecture
 from gradlab.lenet.sweep import SweepSpec
-from gradlab.shapes import load_spec
+from gradlab.model.networks import load_spec
 
 import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 

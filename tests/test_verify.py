@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gradlab import GradlabError, ParseError, gradients, verify
-from gradlab.claims import parse_claim
 from gradlab.cli import main
+from gradlab.lang.claims import parse_claim
 
 NEURON = "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)"
 CIRCUIT = "z = w0*x0 + w1*x1 + w2; a = 1/(1+exp(-z))"

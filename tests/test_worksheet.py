@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradlab import Graph, evaluate, gradients
-from gradlab.answerkey import AnswerKey
-from gradlab.expr import parse_expression
+from gradlab.engine.symbolic import expr as value_in_inputs
+from gradlab.engine.symbolic import node_symbol
 from gradlab.grading.formulas import strict_names
+from gradlab.lang.expr import parse_expression
+from gradlab.model.answerkey import AnswerKey
 from gradlab.ops import OPS
-from gradlab.symbolic import expr as value_in_inputs
-from gradlab.symbolic import node_symbol
 from gradlab.worksheet import (
     WorksheetError,
     build_worksheet,

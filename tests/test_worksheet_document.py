@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from gradlab.tensor_forms import M
+from gradlab.engine.tensor_forms import M
 from gradlab.worksheet import (
     Format,
     WorksheetError,

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradlab import evaluate, gradients, verify
-from gradlab.answerkey import AnswerKey
+from gradlab.check.graphfile import load_graph_file
 from gradlab.grading import grade
-from gradlab.graphfile import load_graph_file
+from gradlab.model.answerkey import AnswerKey
 from gradlab.worksheet import (
     WorksheetError,
     build_worksheet,

@@ -10,7 +10,7 @@ from ..errors import GradlabError
 from .common import add_json, print_json
 
 if TYPE_CHECKING:
-    from ..graphfile import FileReport
+    from ..check.graphfile import FileReport
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,8 +39,8 @@ def _expected_text(r: FileReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..graphfile import check_graph_file, find_graph_files  # here, not above: `gradlab --help` starts at once
-    from ..report import format_report, num, table
+    from ..check.graphfile import check_graph_file, find_graph_files  # here, not above: `gradlab --help` starts at once
+    from ..check.report import format_report, num, table
 
     files = find_graph_files(args.paths)
     if not files:

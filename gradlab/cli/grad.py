@@ -26,9 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..check import METHODS, gradients  # here, not above: `gradlab --help` starts without SymPy
-    from ..graphfile import load_graph_file
-    from ..report import format_report
+    from ..check.gradients import METHODS, gradients  # here, not above: `gradlab --help` starts without SymPy
+    from ..check.graphfile import load_graph_file
+    from ..check.report import format_report
 
     at = parse_at(args.at)
     if os.path.isdir(args.program):

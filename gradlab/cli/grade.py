@@ -36,9 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..answerkey import AnswerKey
     from ..fileio import output_folder
     from ..grading import grade
+    from ..model.answerkey import AnswerKey
 
     if not 1 <= args.workers <= 64:
         raise UsageError("--workers must be from 1 to 64")
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report_summary(report: GradeReport) -> str:
-    from ..report import table
+    from ..check.report import table
 
     graded = [s for s in report.students if not s.error]
     lines = [f"{report.title}: {len(graded)} students graded"

@@ -104,11 +104,11 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     at = parse_at(args.at)
     if looks_like_file(args.program):
-        from ..graphfile import load_graph_file
+        from ..check.graphfile import load_graph_file
 
         gf = load_graph_file(args.program)
         return gf.graph, (at if at is not None else (gf.at or None))
-    from ..graph import Graph
+    from ..model.graph import Graph
 
     return Graph.parse(args.program), at
 
@@ -156,8 +156,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _key_table(drawing: Any) -> str:
+    from ..check.report import table
     from ..render.figure import wire_text
-    from ..report import table
 
     rows = [[b.marker, b.kind, wire_text(b.wire, drawing.graph), b.text.replace("\n", " ")] for b in drawing.blanks]
     return "answer key:\n" + table(["blank", "kind", "wire", "answer"], rows)
@@ -167,7 +167,7 @@ def _run_folder(args: argparse.Namespace) -> int:
     """Every graph file of a folder: ``NAME.svg``/``.png`` (solution), ``NAME.blank.*`` (numbered
     gradient blanks), ``NAME.key.json`` (the blanks' answers) and an ``index.html`` gallery."""
     from .. import render as rd
-    from ..graphfile import find_graph_files, load_graph_file
+    from ..check.graphfile import find_graph_files, load_graph_file
 
     if not args.output:
         raise UsageError("a folder of graph files needs an output folder: -o out/graphs/")

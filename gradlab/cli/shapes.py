@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import shapes
+    from ..model import networks as shapes
 
     kind = getattr(args, "shapes_command", None)
     if kind == "dense":

@@ -32,13 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..claims import TRIALS
-    from ..verify import MAX_TRIALS, verify
+    from ..check.verify import MAX_TRIALS, verify
+    from ..lang.claims import TRIALS
     from .common import UsageError
 
     at = parse_at(args.at)
     if looks_like_file(args.program):
-        from ..graphfile import load_graph_file
+        from ..check.graphfile import load_graph_file
 
         graph = load_graph_file(args.program).graph
     else:

@@ -5,13 +5,13 @@
 * :func:`grade_answer` grades one answer in a worker (time and memory limits);
 * :func:`grade_formula` / :func:`grade_matrix` / :func:`grade_number` are the plain, in-process
   graders (a matrix formula is a claim about the key's tensor graph, decided by
-  :func:`gradlab.verify.verify`).
+  :func:`gradlab.check.verify.verify`).
 
-Answers are hostile input: they are read only by gradlab's whitelist parser (:mod:`gradlab.expr`)
+Answers are hostile input: they are read only by gradlab's whitelist parser (:mod:`gradlab.lang.expr`)
 with caps on length, depth and exponents, and evaluated in worker processes with time and
 memory limits (:class:`GradingPool`), so one answer can neither run code nor stall the others.
 
->>> from gradlab.answerkey import Answer, Grading
+>>> from gradlab.model.answerkey import Answer, Grading
 >>> key = Answer(formula="w0*s*(1 - s)", names={"z": "w0*x0 + w2", "s": "sigmoid(z)"},
 ...              inputs=["w0", "x0", "w2"], probe={"w0": [-3, 3], "x0": [-3, 3], "w2": [-3, 3]})
 >>> grade_answer("w0 (s - s^2)", key).status
@@ -20,7 +20,7 @@ memory limits (:class:`GradingPool`), so one answer can neither run code nor sta
 
 from __future__ import annotations
 
-from ..answerkey import Answer, AnswerKey, Grading
+from ..model.answerkey import Answer, AnswerKey, Grading
 from .formulas import grade_formula
 from .grade import AnswerResult, GradeReport, ItemStats, ResponsesError, StudentResult, grade, read_responses
 from .matrices import grade_matrix

@@ -18,7 +18,7 @@ How one formula is graded (:func:`grade_formula`), the way PrairieLearn and STAC
 Everything here runs inside a grading worker (:mod:`gradlab.grading.worker`), which bounds its
 time and memory; this module itself is plain and synchronous.
 
->>> from gradlab.answerkey import Answer, Grading
+>>> from gradlab.model.answerkey import Answer, Grading
 >>> key = Answer(formula="w0*a*(1 - a)", names={"z": "w0*x0 + w1*x1 + w2", "a": "sigmoid(z)"},
 ...              inputs=["w0", "x0", "w1", "x1", "w2"], probe={n: [-3, 3] for n in ["w0", "x0", "w1", "x1", "w2"]})
 >>> grade_formula("w0*exp(-z)/(1+exp(-z))^2", key, Grading()).status
@@ -38,9 +38,9 @@ from typing import Any, Callable, ContextManager, Mapping
 import numpy as np
 import sympy as sp
 
-from ..answerkey import MISTAKES, Answer, Grading
 from ..errors import ParseError
-from ..expr import FORMULA_ONLY, Limits, normalise, parse_expression
+from ..lang.expr import FORMULA_ONLY, Limits, normalise, parse_expression
+from ..model.answerkey import MISTAKES, Answer, Grading
 from ..ops import HEADS
 from .verdict import Verdict
 

@@ -25,10 +25,10 @@ from json.encoder import encode_basestring as _encode_str
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence, TextIO
 
-from ..answerkey import MISTAKES, AnswerKey, normalise_variant
 from ..errors import GradlabError, Location
 from ..fileio import atomic_path, open_regular, output_folder, path_kind
 from ..fileio import shown as shown_path
+from ..model.answerkey import MISTAKES, AnswerKey, normalise_variant
 from ..safetext import markdown_text, shown
 from .formulas import ANSWER_LIMITS
 from .numbers import grade_number, is_plain_number

@@ -1,10 +1,10 @@
-"""Matrix answers: a gradient of a tensor graph as a matrix formula, graded by :func:`gradlab.verify.verify`.
+"""Matrix answers: a gradient of a tensor graph as a matrix formula, graded by :func:`gradlab.check.verify.verify`.
 
 A matrix answer (``dL/dB = ?`` on a sheet) is a claim about the key's graph, and gradlab already
 decides claims: :func:`grade_matrix` hands the student's formula to ``verify`` (lenient syntax:
 ``(p - y) v^T / 2``, ``outer(p - y, v)/2``, ``0.5*(p-y)vᵀ``), which
 
-1. reads it with the safe matrix parser (:mod:`gradlab.tensor_expr`, never ``eval``), first with
+1. reads it with the safe matrix parser (:mod:`gradlab.lang.tensor_expr`, never ``eval``), first with
    the answer caps of :data:`gradlab.grading.formulas.ANSWER_LIMITS`;
 2. tests it at random points of the graph (one-hot labels one-hot, away from kinks and poles)
    against the adjoint from the graph's own local derivatives;
@@ -13,12 +13,12 @@ decides claims: :func:`grade_matrix` hands the student's formula to ``verify`` (
    the generated wrong answers (its mutants: a factor, the transpose, a left-out activation
    derivative such as ``1 - v**2``, ``p`` for ``p - y``, another variable).
 
-Verify's mistake names map to the key's mistake ids (:data:`gradlab.answerkey.MISTAKES`), so the
+Verify's mistake names map to the key's mistake ids (:data:`gradlab.model.answerkey.MISTAKES`), so the
 spec's partial credit applies: ``transposed``, ``factor``, ``sign``, ``chain`` (a local derivative
 left out), ``label`` (``p`` instead of ``p - y``), ``variable``, ``shape``. Two at once
 (``transposed, missing factor 1/2``) earn the product of their credits.
 
->>> from gradlab.answerkey import Answer, Grading
+>>> from gradlab.model.answerkey import Answer, Grading
 >>> key = Answer(formula="(p - y) @ v.T / 2", of="L", wrt="B", program=("x: (3,); A: (2, 3); B: (2, 2); "
 ...     "y: onehot(2); v = tanh(A @ x); z = B @ v; p = softmax(z); L = -sum(y * log(p)) / 2"))
 >>> grade_matrix("0.5 (p - y) v^T", key, Grading()).status
@@ -37,9 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from ..answerkey import MISTAKES, Answer, Grading
 from ..errors import GradlabError, ParseError, ShapeError
-from ..graph import Graph
+from ..model.answerkey import MISTAKES, Answer, Grading
+from ..model.graph import Graph
 from . import formulas
 from .formulas import ANSWER_LIMITS, Deadline
 from .verdict import Verdict
@@ -80,7 +80,7 @@ def _split_names(name: str) -> list[str]:
 
 def answer_graph(answer: Answer) -> Graph:
     """The key's graph, built from the answer's program (cached by its content)."""
-    from ..parse import parse_tensor_program
+    from ..lang.parse import parse_tensor_program
 
     ident = hashlib.sha256(repr((answer.program, sorted(answer.shapes.items()),
                                  sorted(answer.domains.items()))).encode()).hexdigest()
@@ -102,9 +102,9 @@ def seed_of(answer: Answer) -> int:
 
 def read_matrix(text: str, graph: Graph) -> Any:
     """Read the answer once at zeros with the answer caps: syntax, names and shapes, before any work."""
-    from ..claims import claim_names
-    from ..tensor_expr import Tensor, parse_matrix_expression
-    from ..tensor_symbolic import entry_name
+    from ..engine.tensor_symbolic import entry_name
+    from ..lang.claims import claim_names
+    from ..lang.tensor_expr import Tensor, parse_matrix_expression
 
     names = {n: Tensor(np.zeros((1,) + graph.shape(n)), graph.shape(n)) for n in claim_names(graph)}
     entries = {entry_name(n, idx, graph.shape(n)): np.zeros(1) for n in names if graph.shape(n)
@@ -116,8 +116,8 @@ def read_matrix(text: str, graph: Graph) -> Any:
 
 def read_as(text: str, graph: Graph) -> str:
     """The answer in strict syntax, as gradlab read it (implicit products shown as a space)."""
-    from ..claims import claim_names
-    from ..tensor_expr import IMPLICIT, MatrixExpressionParser
+    from ..lang.claims import claim_names
+    from ..lang.tensor_expr import IMPLICIT, MatrixExpressionParser
 
     try:
         strict = MatrixExpressionParser({n: None for n in claim_names(graph)}, symbolic=False,
@@ -130,7 +130,7 @@ def read_as(text: str, graph: Graph) -> str:
 
 def grade_matrix(text: str, answer: Answer, grading: Grading, *, prove_seconds: float = 1.0) -> Verdict:
     """Grade one matrix formula against the key (see the module docstring)."""
-    from ..verify import verify
+    from ..check.verify import verify
 
     if not text.strip():
         return Verdict.blank()

@@ -19,9 +19,9 @@ import math
 import re
 from typing import TypedDict
 
-from ..answerkey import MISTAKES, Answer, Grading
 from ..errors import ParseError
-from ..expr import Limits, parse_expression
+from ..lang.expr import Limits, parse_expression
+from ..model.answerkey import MISTAKES, Answer, Grading
 from .verdict import Verdict
 
 _PLAIN = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d{1,3})?$")

@@ -4,7 +4,7 @@ Each student gets a variant and answers every item: mostly right (in different e
 spellings: ``^`` or ``**``, ``σ`` or ``sigmoid``, expanded, in the inputs), sometimes with a
 generated mistake, sometimes wrong, blank or hostile. Reproducible from the seed.
 
->>> from gradlab.answerkey import AnswerKey
+>>> from gradlab.model.answerkey import AnswerKey
 >>> header, rows = simulate_responses(AnswerKey.load("sheets/key.json"), 30, seed=1)   # doctest: +SKIP
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import sympy as sp
 
-from ..answerkey import Answer, AnswerKey
-from ..expr import parse_expression
+from ..lang.expr import parse_expression
+from ..model.answerkey import Answer, AnswerKey
 from .formulas import strict_names
 
 HOSTILE = ["__import__('os').system('id')", "().__class__.__bases__[0]", "lambda: 1", "9**9**9**9",

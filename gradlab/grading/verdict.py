@@ -15,7 +15,7 @@ class Verdict:
     ``status``: ``correct``, ``partial`` (a named mistake that earns some credit), ``wrong``,
     ``rejected`` (the answer could not be read or took too long: ``feedback`` says why) or
     ``blank``. ``fraction`` is the share of the item's points (0 to 1); ``mistake`` the id of a
-    named mistake (:data:`gradlab.answerkey.MISTAKES`); ``method`` how the decision was made;
+    named mistake (:data:`gradlab.model.answerkey.MISTAKES`); ``method`` how the decision was made;
     ``read_as`` the answer as gradlab read it (strict syntax), so a student sees what was graded.
     """
 

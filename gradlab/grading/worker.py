@@ -10,7 +10,7 @@ that needs the parser is graded by a worker process (a pool of 2 by default), wh
   starts a fresh one when it is over, or when it dies; that answer is rejected with a message
   and the other answers are graded as usual.
 
->>> from gradlab.answerkey import Answer, Grading
+>>> from gradlab.model.answerkey import Answer, Grading
 >>> with GradingPool(workers=1) as pool:
 ...     [v.status for v in pool.grade([Task("number", "1/2", Answer(value=0.5), Grading())])]
 ['correct']
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator, Sequence
 
-from ..answerkey import Answer, Grading
+from ..model.answerkey import Answer, Grading
 from .verdict import Verdict
 
 #: Seconds the symbolic proof of an equal answer may take before the numbers decide.
@@ -129,7 +129,7 @@ def soft_deadline(seconds: float) -> Iterator[None]:
 def _worker_main(conn: Connection, memory_mb: int, timeout: float) -> None:
     # A worker never reads the terminal; SIGINT goes to the parent, which ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .. import numeric, parse, verify  # noqa: F401
+    from .. import verify  # noqa: F401
     from . import (
         formulas,  # noqa: F401  (import before the memory limit)
         matrices,  # noqa: F401  (and the tensor engine and verify with it)

@@ -255,7 +255,7 @@ def cross_entropy_program(classes: int = 3, target: int = 0) -> str:
 
 def _compare(name: str, program: str, at: dict[str, float], torch_grads: dict[str, float],
              tol: float = 1e-9) -> GraphCheck:
-    from ..check import gradients
+    from ..check.gradients import gradients
 
     t0 = time.perf_counter()
     at = {k: float(v) for k, v in at.items()}

@@ -1,6 +1,6 @@
 """LeNet and its variants, built from a small layer spec a student can write.
 
-An architecture is a list of layer lines, the spec language of :mod:`gradlab.shapes`
+An architecture is a list of layer lines, the spec language of :mod:`gradlab.model.networks`
 plus ``dropout P`` and ``batchnorm``::
 
     conv 6@5x5 pad=2 | sigmoid | avgpool 2 | conv 16@5x5 | sigmoid | avgpool 2 |
@@ -29,7 +29,7 @@ from torch import nn
 
 from ..errors import GradlabError
 from ..fileio import path_kind, read_text
-from ..shapes import Activation, Conv2d, Dense, Flatten, Input, Pool2d, parse_spec
+from ..model.networks import Activation, Conv2d, Dense, Flatten, Input, Pool2d, parse_spec
 
 __all__ = ["ModelError", "Architecture", "VARIANTS", "architecture", "build_model", "list_variants"]
 

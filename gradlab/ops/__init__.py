@@ -17,6 +17,9 @@ textbook's ``*-1``, ``exp``, ``+1``, ``1/x``.
 ('σ', '1/x')
 """
 
-from . import activations  # noqa: F401  (registers the activations beyond the classic gates)
+from . import (
+    activations,  # noqa: F401  (registers the activations beyond the classic gates)
+    tensor,  # noqa: F401  (registers the vector and matrix gates: one table for every op)
+)
 from .core import *  # noqa: F403  (the table and its record; core.__all__ lists the names)
 from .core import __all__  # noqa: F401

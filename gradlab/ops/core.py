@@ -593,7 +593,7 @@ register_op(Op("min", 2, lambda a, p: sp.Min(a[0], a[1]),
              kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [1.0, 0.0], "right": [0.0, 1.0]},
              table=OpDoc("`min`", "`min(a, b)`", "min(a, b)", "H(b − a), H(a − b)", "kink at a = b")))
 
-#: Gates over vectors and matrices (``matmul``, ``softmax``, ...), filled by :mod:`gradlab.tensor_ops`;
+#: Gates over vectors and matrices (``matmul``, ``softmax``, ...), filled by :mod:`gradlab.ops.tensor`;
 #: kept apart from :data:`OPS`, whose gates all work on numbers.
 TENSOR_OPS: dict[str, Op] = {}
 

@@ -27,9 +27,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
-from ..graph import Graph
+from ..model.graph import Graph
 from .dot import figure_to_dot
 from .engine import (
     FORMATS,
@@ -54,6 +54,7 @@ from .figure import (
     resolve_blanks,
     wire_text,
 )
+from .inputs import _graph, evaluation_of
 from .steps import Steps, backward_steps
 from .style import PALETTES, THEMES
 
@@ -62,25 +63,6 @@ __all__ = [
     "RenderOptions", "Wire", "GraphvizNotFound", "dot_available", "find_dot", "format_of", "FORMATS", "THEMES",
     "PALETTES", "INSTALL_HINT", "wire_text", "graph_wires", "resolve_blanks",
 ]
-
-
-def _graph(graph: Graph | str) -> Graph:
-    if isinstance(graph, Graph):
-        return graph
-    if isinstance(graph, str):
-        return Graph.parse(graph)
-    raise TypeError(f"expected a Graph or a program, got {type(graph).__name__}")
-
-
-def evaluation_of(graph: Graph, at: Any) -> Any:
-    """``None``, an evaluation (anything with ``values`` and ``adjoints``), or one from the point ``at``."""
-    if at is None:
-        return None
-    if hasattr(at, "values") and hasattr(at, "adjoints") and not isinstance(at, Mapping):
-        return at
-    from ..numeric import evaluate
-
-    return evaluate(graph, at)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 import numpy as np
 
 from ..errors import RenderError
-from ..graph import Graph
+from ..model.graph import Graph
 from . import style as st
 
 Wire = tuple[str, Optional[str], int]
@@ -374,7 +374,7 @@ class _Values:
         loc = getattr(self.ev, "local", None) or {}
         if (u, v, k) in loc:
             return float(np.asarray(loc[(u, v, k)]).reshape(()))
-        from ..numeric import local_partials
+        from ..engine.numeric import local_partials
 
         if v not in self._local:
             self._local[v] = local_partials(self.graph, v, self.ev.values)
@@ -416,7 +416,7 @@ class _Formulas:
     def __init__(self, graph: Graph, limit: int) -> None:
         import sympy as sp
 
-        from ..symbolic import node_symbol, symbolic_gradients, tidy
+        from ..engine.symbolic import node_symbol, symbolic_gradients, tidy
 
         self.sp, self.tidy, self.node_symbol = sp, tidy, node_symbol
         self.graph = graph

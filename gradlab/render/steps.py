@@ -21,11 +21,12 @@ from typing import Any
 
 from ..errors import RenderError
 from ..fileio import write_atomic
-from ..graph import Graph
+from ..model.graph import Graph
 from . import style as st
 from .dot import figure_to_dot
 from .engine import INSTALL_HINT, GraphvizNotFound, find_dot, run_dot_many
 from .figure import RenderOptions, Wire, build_figure, graph_wires, options
+from .inputs import _graph, evaluation_of
 
 #: More steps than this need ``max_steps=`` (each step is one picture for Graphviz to lay out).
 MAX_STEPS = 300
@@ -73,7 +74,7 @@ def step_plan(graph: Graph, evaluation: Any, opts: RenderOptions) -> list[tuple[
           f"the backward pass starts with ∂{out}/∂{out} = 1 on the output wire."])]
     partials = None
     if len(graph.op_nodes) <= 400:
-        from ..symbolic import symbolic_gradients
+        from ..engine.symbolic import symbolic_gradients
 
         partials = symbolic_gradients(graph).partials
     wires = graph_wires(graph)
@@ -145,7 +146,6 @@ def backward_steps(graph: Graph | str, at: Any, folder: str | Path, opts: Render
     ``at`` is the point (input values) or an evaluation; keywords are :class:`RenderOptions`
     (blanks and highlights aside). ``fmt`` is ``svg``, ``png`` or ``dot`` (no page for DOT).
     """
-    from . import _graph, evaluation_of
 
     g = _graph(graph)
     if at is None:

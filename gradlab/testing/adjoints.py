@@ -29,11 +29,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..check import _as_graph
+from ..check.gradients import _as_graph
+from ..check.report import num, table
+from ..engine.numeric import evaluate
 from ..errors import GradlabError
-from ..graph import Graph
-from ..numeric import evaluate
-from ..report import num, table
+from ..model.graph import Graph
 
 __tracebackhide__ = True
 
@@ -229,7 +229,7 @@ def _partial_sum(s: float, parts: list[float], close: Any) -> tuple[int, ...] | 
 
 
 def _local_formula(graph: Graph, n: str, v: str, k: int) -> str:
-    from ..symbolic import symbolic_gradients
+    from ..engine.symbolic import symbolic_gradients
 
     try:
         return str(symbolic_gradients(graph, simplify=False).local_partial(n, v, k))

@@ -18,12 +18,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..check import METHODS, GradientReport, Tolerances, _as_graph, gradients
+from ..check.gradients import METHODS, GradientReport, Tolerances, _as_graph, gradients
+from ..check.graphfile import FileReport, check_graph_file, load_graph_file
+from ..check.report import num, table
+from ..check.verify import VerifyResult, verify
 from ..errors import GradlabError
-from ..graph import Graph
-from ..graphfile import FileReport, check_graph_file, load_graph_file
-from ..report import num, table
-from ..verify import VerifyResult, verify
+from ..model.graph import Graph
 from .adjoints import AdjointReport, check_adjoints
 from .jacobian import JacobianReport, check_function_gradients, check_module_gradients
 from .points import random_points

@@ -3,7 +3,7 @@
 The gradient under test is torch autograd (for torch code, custom ``autograd.Function``
 included) or a hand-written ``grad`` function (for NumPy or plain Python code). The
 reference is Richardson-extrapolated central differences of the forward pass alone
-(the step rule and the Richardson combination of :mod:`gradlab.finite_diff`), with an
+(the step rule and the Richardson combination of :mod:`gradlab.engine.finite_diff`), with an
 error estimate that widens the tolerance where differences are unreliable (a kink
 straddled by the step).
 
@@ -36,10 +36,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from ..check.report import num, table
+from ..engine.finite_diff import central_richardson, step_size
 from ..errors import GradlabError
-from ..finite_diff import central_richardson, step_size
 from ..jsonable import jsonable as _jsonable
-from ..report import num, table
 
 __tracebackhide__ = True  # pytest: gradlab's frames are not the user's problem
 

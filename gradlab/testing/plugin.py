@@ -26,8 +26,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import pytest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from gradlab.graphfile import FileReport, GraphFile
-
+    from ..check.graphfile import FileReport, GraphFile
     from .assertions import GradCheck
 
 #: File names that are never graph files, even inside a graph folder.
@@ -118,8 +117,8 @@ class GraphFileCollector(pytest.File):
     graph_file: "GraphFile"
 
     def collect(self) -> Iterator["GraphCheckItem"]:
-        from gradlab.errors import GradlabError
-        from gradlab.graphfile import _line_of, load_graph_file
+        from ..check.graphfile import _line_of, load_graph_file
+        from ..errors import GradlabError
 
         name = _display(self.path)
         try:
@@ -150,8 +149,8 @@ class GraphFileCollector(pytest.File):
     def file_report(self) -> "FileReport":
         """``check_graph_file`` of this file, once; a GradlabError is kept and raised for every item."""
         if not hasattr(self, "_report"):
-            from gradlab.errors import GradlabError
-            from gradlab.graphfile import check_graph_file
+            from ..check.graphfile import check_graph_file
+            from ..errors import GradlabError
 
             try:
                 self._report: Any = check_graph_file(self.graph_file)
@@ -213,7 +212,7 @@ class GraphCheckItem(pytest.Item):
                 f"tolerance ±{tol:.2g}: {why} (or [tolerance] expected = ...)" + (f"\n{check.note}" if check.note else ""))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        from gradlab.errors import GradlabError
+        from ..errors import GradlabError
 
         if isinstance(excinfo.value, (GraphCheckFailure, GradlabError)) and not self.config.getoption("fulltrace"):
             return str(excinfo.value)
@@ -232,7 +231,7 @@ def _flatten(x: Any) -> list[float]:
 
 
 def _fmt(x: Any) -> str:
-    from gradlab.report import num
+    from ..check.report import num
 
     if isinstance(x, (int, float)):
         return num(float(x))

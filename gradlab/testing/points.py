@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from ..check.verify_tensor import random_input
+from ..engine.numeric import forward
 from ..errors import EvaluationError, GradlabError
-from ..graph import Graph
-from ..numeric import forward
-from ..verify_tensor import random_input
+from ..model.graph import Graph
 
 __tracebackhide__ = True
 

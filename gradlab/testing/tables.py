@@ -24,12 +24,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..check import GradientReport
-from ..closeness import max_rel_error
+from ..check.gradients import GradientReport
+from ..check.report import num, table
+from ..engine.closeness import max_rel_error
+from ..engine.finite_diff import FDEstimate, finite_difference_estimates
 from ..errors import GradlabError
-from ..finite_diff import FDEstimate, finite_difference_estimates
-from ..graph import Graph
-from ..report import num, table
+from ..model.graph import Graph
 
 __tracebackhide__ = True
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..fileio import output_folder, write_atomic
-from ..graph import Graph
+from ..model.graph import Graph
 from .format import Files, Job
 from .formats import BUILTIN, chosen, registered
 from .pictures import renderer

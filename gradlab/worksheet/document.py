@@ -3,7 +3,7 @@
 :func:`sheet_document` is the one place that knows the question types and tells a graph of
 numbers from one of vectors and matrices; a format (:mod:`gradlab.worksheet.format`) only prints
 blocks. Math stays data: a :class:`Partial` is (output, variable), a key's formula a SymPy
-expression or a matrix formula (:class:`gradlab.tensor_forms.M`), a point the numbers, vectors and
+expression or a matrix formula (:class:`gradlab.engine.tensor_forms.M`), a point the numbers, vectors and
 matrices themselves; Markdown prints them as LaTeX, HTML as MathML.
 
 >>> from gradlab.worksheet import build_worksheet, spec_from_program

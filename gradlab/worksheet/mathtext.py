@@ -28,7 +28,7 @@ from ..ops import HEADS, as_sympy
 
 
 class _KeyPrinter(StrPrinter):
-    """SymPy's str form in gradlab's strict formula syntax (read back by :func:`gradlab.expr.parse_expression`)."""
+    """SymPy's str form in gradlab's strict formula syntax (read back by :func:`gradlab.lang.expr.parse_expression`)."""
 
     def _print_Abs(self, e: Any) -> str:
         return f"abs({self._print(e.args[0])})"

@@ -1,13 +1,13 @@
 """Vectors, matrices and matrix formulas as the sheets print them: LaTeX (Markdown, Moodle) and MathML (HTML).
 
-A matrix formula is a :class:`gradlab.tensor_forms.M` tree, as gradlab's engines build it (never
+A matrix formula is a :class:`gradlab.engine.tensor_forms.M` tree, as gradlab's engines build it (never
 text typed by someone): ``(p - y) @ v.T / 2`` prints as ``½ (p − y) vᵀ``. The matrix product is
 written by juxtaposition, the transpose as a superscript (``\\top`` in LaTeX, T in MathML), a
 vector or matrix over a number with the factor first, the entrywise product of two tensors as
 ``⊙`` (a number times a matrix by juxtaposition), and functions entry by entry (``tanh``, ``σ``,
 ``log``) as usual.
 
->>> from gradlab.tensor_forms import M, name, num
+>>> from gradlab.engine.tensor_forms import M, name, num
 >>> p, y, v = name("p", (2,)), name("y", (2,)), name("v", (2,))
 >>> f = M("div", (M("matmul", (M("sub", (p, y), (2,)), M("T", (v,), (1, 2))), (2, 2)), num(2)), (2, 2))
 >>> matrix_latex(f)
@@ -27,8 +27,8 @@ from typing import Any, Callable
 import numpy as np
 import sympy as sp
 
+from ..engine.tensor_forms import M
 from ..ops import FUNCTIONS, OPS, Op
-from ..tensor_forms import M
 from .mathtext import value_text
 
 _ENTRY = re.compile(r"^([A-Za-z][A-Za-z0-9]*)_(\d+)(?:_(\d+))?$")

@@ -16,7 +16,7 @@ For a gradient of a tensor graph as a matrix formula (:func:`matrix_mistakes`) t
 are changes of gradlab's own matrix form: the constant factor left out (``(p - y) @ v.T`` for
 ``(p - y) @ v.T / 2``), the sign (``(y - p) @ v.T / 2``), the transpose (``v @ (p - y).T / 2``),
 an activation's local derivative left out (``1 - v**2``), the label left out (``p`` for
-``p - y``); each is kept only when :func:`gradlab.verify.verify` finds it wrong and names that
+``p - y``); each is kept only when :func:`gradlab.check.verify.verify` finds it wrong and names that
 very mistake, the way grading will.
 
 >>> from gradlab import Graph
@@ -33,12 +33,19 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from ..answerkey import MISTAKES, Mistake
-from ..graph import Graph
-from ..numeric import Evaluation
+from ..engine.numeric import Evaluation
+from ..engine.symbolic import (
+    SymbolicGradients,
+    accumulate_adjoints,
+    node_symbol,
+    symbolic_gradients,
+    sympy_param,
+    value_exprs,
+)
+from ..model.answerkey import MISTAKES, Mistake
+from ..model.graph import Graph
 from ..ops import OPS
-from ..symbolic import SymbolicGradients, accumulate_adjoints, node_symbol, symbolic_gradients, sympy_param, value_exprs
-from ..tensor_ops import tensor_function, tensor_op
+from ..ops.tensor import tensor_function, tensor_op
 from .mathtext import key_text
 
 Edge = tuple[str, str, int]
@@ -197,8 +204,8 @@ def tensor_definitions(graph: Graph) -> dict[str, str]:
 def _activation_factors(graph: Graph, wrt: str) -> list[Any]:
     """The local derivatives (matrix formulas such as ``1 - v**2``) of the one-argument gates between
     ``wrt`` and the output, as the matrix forms multiply them in."""
-    from ..claims import forgettable_gates
-    from ..tensor_forms import ONE, value_forms, vjp_forms
+    from ..engine.tensor_forms import ONE, value_forms, vjp_forms
+    from ..lang.claims import forgettable_gates
 
     vals = value_forms(graph)
     out = []
@@ -215,7 +222,7 @@ def _activation_factors(graph: Graph, wrt: str) -> list[Any]:
 
 
 def _drop_factor(e: Any, factor: Any) -> Any:
-    from ..tensor_forms import M
+    from ..engine.tensor_forms import M
 
     if e.kind == "mul" and factor in e.args:
         rest = e.args[1] if e.args[0] == factor else e.args[0]
@@ -227,7 +234,7 @@ def _drop_factor(e: Any, factor: Any) -> Any:
 
 def _drop_label(e: Any, graph: Graph) -> Any:
     """``p - y`` -> ``p`` where ``y`` is a label and ``p`` a softmax (named or ``softmax(z)``)."""
-    from ..tensor_forms import M
+    from ..engine.tensor_forms import M
     from .tensors import labels
 
     labs = set(labels(graph))
@@ -245,7 +252,7 @@ def _drop_label(e: Any, graph: Graph) -> Any:
 def transposed_form(e: Any) -> Any:
     """The transpose of a matrix formula, written the textbook way: ``v @ (p - y).T / 2`` for
     ``((p - y) @ v.T / 2).T``."""
-    from ..tensor_forms import div, matmul, mul, neg, transpose
+    from ..engine.tensor_forms import div, matmul, mul, neg, transpose
 
     if e.shape == ():
         return e
@@ -265,7 +272,7 @@ def transposed_form(e: Any) -> Any:
 
 def _flipped(e: Any) -> Any:
     """The formula with its first difference turned round (``(y - p) @ v.T / 2`` for ``(p - y) @ v.T / 2``), or None."""
-    from ..tensor_forms import M
+    from ..engine.tensor_forms import M
 
     if e.kind == "sub":
         return M("sub", (e.args[1], e.args[0]), e.shape)
@@ -281,10 +288,10 @@ def _flipped(e: Any) -> Any:
 
 def matrix_mistakes(graph: Graph, wrt: str, right: Any, *, seed: int = 0) -> list[tuple[Mistake, Any]]:
     """Generated wrong matrix formulas for d output / d ``wrt`` (see the module docstring), each
-    with the formula as an :class:`~gradlab.tensor_forms.M` tree; only those verify names as such."""
+    with the formula as an :class:`~gradlab.engine.tensor_forms.M` tree; only those verify names as such."""
+    from ..check.verify import verify
+    from ..engine.tensor_forms import _split, neg, scale, show
     from ..grading.matrices import mistake_ids, mistake_message, yours
-    from ..tensor_forms import _split, neg, scale, show
-    from ..verify import verify
 
     found: list[tuple[str, Any]] = []
     c, rest = _split(right)
@@ -316,9 +323,9 @@ def matrix_entry_mistakes(graph: Graph, values: dict[str, Any], node: str, idx: 
                           mistakes: list[tuple[Mistake, Any]]) -> list[Mistake]:
     """The wrong matrix formulas of ``d output / d node`` evaluated at a point, at the entry ``idx``
     (a transposed formula at the transposed entry); the sign error always."""
-    from ..claims import claim_names
-    from ..tensor_expr import Tensor, parse_matrix_expression
-    from ..tensor_forms import show
+    from ..engine.tensor_forms import show
+    from ..lang.claims import claim_names
+    from ..lang.tensor_expr import Tensor, parse_matrix_expression
 
     shape = graph.shape(node)
     names = {n: Tensor(np.asarray(values[n], dtype=float)[None], graph.shape(n)) for n in claim_names(graph)}

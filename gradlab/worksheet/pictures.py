@@ -27,8 +27,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..graph import Graph
-from ..numeric import Evaluation
+from ..engine.numeric import Evaluation
+from ..model.graph import Graph
 
 Wire = tuple[str, Optional[str], int]
 

@@ -8,8 +8,8 @@ point, pictures and answers (the key). The formats (Markdown, HTML, PDF, Moodle)
 
 A graph with vectors and matrices (see :mod:`gradlab.worksheet.tensors`): a blank of the picture
 holds a vector or a matrix and gets one answer box per entry; a ``matrix`` question asks for a
-gradient as a matrix formula (the key's formula from :func:`gradlab.tensor_forms.matrix_forms`,
-checked at random points, graded by :func:`gradlab.verify.verify`); a ``numeric`` question asks
+gradient as a matrix formula (the key's formula from :func:`gradlab.check.forms.matrix_forms`,
+checked at random points, graded by :func:`gradlab.check.verify.verify`); a ``numeric`` question asks
 for entries of a gradient (``dL/dB_1_2``) at the variant's point.
 """
 
@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from ..answerkey import Answer, AnswerKey, Item, Mistake, Question, Variant
+from ..engine.numeric import Evaluation, evaluate
+from ..engine.symbolic import node_symbol
+from ..engine.tensor_forms import show
 from ..errors import GradlabError
-from ..expr import parse_expression
 from ..grading.formulas import evaluate_points, strict_names
-from ..graph import Graph
-from ..numeric import Evaluation, evaluate
-from ..symbolic import node_symbol
-from ..tensor_forms import show
+from ..lang.expr import parse_expression
+from ..model.answerkey import Answer, AnswerKey, Item, Mistake, Question, Variant
+from ..model.graph import Graph
 from .mathtext import key_text, latex, number, value_text
 from .matrixtext import matrix_latex
 from .mistakes import (

@@ -58,12 +58,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..answerkey import MISTAKES, Grading
+from ..check.graphfile import load_graph_file
 from ..errors import GradlabError, GraphFileError, Location
 from ..fileio import path_kind, read_bytes, shown
-from ..graph import Graph
-from ..graphfile import load_graph_file
-from ..parse import parse_program
+from ..lang.parse import parse_program
+from ..model.answerkey import MISTAKES, Grading
+from ..model.graph import Graph
 from .grid import Grid
 
 if sys.version_info >= (3, 11):
@@ -431,7 +431,7 @@ def _check_alias(graph: Graph, alias: str, target: Any, what: str, where: str, l
         raise _fail(f"{what}: '{target}' is not a node of the graph (nodes: {nodes})", where, line)
     import sympy as sp
 
-    from ..expr import parse_expression
+    from ..lang.expr import parse_expression
 
     try:
         parse_expression(target, {n: sp.Symbol(n) for n in names}, unknown_names=False)

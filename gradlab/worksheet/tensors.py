@@ -8,7 +8,7 @@ Defaults for a tensor graph (exercise sheet 2, task 6: ``u = A @ x``, ``v = tanh
   ``backward`` (every entry of the gradients on the gates' wires) on request;
 * ``matrix`` asks for d output / d the named argument of a softmax (``dL/dz``), then the weight
   matrices from the output back (``dL/dB``, ``dL/dA``), each only where gradlab's engines have a
-  checked matrix form (:func:`gradlab.tensor_forms.matrix_forms`); ``numeric`` for the entry
+  checked matrix form (:func:`gradlab.check.forms.matrix_forms`); ``numeric`` for the entry
   (1, 2) of the first weight matrix (``dL/dB_1_2``);
 * values: one decimal, matrices from -1 to 1 and vectors and numbers from -2 to 2 (with integers
   from -3 to 3, ``A @ x`` would saturate almost every tanh); a ``onehot`` label is a random
@@ -32,8 +32,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..graph import Graph
-from ..tensor_ops import TENSOR_OPS
+from ..model.graph import Graph
+from ..ops.tensor import TENSOR_OPS
 from .grid import Grid
 
 #: Default value grids of a tensor graph's inputs: (min, max, step).
@@ -79,7 +79,7 @@ def default_matrix_targets(graph: Graph) -> list[str]:
 
 def default_numeric(graph: Graph, targets: list[str]) -> list[str]:
     """One entry of the first matrix among the targets (``B_1_2``), else of the first vector."""
-    from ..tensor_symbolic import entry_name
+    from ..engine.tensor_symbolic import entry_name
 
     for want_matrix in (True, False):
         for n in targets:
@@ -94,7 +94,7 @@ def default_numeric(graph: Graph, targets: list[str]) -> list[str]:
 def split_entry(graph: Graph, name: str) -> tuple[str, tuple[int, ...] | None] | None:
     """``"B"`` -> ``("B", None)``; an entry ``"B_1_2"`` -> ``("B", (0, 1))`` (1-based names, 0-based
     indices); None when it names neither a node nor an entry of one."""
-    from ..tensor_expr import ENTRY_RE
+    from ..lang.tensor_expr import ENTRY_RE
 
     if name in graph:
         return name, None
@@ -116,7 +116,7 @@ def split_entry(graph: Graph, name: str) -> tuple[str, tuple[int, ...] | None] |
 def numeric_entries(graph: Graph, names: list[str]) -> list[tuple[str, str, tuple[int, ...]]]:
     """The entries a numeric question asks for: ``(entry name, node, index)``; a whole vector or
     matrix is every entry of it."""
-    from ..tensor_symbolic import entry_name
+    from ..engine.tensor_symbolic import entry_name
 
     out = []
     for name in names:
@@ -167,11 +167,11 @@ _FORMS: dict[str, dict[str, Any]] = {}
 
 
 def checked_forms(graph: Graph) -> dict[str, Any]:
-    """The gradient of every input and named node as a matrix formula (a :class:`~gradlab.tensor_forms.M`
+    """The gradient of every input and named node as a matrix formula (a :class:`~gradlab.engine.tensor_forms.M`
     tree), only those gradlab's check confirms at random points (cached per graph)."""
+    from ..check.verify import check_formulas
+    from ..engine.tensor_forms import raw_matrix_forms, show
     from ..errors import GradlabError
-    from ..tensor_forms import raw_matrix_forms, show
-    from ..verify import check_formulas
 
     try:
         ident = repr(graph_program(graph)) + graph.output
@@ -194,7 +194,7 @@ def checked_forms(graph: Graph) -> dict[str, Any]:
 
 def draw_value(rng: random.Random, graph: Graph, name: str, choices: Sequence[float]) -> Any:
     """One input's value for a variant: a number, or nested lists (labels one-hot, see the module docstring)."""
-    from ..tensor_ops import softmax_axis, to2d
+    from ..ops.tensor import softmax_axis, to2d
 
     shape = graph.shape(name)
     domain = graph.attrs(name).get("domain")

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.numeric import Evaluation, evaluate
 from ..errors import GradlabError
-from ..numeric import Evaluation, evaluate
 from ..ops import OPS, Op
 from .spec import Part, ValueRange, WorksheetError
 
@@ -135,7 +135,7 @@ def _asked_numbers(part: Part, ev: Evaluation) -> list[float]:
 
 def _why_not_tensor(part: Part, at: dict[str, Any], *, margin: float, decimals: int) -> str | None:
     from ..ops import op_for
-    from ..tensor_ops import TensorOp, expand
+    from ..ops.tensor import TensorOp, expand
     from .tensors import SOFTMAX_SATURATED, numeric_entries
 
     graph = part.graph

@@ -32,11 +32,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import EvaluationError, ShapeError
-from .graph import Graph
+from ..errors import EvaluationError, ShapeError
+from ..model.graph import Graph
+from ..ops import DomainEdge, op_for
+from ..ops.tensor import shape_text
 from .numeric import Point, Watcher, forward, forward_lazy, point_values
-from .ops import DomainEdge, op_for
-from .tensor_ops import shape_text
 
 EPS = float(np.finfo(np.float64).eps)
 #: A step moves each gate argument at most 1/EDGE_MARGIN of its distance to a domain edge (up to twice

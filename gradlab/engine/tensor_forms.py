@@ -1,22 +1,22 @@
 """Matrix forms of gradients: ``dL/dB = (p - y) @ v.T / 2`` rather than entry by entry.
 
 The adjoint of each node is written as a matrix formula in the claim syntax of
-:mod:`gradlab.tensor_expr` (``@``, ``.T``, ``*`` entry by entry), built backwards from the
+:mod:`gradlab.lang.tensor_expr` (``@``, ``.T``, ``*`` entry by entry), built backwards from the
 output with each gate's textbook VJP in matrix form (``G @ B.T`` and ``A.T @ G`` for ``A @ B``,
 ``G * (1 - v**2)`` for ``v = tanh(u)``, ``p * (G - sum(p * G))`` for ``p = softmax(z)``, ...): a tensor
-gate's from its record (:attr:`gradlab.tensor_ops.TensorOp.matrix_vjp`), an elementwise gate's from its
+gate's from its record (:attr:`gradlab.ops.tensor.TensorOp.matrix_vjp`), an elementwise gate's from its
 local partials.
-Where a node's entries (from :mod:`gradlab.tensor_symbolic`) all follow one entrywise pattern,
+Where a node's entries (from :mod:`gradlab.engine.tensor_symbolic`) all follow one entrywise pattern,
 such as ``(p_i - y_i)/2``, that pattern is used instead: so the softmax-cross-entropy step reads
 ``(p - y)/2``. Constant factors move to the end (``(p - y) @ v.T / 2``).
 
-Every form is checked against the true adjoint at random points before it is shown
-(:func:`matrix_forms`); one that does not hold is dropped, never printed.
+These are raw forms: the check layer shows a form only after testing it against the true adjoint at
+random points (:func:`gradlab.check.forms.matrix_forms`); one that does not hold is dropped, never printed.
 
 >>> from gradlab import Graph
 >>> g = Graph.parse("x: (3,); A: (2, 3); B: (2, 2); y: onehot(2); v = tanh(A @ x); z = B @ v; "
 ...                 "p = softmax(z); L = -sum(y*log(p))/2")
->>> forms = matrix_forms(g)
+>>> forms = {n: show(m) for n, m in raw_matrix_forms(g).items() if m is not None}
 >>> forms["z"], forms["B"], forms["A"]
 ('(p - y)/2', '(p - y) @ v.T / 2', '((B.T @ (p - y)) * (1 - v**2)) @ x.T / 2')
 >>> staged_forms(g)["A"]
@@ -31,10 +31,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from .expr import FORMULA_ONLY
-from .graph import Graph
-from .ops import HEADS, as_sympy, op_for
-from .tensor_ops import (
+from ..lang.expr import FORMULA_ONLY
+from ..model.graph import Graph
+from ..ops import HEADS, as_sympy, op_for
+from ..ops.tensor import (
     FormBuilders,
     TensorOp,
     broadcast_shape,
@@ -215,7 +215,7 @@ def matmul(a: M, b: M) -> M:
     ca, ra = _split(a)
     cb, rb = _split(b)
     assert ra is not None and rb is not None
-    from .tensor_ops import matmul_shape
+    from ..ops.tensor import matmul_shape
 
     return scale(ca * cb, M("matmul", (ra, rb), matmul_shape(ra.shape, rb.shape)))
 
@@ -391,7 +391,7 @@ def from_sympy(expr: sp.Expr, names: Mapping[sp.Symbol, M], shape: tuple[int, ..
 _A, _B, _O = sp.Symbol("__a0", real=True), sp.Symbol("__a1", real=True), sp.Symbol("__out", real=True)
 
 
-#: The constructors the tensor gates' records write their matrix forms with (:class:`gradlab.tensor_ops.TensorOp`).
+#: The constructors the tensor gates' records write their matrix forms with (:class:`gradlab.ops.tensor.TensorOp`).
 BUILDERS = FormBuilders(num=num, call=call, matmul=matmul, transpose=transpose, mul=mul, sub=sub, neg=neg,
                         scale=scale)
 
@@ -406,7 +406,7 @@ def value_form(op_name: str, args: Sequence[M], param: Any, shape: tuple[int, ..
     if op is None:
         return None
     syms = [_A, _B][: op.arity]
-    from .tensor_ops import _sym_param
+    from ..ops.tensor import _sym_param
 
     expr = op.sym(syms, _sym_param(param))
     return from_sympy(expr, {_A: a, **({_B: b} if b is not None else {})}, shape)
@@ -423,7 +423,7 @@ def vjp_forms(op_name: str, g: M, args: Sequence[M], out: M, shapes: Sequence[tu
         return list(op.matrix_vjp(BUILDERS, g, args, out, shapes, param, out_shape))
     if op is None:
         return [None] * len(args)
-    from .tensor_ops import _sym_param
+    from ..ops.tensor import _sym_param
 
     syms = [_A, _B][: op.arity]
     parts = op.partials(syms, _O, _sym_param(param))
@@ -605,30 +605,4 @@ def staged_forms(graph: Graph) -> dict[str, str]:
     return result
 
 
-def matrix_forms(graph: Graph, ts: Any = None, *, nodes: Sequence[str] | None = None, trials: int = 6,
-                 seed: int = 12345) -> dict[str, str]:
-    """The adjoint of each node (default: inputs and named nodes) as a matrix formula, only where
-    the formula holds at random points (the same test as :func:`gradlab.verify`)."""
-    g = graph
-    raw = raw_matrix_forms(g, ts)
-    wanted = list(nodes) if nodes is not None else [n for n in g.nodes if g.kind(n) == "input"
-                                                    or g.attrs(n).get("named")]
-    candidates = {n: show(raw[n]) for n in wanted if raw.get(n) is not None}  # type: ignore[arg-type]
-    if not candidates:
-        return {}
-    from .errors import GradlabError
-    from .verify import check_formulas
-
-    try:
-        holds = check_formulas(g, candidates, trials=trials, seed=seed)
-    except GradlabError:  # no valid random point (a graph full of poles): show nothing unchecked
-        return {}
-    return {n: f for n, f in candidates.items() if holds.get(n)}
-
-
-def matrix_form(graph: Graph, node: str, ts: Any = None) -> str | None:
-    """The checked matrix formula of d output / d ``node``, or None."""
-    return matrix_forms(graph, ts, nodes=[node]).get(node)
-
-
-__all__ = ["matrix_forms", "matrix_form", "raw_matrix_forms", "staged_forms", "M", "show", "from_sympy"]
+__all__ = ["raw_matrix_forms", "staged_forms", "M", "show", "from_sympy"]

@@ -1,7 +1,7 @@
 """What programs and formulas may say: the ``ast`` whitelist both languages share.
 
-The program parser (:mod:`gradlab.parse`) and the formula parsers (:mod:`gradlab.expr`,
-:mod:`gradlab.tensor_expr`) read text with :func:`ast.parse` and walk the tree themselves; nothing is
+The program parser (:mod:`gradlab.lang.parse`) and the formula parsers (:mod:`gradlab.lang.expr`,
+:mod:`gradlab.lang.tensor_expr`) read text with :func:`ast.parse` and walk the tree themselves; nothing is
 evaluated. This module holds the rules they have in common, so that the two languages refuse the same
 things with the same words:
 
@@ -24,8 +24,8 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable, Sequence, TypeGuard, TypeVar
 
-from .errors import ParseError
-from .ops import Op
+from ..errors import ParseError
+from ..ops import Op
 
 _REFUSED: dict[type, str] = {
     ast.Attribute: "attribute access ('.') is not allowed",

@@ -20,7 +20,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from .jsonable import jsonable as _jsonable
+from ..jsonable import jsonable as _jsonable
 
 METHODS = ("symbolic", "fd", "torch")
 
@@ -39,7 +39,7 @@ class Tolerances:
     Finite differences have truncation and rounding error (about 1e-10 relative at the
     default step), so they get ``fd_rtol``/``fd_atol`` (``fd_atol`` is scaled by
     ``max(1, |output|)``, and widened by twice the differences' own error estimate, see
-    :class:`gradlab.finite_diff.FDEstimate`); torch computes the same float64 arithmetic
+    :class:`gradlab.engine.finite_diff.FDEstimate`); torch computes the same float64 arithmetic
     in another order.
     """
 

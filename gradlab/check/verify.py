@@ -1,8 +1,8 @@
 """Check a claimed gradient formula: ``verify(graph, "da/dx0 = w0*a*(1-a)")``.
 
 A claim is ``d<of>/d<wrt> = <formula>``; the formula may use the graph's inputs and the
-names of its statements (``a``, ``z``), the functions of :mod:`gradlab.expr` and, for vectors
-and matrices, ``@``, ``.T`` and the functions of :mod:`gradlab.tensor_expr`
+names of its statements (``a``, ``z``), the functions of :mod:`gradlab.lang.expr` and, for vectors
+and matrices, ``@``, ``.T`` and the functions of :mod:`gradlab.lang.tensor_expr`
 (``dL/dB = (p - y) @ v.T / 2``, or one entry: ``dL/dB_1_2 = (p_1 - y_1)*v_2/2``). It is read
 by our own whitelisted parser (never ``eval``). The claim is
 
@@ -31,12 +31,21 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .claims import TRIALS, Claim, as_graph, claim_names, close_entries, is_zero, nice_number, parse_claim, prove_equal
-from .errors import GradlabError
-from .graph import Graph
-from .jsonable import jsonable as _jsonable
+from ..errors import GradlabError
+from ..jsonable import jsonable as _jsonable
+from ..lang.claims import (
+    TRIALS,
+    Claim,
+    as_graph,
+    close_entries,
+    is_zero,
+    nice_number,
+    parse_claim,
+    prove_equal,
+)
+from ..model.graph import Graph
 from .verify_scalar import ScalarProblem
-from .verify_tensor import TensorProblem
+from .verify_tensor import TensorProblem, check_formulas  # noqa: F401  (re-exported: worksheets check many forms)
 
 #: Differing entries listed in a counterexample.
 MAX_ENTRIES = 8
@@ -257,42 +266,8 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
                         ce, mistake, message, seed, why, truth_text, notes)
 
 
-def check_formulas(graph: Graph, formulas: Mapping[str, str], *, trials: int = 6, seed: int = 12345,
-                   rtol: float = 1e-7, atol: float = 1e-9) -> dict[str, bool]:
-    """Which of several formulas ``{node: "d output/d node formula"}`` hold at shared random points
-    (one sample, one backward pass; for checking many matrix forms of one graph at once)."""
-    from .tensor_expr import Tensor, parse_matrix_expression
-
-    if not formulas:
-        return {}
-    out_name = graph.output
-    first = next(iter(formulas))
-    problem = TensorProblem(graph, Claim(out_name, first, formulas[first], ""), False)
-    problem.notes = []
-    values = problem.sample(trials, np.random.default_rng(seed), None)
-    adj = problem._adjoints(values)
-    names = {n: Tensor(values[n], graph.shape(n)) for n in claim_names(graph)}
-    result = {}
-    for node, form in formulas.items():
-        try:
-            with np.errstate(all="ignore"):
-                t = parse_matrix_expression(form, names, symbolic=False)
-        except GradlabError:
-            result[node] = False
-            continue
-        truth = adj[node]
-        claimed = np.asarray(t.data, dtype=np.float64)
-        if t.shape != graph.shape(node):
-            if t.shape != ():
-                result[node] = False
-                continue
-            claimed = np.broadcast_to(claimed.reshape(claimed.shape + (1,) * len(graph.shape(node))), truth.shape)
-        result[node] = bool(close_entries(claimed, truth, rtol, atol, tuple(range(1, truth.ndim))).all())
-    return result
-
-
 def _shape_words(shape: tuple[int, ...]) -> str:
-    from .tensor_ops import shape_text
+    from ..ops.tensor import shape_text
 
     return shape_text(tuple(shape))
 

@@ -41,9 +41,9 @@ from typing import Any, Callable, Mapping, Union
 import numpy as np
 import sympy as sp
 
-from .errors import Location, ParseError, syntax_message
+from ..errors import Location, ParseError, syntax_message
+from ..ops import OPS, DerivedTable, Op, as_sympy, np_erf
 from .grammar import call_arguments, count_message, is_number, not_a_number, operator_text, refused
-from .ops import OPS, DerivedTable, Op, as_sympy, np_erf
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ Arity = Union[int, None, tuple[int, int]]
 
 
 def gate_formula(op: Op, args: list[Any], param: Any = None) -> Any:
-    """The SymPy formula of the gate ``op`` over ``args`` (checked by :func:`gradlab.grammar.call_arguments`):
+    """The SymPy formula of the gate ``op`` over ``args`` (checked by :func:`gradlab.lang.grammar.call_arguments`):
     a variadic gate folded pair by pair, a gate with a parameter given ``param`` or its default."""
     if op.variadic:
         return reduce(lambda a, b: op.sym([a, b], None), args)
@@ -151,7 +151,7 @@ def normalise(text: str, *, function_names: set[str] | None = None, product: str
     """What a student typed, rewritten into the strict syntax (see ``lenient`` in the module docstring).
 
     ``product`` is the operator written for an implicit product (``2w0``); the matrix parser
-    (:mod:`gradlab.tensor_expr`) uses a marker of its own, since ``B^T (p - y)`` is a matrix product.
+    (:mod:`gradlab.lang.tensor_expr`) uses a marker of its own, since ``B^T (p - y)`` is a matrix product.
 
     >>> normalise("2w0 σ(z)(1 − σ(z))")
     '2*w0*sigmoid(z)*(1-sigmoid(z))'
@@ -393,7 +393,7 @@ class ExpressionParser:
 
     def gate_arguments(self, gate: Op, fname: str, args: list[Any], node: ast.Call) -> tuple[list[Any], Any]:
         """A gate's arguments and its parameter, by the rule programs follow too
-        (:func:`gradlab.grammar.call_arguments`)."""
+        (:func:`gradlab.lang.grammar.call_arguments`)."""
         try:
             return call_arguments(gate, fname, args, self.is_constant)
         except ParseError as e:

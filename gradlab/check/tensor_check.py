@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from .check import ENTRY_FORMULAS, METHODS, gradients
-from .graph import Graph
+from ..model.graph import Graph
+from .gradients import ENTRY_FORMULAS, METHODS, gradients
 from .kinks import find_kinks as tensor_kinks
 from .report import PRINT_ENTRIES, format_tensor_report
 from .results import GradientReport, InputResult, NodeResult, Tolerances

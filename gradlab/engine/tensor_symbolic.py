@@ -3,9 +3,9 @@
 Every entry of a vector or matrix node has a symbol, 1-based as in the exercise sheets:
 ``p_1``, ``p_2`` for a vector ``p``, ``B_1_2`` for the entry B_{1,2} of a matrix ``B`` (numpy's
 ``B[0, 1]``); a number keeps its name. The adjoint of each node (d output / d node) is
-accumulated in reverse through every gate's VJP (:mod:`gradlab.tensor_ops`), run on numpy
+accumulated in reverse through every gate's VJP (:mod:`gradlab.ops.tensor`), run on numpy
 object arrays of SymPy expressions, by the one reverse pass of the symbolic engine
-(:func:`gradlab.symbolic.reverse_accumulation`, shares by :func:`gradlab.symbolic.vjp_shares`), which tidies
+(:func:`gradlab.engine.symbolic.reverse_accumulation`, shares by :func:`gradlab.engine.symbolic.vjp_shares`), which tidies
 each adjoint here before it is passed on. Like the scalar engine it gives
 
 * ``named``: in the entries of the inputs and of the nodes the user named (anonymous gates
@@ -36,10 +36,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from .graph import Graph
-from .ops import as_sympy
+from ..model.graph import Graph
+from ..ops import as_sympy
+from ..ops.tensor import Shape, forward_values, softmax_axis, tensor_op, to2d
 from .symbolic import adjoint_name, as_object, reverse_accumulation, vjp_shares
-from .tensor_ops import Shape, forward_values, softmax_axis, tensor_op, to2d
 
 #: Entries of a node beyond which its adjoint is not simplified eagerly (only on request).
 EAGER_TIDY_ENTRIES = 64
@@ -357,8 +357,8 @@ def _tensor_symbolic(graph: Graph, simplify: bool, identity: Iterable[str]) -> T
     symbols, values = named_values(g)
     groups = simplex_groups(g, symbols)
     if g.shape(out) != ():
-        from .errors import ShapeError
-        from .tensor_ops import shape_text
+        from ..errors import ShapeError
+        from ..ops.tensor import shape_text
 
         raise ShapeError(f"the output '{out}' is {shape_text(g.shape(out))}; gradients need a number (a loss)")
 

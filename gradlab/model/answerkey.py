@@ -2,7 +2,7 @@
 
 :func:`gradlab.worksheet.make_worksheet` writes it; :func:`gradlab.grading.grade` reads it. It is
 self-contained: grading needs no graph file, only this key. Formulas are stored as text in
-gradlab's strict formula syntax and read back with the safe parser (:mod:`gradlab.expr`), never
+gradlab's strict formula syntax and read back with the safe parser (:mod:`gradlab.lang.expr`), never
 with ``eval``; a key edited by hand is checked and its mistakes are reported by place.
 
 Layout (``gradlab_key`` is the format version)::
@@ -19,7 +19,7 @@ A formula answer: ``{"formula": "w0*a*(1 - a)", "names": {"z": "w0*x0 + ...", "a
 A matrix answer (a gradient of a tensor graph as a matrix formula) carries the graph itself:
 ``{"formula": "(p - y) @ v.T / 2", "program": "x: (3,)\n...", "shapes": {"x": [3], ...},
 "domains": {"y": "onehot"}, "of": "L", "wrt": "B", "mistakes": [...]}``; it is graded by
-:func:`gradlab.verify.verify` on the graph the program builds. A tensor variant's ``at`` holds
+:func:`gradlab.check.verify.verify` on the graph the program builds. A tensor variant's ``at`` holds
 nested lists (a vector ``[1, -0.5, 2]``, a matrix by rows).
 
 >>> normalise_variant("Variant 7", {"06": None, "07": None})
@@ -34,8 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import GradlabError, Location
-from .fileio import path_kind, read_text, shown
+from ..errors import GradlabError, Location
+from ..fileio import path_kind, read_text, shown
 
 KEY_VERSION = 1
 KINDS = ("number", "formula", "matrix")
@@ -267,7 +267,7 @@ def check_key_data(data: Mapping[str, Any], where: str = "key.json") -> None:
     >>> check_key_data({"gradlab_key": 1, "grading": {"timeout": "abc"}}, "key.json")
     Traceback (most recent call last):
     ...
-    gradlab.answerkey.AnswerKeyError: key.json: grading/timeout must be a number, got "abc"
+    gradlab.model.answerkey.AnswerKeyError: key.json: grading/timeout must be a number, got "abc"
     """
     def bad(path: list[str], msg: str) -> AnswerKeyError:
         return AnswerKeyError(f"{'/'.join(path)} {msg}", Location(file=where))

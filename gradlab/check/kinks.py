@@ -2,7 +2,7 @@
 :func:`gradlab.gradients`. A number is the 0-d case: a vector gate is on its kink where any entry is.
 
 >>> from gradlab import Graph
->>> from gradlab.numeric import forward
+>>> from gradlab.engine.numeric import forward
 >>> g = Graph.parse("s = w*x + b; f = 2*relu(s)")
 >>> [(k.node, k.exact, k.affected) for k in find_kinks(g, forward(g, dict(w=2, x=1, b=-2)))]
 [('t2', True, ['w', 'x', 't1', 'b', 's'])]
@@ -15,10 +15,10 @@ from typing import Any, Mapping
 import networkx as nx
 import numpy as np
 
-from .graph import Graph
-from .ops import op_for
+from ..model.graph import Graph
+from ..ops import op_for
+from ..ops.tensor import TensorOp, expand
 from .results import KinkResult, Tolerances, Value
-from .tensor_ops import TensorOp, expand
 
 
 def as_value(a: Any) -> Value:

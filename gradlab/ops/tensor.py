@@ -40,9 +40,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import sympy as sp
 
-from .errors import GraphError, ShapeError
-from .ops import TENSOR_OPS as _TABLE
-from .ops import Op, as_sympy, op_for, partial_functions
+from ..errors import GraphError, ShapeError
+from .core import TENSOR_OPS as _TABLE
+from .core import Op, as_sympy, op_for, partial_functions
 
 Shape = tuple[int, ...]
 
@@ -374,7 +374,7 @@ def _sym_param(p: Any) -> Any:
 
 def _not_scalar(name: str) -> Callable[..., Any]:
     def fail(*args: Any, **kwargs: Any) -> Any:
-        from .errors import GradlabError
+        from ..errors import GradlabError
 
         raise GradlabError(f"'{name}' is a tensor operation: evaluate its graph with gradlab's tensor engine "
                            "(gradients(), evaluate() and verify() choose it for you)")
@@ -387,8 +387,8 @@ def _number_shape(shapes: Sequence[Shape], param: Any, names: Sequence[str] | No
 
 @dataclass(frozen=True)
 class FormBuilders:
-    """The constructors of matrix formulas (:class:`gradlab.tensor_forms.M`) that a record's matrix forms are
-    written with; :mod:`gradlab.tensor_forms` passes them in, so that the op table does not import it."""
+    """The constructors of matrix formulas (:class:`gradlab.engine.tensor_forms.M`) that a record's matrix forms are
+    written with; :mod:`gradlab.engine.tensor_forms` passes them in, so that the op table does not import it."""
 
     num: Callable[[Any], Any]
     call: Callable[..., Any]          # call(fn, *args, shape=...): ``sum(G, 0)``, ``softmax(z)``
@@ -428,7 +428,7 @@ class TensorOp(Op):
     matrix_vjp: Callable[..., list[Any]] | None = None
     #: adds up its argument's entries (``sum``): a matrix form writes 1 for the sum of a label's entries
     adds_entries: bool = False
-    #: how it treats the indices of its axes (:mod:`gradlab.tensor_symmetry`): ``symmetry(arg_dims, out_dims,
+    #: how it treats the indices of its axes (:mod:`gradlab.engine.tensor_symmetry`): ``symmetry(arg_dims, out_dims,
     #: param)`` gives the pairs ``((k, i), (m, j))`` of axes it ties, ``k`` an argument or :data:`OUT` and ``i``
     #: 0 (rows) or 1 (columns), for axes longer than 1; None: not known to treat them alike
     symmetry: Callable[[Sequence[tuple[int, int]], tuple[int, int], Any], list[AxisTie]] | None = None

@@ -11,11 +11,11 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .claims import Claim, claim_names, forgettable_gates, is_activation, prove_equal, subgraph_to
-from .errors import GradlabError
-from .graph import Graph
-from .numeric import backward, forward_lazy, local_partials, point_values
-from .ops import Op, as_sympy, op_for
+from ..engine.numeric import backward, forward_lazy, local_partials, point_values
+from ..errors import GradlabError
+from ..lang.claims import Claim, claim_names, forgettable_gates, is_activation, prove_equal, subgraph_to
+from ..model.graph import Graph
+from ..ops import Op, as_sympy, op_for
 
 
 class ScalarProblem:
@@ -31,8 +31,8 @@ class ScalarProblem:
             if n not in names:
                 raise GradlabError(f"'{n}' is an anonymous gate; name it in the program to use it in a claim")
         self.sub = subgraph_to(graph, claim.of)
-        from .expr import parse_expression
-        from .symbolic import node_symbol
+        from ..engine.symbolic import node_symbol
+        from ..lang.expr import parse_expression
 
         self.symbols = {n: node_symbol(n) for n in names}
         self.expr = as_sympy(parse_expression(claim.rhs, self.symbols, lenient=lenient, unknown_names=False))
@@ -40,7 +40,7 @@ class ScalarProblem:
 
     # symbolic ------------------------------------------------------------------------------
     def truth_symbolic(self) -> sp.Expr:
-        from .symbolic import symbolic_gradients
+        from ..engine.symbolic import symbolic_gradients
 
         if self.claim.wrt not in self.sub:
             return sp.Integer(0)
@@ -48,7 +48,7 @@ class ScalarProblem:
         return self.sg.named(self.claim.wrt)
 
     def definitions(self) -> dict[sp.Symbol, sp.Expr]:
-        from .symbolic import node_symbol, symbolic_gradients
+        from ..engine.symbolic import node_symbol, symbolic_gradients
 
         sg = symbolic_gradients(self.graph)
         return {node_symbol(n): sg.named_value_expr(n) for n in self.graph.op_nodes
@@ -103,7 +103,7 @@ class ScalarProblem:
         return backward(self.sub, vals, overrides=overrides).adjoints[self.claim.wrt]
 
     def claim_numeric(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
-        from .ops import NUMPY_NAMESPACE
+        from ..ops import NUMPY_NAMESPACE
 
         syms = sorted(self.expr.free_symbols, key=str)
         f = sp.lambdify(syms, self.expr, modules=[NUMPY_NAMESPACE, "numpy"])

@@ -13,7 +13,7 @@ Nodes (``graph.nx.nodes[n]``), keyed by name:
 ``label``      what the picture draws in the gate: ``*``, ``+1``, ``1/x``, ``σ``; inputs: the name
 ``named``      True when the user gave the name (an input, a statement), False for ``t1, t2, ...``
 ``shape``      ``()`` for scalars; ``(n,)`` a column vector, ``(1, n)`` a row vector, ``(m, n)`` a
-               matrix (see :mod:`gradlab.tensor_ops`); values and adjoints are arrays of this shape
+               matrix (see :mod:`gradlab.ops.tensor`); values and adjoints are arrays of this shape
 ``domain``     inputs, optional: ``"onehot"`` or ``"probs"`` (a label: entries sum to 1),
                ``"positive"``; random test points respect it
 ``statement``  index of the program statement that made the node (or None)
@@ -47,15 +47,15 @@ from typing import Any, Iterator, Mapping, Sequence, Union, cast
 
 import networkx as nx
 
-from . import tensor_ops  # registers the vector and matrix gates that op_for() finds
-from .errors import GradlabError, GraphError, Location, ParseError, ShapeError
-from .ops import FUNCTIONS, OPS, TENSOR_OPS, op_for
+from ..errors import GradlabError, GraphError, Location, ParseError, ShapeError
+from ..ops import FUNCTIONS, OPS, TENSOR_OPS, op_for
+from ..ops.tensor import TENSOR_FUNCTIONS
 
 Number = Union[int, float]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Names no value may take besides the functions of the op table (ops.FUNCTIONS): the vector and matrix
 #: functions (the tensor gates' call names), and T (``A.T``).
-RESERVED_NAMES = frozenset(tensor_ops.TENSOR_FUNCTIONS) | {"T"}
+RESERVED_NAMES = frozenset(TENSOR_FUNCTIONS) | {"T"}
 #: What an input's optional ``domain`` may say (random test points respect it).
 DOMAINS = ("onehot", "probs", "positive")
 
@@ -196,7 +196,7 @@ class Node:
     def softplus(self) -> "Node":
         return self.graph.apply("softplus", self)
 
-    # vectors and matrices (see gradlab.tensor_ops) --------------------------------------
+    # vectors and matrices (see gradlab.ops.tensor) --------------------------------------
     def __matmul__(self, other: "Node") -> "Node":
         return self.graph.apply("matmul", self, other)
 
@@ -250,17 +250,14 @@ class Graph:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def parse(cls, program: str, *, title: str = "") -> "Graph":
-        """A graph from a program: ``"z = w0*x0 + w2; a = sigmoid(z)"`` (last statement is the output)."""
-        from .parse import parse_program
-
-        return parse_program(program, title=title)
+        """A graph from a program: ``"z = w0*x0 + w2; a = sigmoid(z)"`` (last statement is the output);
+        :func:`gradlab.parse_program`."""
+        return _api().parse_program(program, title=title)
 
     @classmethod
     def load(cls, path: str | Path) -> "Graph":
         """A graph from a graph file (TOML); see :func:`gradlab.load_graph_file` for its values too."""
-        from .graphfile import load_graph_file
-
-        return load_graph_file(path).graph
+        return _api().load_graph_file(path).graph
 
     # ------------------------------------------------------------------ builder API
     def reserve(self, names: Sequence[str]) -> None:
@@ -293,7 +290,7 @@ class Graph:
         ``shape`` says otherwise: ``g.input("A", shape=(2, 3))``, ``g.input("y", shape=(2,), domain="onehot")``."""
         attrs: dict[str, Any] = {}
         if shape != ():
-            from .tensor_ops import normalise_shape
+            from ..ops.tensor import normalise_shape
 
             try:
                 attrs["shape"] = normalise_shape(shape)
@@ -337,7 +334,7 @@ class Graph:
             param = _check_number(param, where)
         shapes = [self.nx.nodes[i]["shape"] for i in ids]
         if any(shapes) or op_name in TENSOR_OPS:
-            from .tensor_ops import result_shape
+            from ..ops.tensor import result_shape
 
             names = [self.nx.nodes[i].get("text") or i if not self.nx.nodes[i].get("named") else i for i in ids]
             try:
@@ -616,33 +613,31 @@ class Graph:
     def draw(self, at: Any = None, **options: Any) -> Any:
         """The annotated picture at the point ``at``: a :class:`gradlab.render.Drawing` (``.save(path)``,
         ``.blanks``, ``.dot``); options as :func:`gradlab.render.draw`."""
-        from .render import draw
-
-        return draw(self, at, **options)
+        return _api().draw(self, at, **options)
 
     def to_dot(self, at: Any = None, **options: Any) -> str:
         """Graphviz DOT source of the picture: values above each wire, gradients below (with ``at``)."""
-        from .render import to_dot
+        return _api().to_dot(self, at, **options)
 
-        return to_dot(self, at, **options)
-
-    def render(self, path: str | Path, at: Any = None, **options: Any) -> Path:
+    def render(self, path: str | Path, at: Any = None, *, dpi: float | None = 150, timeout: float | None = None,
+               **options: Any) -> Path:
         """Write the picture to ``path`` (``.svg``, ``.png``, ``.pdf``, ``.dot``): ``g.render("f.png", {"x": 1})``."""
-        from .render import render
-
-        return render(self, path, at, **options)
+        return Path(_api().draw(self, at, **options).save(path, dpi=dpi, timeout=timeout))
 
     def _repr_svg_(self) -> str | None:
-        try:
-            from .render import mimebundle
-        except ImportError:  # pragma: no cover
-            return None
-        return mimebundle(self).get("image/svg+xml")
+        return self._repr_mimebundle_().get("image/svg+xml")
 
-    # Jupyter shows the graph as its picture once rendering is available.
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
-        try:
-            from . import render  # noqa: F401  (optional: added by the rendering module)
-        except ImportError:
-            return {"text/plain": repr(self)}
-        return render.mimebundle(self)
+    # Jupyter shows the graph as its picture (gradlab.render).
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return _api().mimebundle(self, include, exclude)
+
+
+def _api() -> Any:
+    """gradlab's public API, for the graph's conveniences that belong to higher layers (``Graph.parse``, ``.load``,
+    ``.draw``, ``.to_dot``, ``.render`` and the Jupyter display: the parser, the graph-file reader, the renderer).
+    They look their function up by its public name when they are called, so importing the model imports none of
+    those layers: the dependency goes through the package's lazy map of names (``gradlab/__init__``), at call
+    time only."""
+    import gradlab
+
+    return gradlab

@@ -1,6 +1,6 @@
 """Matrix formulas typed by people: ``(p - y) @ v.T / 2``, read without ``eval``.
 
-:class:`MatrixExpressionParser` is :class:`gradlab.expr.ExpressionParser` with ``@``, ``.T``
+:class:`MatrixExpressionParser` is :class:`gradlab.lang.expr.ExpressionParser` with ``@``, ``.T``
 (the one attribute it admits), and functions of vectors and matrices (``sum``, ``mean``,
 ``softmax``, ``log_softmax``, ``cross_entropy``, ``outer``, ``transpose``, ``ones_like``) beside
 every scalar function, applied entry by entry. Names stand for nodes of a graph. The same text
@@ -10,7 +10,7 @@ is read two ways:
   (``0.5`` is ``1/2``);
 * numeric: float arrays with leading batch axes, many points at once.
 
-Shapes follow :mod:`gradlab.tensor_ops` (column vectors), and a shape error names both sides.
+Shapes follow :mod:`gradlab.ops.tensor` (column vectors), and a shape error names both sides.
 A name such as ``p_1`` or ``B_1_2`` is one entry (1-based).
 
 ``lenient=True`` reads what students write on paper, on top of the scalar parser's lenient
@@ -20,7 +20,7 @@ the matrix product of two vectors or matrices (``(p - y) v^T``, ``B^T (p - y)``)
 product where one side is a number (``0.5 (p - y)``).
 
 >>> import numpy as np, sympy as sp
->>> from gradlab.tensor_symbolic import entry_symbols
+>>> from gradlab.engine.tensor_symbolic import entry_symbols
 >>> names = {n: Tensor(entry_symbols(n, s), s) for n, s in [("p", (2,)), ("y", (2,)), ("v", (3,))]}
 >>> t = parse_matrix_expression("(p - y) @ v.T / 2", names)
 >>> t.shape, t.data[1, 2]
@@ -39,13 +39,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import sympy as sp
 
-from .errors import GradlabError, Location, ParseError, ShapeError
-from .expr import FORMULA_ONLY, LENIENT_FUNCTIONS, ExpressionParser, Limits, gate_formula
-from .expr import FUNCTIONS as SCALAR_FUNCTIONS
-from .expr import normalise as scalar_normalise
-from .grammar import count_message
-from .ops import OPS, DerivedTable, as_sympy
-from .tensor_ops import (
+from ..errors import GradlabError, Location, ParseError, ShapeError
+from ..ops import OPS, DerivedTable, as_sympy
+from ..ops.tensor import (
     TENSOR_FUNCTIONS,
     TENSOR_OPS,
     Shape,
@@ -55,6 +51,10 @@ from .tensor_ops import (
     shape_text,
     transpose_shape,
 )
+from .expr import FORMULA_ONLY, LENIENT_FUNCTIONS, ExpressionParser, Limits, gate_formula
+from .expr import FUNCTIONS as SCALAR_FUNCTIONS
+from .expr import normalise as scalar_normalise
+from .grammar import count_message
 
 #: Scalar functions applied entry by entry: call name -> its gate in OPS (every gate with a call name, one a
 #: user registered too), or None for a function of formulas only (``tan``, ``sign``, ``Heaviside``, ``erf``).
@@ -181,7 +181,7 @@ def _as_symbolic(t: Tensor) -> Tensor:
 
 
 class MatrixExpressionParser(ExpressionParser):
-    """:class:`~gradlab.expr.ExpressionParser` for formulas over vectors and matrices (module docstring).
+    """:class:`~gradlab.lang.expr.ExpressionParser` for formulas over vectors and matrices (module docstring).
 
     ``names`` maps each name to a :class:`Tensor` (or a SymPy expression / float array for a number).
     """
@@ -410,7 +410,7 @@ def parse_matrix_expression(text: str, names: Mapping[str, Any], *, symbolic: bo
                             entries: Mapping[str, Any] | None = None, limits: Limits = Limits()) -> Tensor:
     """Read a formula over vectors and matrices (see the module docstring); always a :class:`Tensor`.
 
-    ``limits`` caps the formula's size before anything is built (:class:`gradlab.expr.Limits`)."""
+    ``limits`` caps the formula's size before anything is built (:class:`gradlab.lang.expr.Limits`)."""
     p = MatrixExpressionParser(names, symbolic=symbolic, lenient=lenient, entries=entries, limits=limits)
     try:
         v = p.parse(text)

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .graph import Graph
-from .ops import op_for
-from .tensor_ops import OUT, TensorOp, to2d
+from ..model.graph import Graph
+from ..ops import op_for
+from ..ops.tensor import OUT, TensorOp, to2d
 
 Axis = tuple[str, int]
 
@@ -119,8 +119,8 @@ def claim_graph(text: str, graph: Graph, names: Iterable[str]) -> tuple[Graph, d
     """A claimed formula read as a one-statement program over ``graph``'s names (with their shapes),
     and the renaming of its nodes onto ``graph`` (inputs keep their names, gates get a prefix);
     None if the formula is not a plain program (student syntax, entries, functions of claims only)."""
-    from .errors import GradlabError
-    from .parse import parse_tensor_program
+    from ..errors import GradlabError
+    from ..lang.parse import parse_tensor_program
 
     shapes = {n: graph.shape(n) for n in names}
     try:

@@ -13,10 +13,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .closeness import close
-from .finite_diff import finite_difference_estimates
-from .graph import Graph
-from .numeric import local_partials
+from ..engine.closeness import close
+from ..engine.finite_diff import finite_difference_estimates
+from ..engine.numeric import local_partials
+from ..model.graph import Graph
 from .results import Blame, InputResult, NodeResult
 
 #: Local partials of one gate agree within this (relative, absolute).
@@ -49,7 +49,7 @@ def _fd_blame(graph: Graph, r: InputResult) -> Blame:
 
 def _gate_blame(graph: Graph, values: Mapping[str, np.ndarray], first: NodeResult) -> Blame:
     """Which consumer gate of ``first`` has a wrong local derivative (a graph of numbers)."""
-    from .torch_backend import torch_local_partials
+    from ..engine.torch_backend import torch_local_partials
 
     n = first.id
     for v, k in sorted(graph.consumers(n), key=lambda vk: graph.nodes.index(vk[0])):

@@ -17,9 +17,9 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .errors import GradlabError, ParseError
-from .graph import Graph
-from .ops import OPS, as_sympy
+from ..errors import GradlabError, ParseError
+from ..model.graph import Graph
+from ..ops import OPS, as_sympy
 
 #: Default number of random points a claim is tested at.
 TRIALS = 25
@@ -190,8 +190,8 @@ def forgettable_gates(graph: Graph, wrt: str) -> list[str]:
     """The one-argument gates between ``wrt`` and the output whose local derivative a student may
     leave out of the chain (activations, ``1/x``, ``x**2``, ...), in graph order: not those whose record says
     their local derivative is plain (a copy, a sign, a constant factor)."""
-    from .ops import op_for
-    from .tensor_ops import TensorOp
+    from ..ops import op_for
+    from ..ops.tensor import TensorOp
 
     below = nx.descendants(graph.nx, wrt)
     found = []

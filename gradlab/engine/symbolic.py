@@ -3,7 +3,7 @@
 For every node u: ``adjoint(u) = sum over wires u -> v (argument k) of the share gate v gives argument k``;
 :func:`reverse_accumulation` is that loop, written once for every graph. A value is a numpy object array of
 SymPy entries, a number the 0-d case. Where a share comes from is the caller's choice: the VJP of the gate's
-record (:func:`vjp_shares`, vectors and matrices: :mod:`gradlab.tensor_symbolic`), or, for graphs of numbers,
+record (:func:`vjp_shares`, vectors and matrices: :mod:`gradlab.engine.tensor_symbolic`), or, for graphs of numbers,
 the adjoint times the gate's textbook local partial (:func:`partial_shares`), which keeps the scalar formulas in
 the textbook's shape. Three forms of each scalar adjoint:
 
@@ -36,9 +36,9 @@ from typing import Any, Callable, Collection, Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from .graph import Graph, Number
-from .ops import OPS, as_sympy
-from .tensor_ops import Shape, vjp_values
+from ..model.graph import Graph, Number
+from ..ops import OPS, as_sympy
+from ..ops.tensor import Shape, vjp_values
 
 #: Graphs with more gates than this get only the staged form (no substitution into the inputs).
 FULL_FORM_LIMIT = 400

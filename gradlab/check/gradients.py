@@ -29,13 +29,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from ..engine.closeness import close, max_rel_error
+from ..engine.finite_diff import FDEstimate, finite_difference_estimates, scale_atol
+from ..engine.numeric import Evaluation, backward, forward
+from ..errors import GradlabError
+from ..model.graph import Graph
 from .blame import find_blame
-from .closeness import close, max_rel_error
-from .errors import GradlabError
-from .finite_diff import FDEstimate, finite_difference_estimates, scale_atol
-from .graph import Graph
 from .kinks import as_value, find_kinks
-from .numeric import Evaluation, backward, forward
 from .results import (
     METHODS,
     Blame,
@@ -77,7 +77,7 @@ def prepare(graph_or_program: Graph | str, at: Mapping[str, Any] | None, methods
             tol: Tolerances | None) -> tuple[Graph, tuple[str, ...], Tolerances]:
     """The graph (parsed, shapes of undeclared inputs from ``at``), the methods run (symbolic first) and the
     tolerances."""
-    from .claims import as_graph
+    from ..lang.claims import as_graph
 
     unknown = [m for m in methods if m not in METHODS]
     graph = as_graph(graph_or_program, at)
@@ -92,7 +92,7 @@ def formulas(graph: Graph, simplify: bool = True) -> dict[str, Formulas]:
 
 
 def _scalar_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
-    from .symbolic import symbolic_gradients
+    from ..engine.symbolic import symbolic_gradients
 
     sym = symbolic_gradients(graph, simplify=simplify)
     if not sym.small:  # big graphs: the staged form; LaTeX on request from symbolic_gradients()
@@ -103,8 +103,9 @@ def _scalar_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
 
 
 def _tensor_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
-    from .tensor_forms import matrix_forms, staged_forms
-    from .tensor_symbolic import entry_name, tensor_symbolic
+    from ..engine.tensor_forms import staged_forms
+    from ..engine.tensor_symbolic import entry_name, tensor_symbolic
+    from .forms import matrix_forms
 
     ts = tensor_symbolic(graph, simplify=simplify)
     forms = matrix_forms(graph, ts)
@@ -128,7 +129,7 @@ def _latex_entry(e: Any) -> str:
     """LaTeX of an entry formula, ``B_1_2`` written ``B_{1,2}``."""
     import sympy as sp
 
-    from .tensor_expr import ENTRY_RE
+    from ..lang.tensor_expr import ENTRY_RE
 
     if not isinstance(e, sp.Basic):
         return str(e)
@@ -147,7 +148,7 @@ def evaluate_point(graph: Graph, at: Mapping[str, Any]) -> Evaluation:
     out = graph.output
     if values[out].ndim != len(graph.shape(out)):
         raise GradlabError("gradients() checks one point at a time; pass numbers, not arrays "
-                           "(use gradlab.numeric.evaluate for a batch)")
+                           "(use gradlab.engine.numeric.evaluate for a batch)")
     return backward(graph, values)
 
 
@@ -164,7 +165,7 @@ def torch_step(graph: Graph, ev: Evaluation, methods: Sequence[str]) -> dict[str
     """d output / d every node by torch autograd (None unless ``"torch"`` is among the methods)."""
     if "torch" not in methods:
         return None
-    from .torch_backend import torch_gradients  # one autograd pass for every graph; torch loads only here
+    from ..engine.torch_backend import torch_gradients  # one autograd pass for every graph; torch loads only here
 
     return {n: as_value(a) for n, a in torch_gradients(graph, _point(graph, ev)).adjoints.items()}
 
@@ -325,7 +326,7 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None
 
 
 def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:
-    """Kept for :mod:`gradlab.testing`: see :func:`gradlab.claims.as_graph`."""
-    from .claims import as_graph
+    """Kept for :mod:`gradlab.testing`: see :func:`gradlab.lang.claims.as_graph`."""
+    from ..lang.claims import as_graph
 
     return as_graph(graph_or_program, at)

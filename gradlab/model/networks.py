@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Union
 
-from .errors import ShapeError
-from .fileio import read_text
+from ..errors import ShapeError
+from ..fileio import read_text
 
 __all__ = [
     "Input", "Conv2d", "Pool2d", "Flatten", "Dense", "Activation", "Layer",

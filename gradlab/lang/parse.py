@@ -36,11 +36,11 @@ import ast
 import re
 from typing import Any, Mapping, TypedDict, Union
 
-from .errors import GradlabError, Location, ParseError, ShapeError, syntax_message
+from ..errors import GradlabError, Location, ParseError, ShapeError, syntax_message
+from ..model.graph import DOMAINS, Graph, Node, Number, check_name, fold
+from ..ops import FUNCTIONS, OPS
+from ..ops.tensor import TENSOR_FUNCTIONS, TENSOR_OPS, normalise_shape, shape_text
 from .grammar import call_arguments, is_number, not_a_number, operator_text, refused
-from .graph import DOMAINS, Graph, Node, Number, check_name, fold
-from .ops import FUNCTIONS, OPS
-from .tensor_ops import TENSOR_FUNCTIONS, TENSOR_OPS, normalise_shape, shape_text
 
 MAX_PROGRAM_CHARS = 200_000
 MAX_DEPTH = 200

@@ -6,8 +6,8 @@ many points at once (a graph of numbers takes arrays of any shape: each is a bat
 (d output / d node) has the same shape. The forward pass runs each gate's numpy forward; the
 backward pass runs each gate's VJP, and an elementwise gate's VJP is its *symbolic* local partials
 (:mod:`gradlab.ops`, compiled once per operation) times the adjoint. So a wrong local derivative
-shows up here, while finite differences (:mod:`gradlab.finite_diff`) and torch
-(:mod:`gradlab.torch_backend`) stay independent of it. Shares add up at forks.
+shows up here, while finite differences (:mod:`gradlab.engine.finite_diff`) and torch
+(:mod:`gradlab.engine.torch_backend`) stay independent of it. Shares add up at forks.
 
 >>> from gradlab import Graph
 >>> ev = evaluate(Graph.parse("f = (x + y)*z"), {"x": -2, "y": 5, "z": -4})
@@ -27,9 +27,9 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import EvaluationError, Location, ShapeError
-from .graph import Graph
-from .tensor_ops import (
+from ..errors import EvaluationError, Location, ShapeError
+from ..model.graph import Graph
+from ..ops.tensor import (
     TensorOp,
     batch_of,
     elementwise_partials,

@@ -22,7 +22,7 @@ expected = 0.005     # default: half a unit in the last digit written (0.73 -> 0
 fd_rtol = 1e-6       # and fd_atol, torch_rtol, torch_atol (see gradlab.Tolerances)
 ```
 
-Vectors and matrices (see :mod:`gradlab.parse`): the program declares shapes
+Vectors and matrices (see :mod:`gradlab.lang.parse`): the program declares shapes
 (``x: (3,)``, ``A: (2, 3)``, ``y: onehot(2)``), values and expected numbers are TOML arrays
 (``x = [1.0, -0.5, 2.0]``, ``A = [[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]]``), and an input whose
 value is an array needs no declaration. Claimed formulas are checked with :func:`gradlab.verify`:
@@ -50,11 +50,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .check import GradientReport, Tolerances, gradients
-from .errors import GradlabError, GraphFileError, Location
-from .fileio import path_kind, read_text, shown
-from .graph import Graph
-from .parse import parse_program, parse_tensor_program
+from ..errors import GradlabError, GraphFileError, Location
+from ..fileio import path_kind, read_text, shown
+from ..lang.parse import parse_program, parse_tensor_program
+from ..model.graph import Graph
+from .gradients import GradientReport, Tolerances, gradients
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -356,7 +356,7 @@ def parse_graph_file(text: str, name: str = "<graph file>") -> GraphFile:
         if not isinstance(v, str):
             raise GraphFileError(f"the formula for '{k}' must be a string, got {v!r}", Location(file=name, line=line))
         try:
-            from .claims import parse_claim
+            from ..lang.claims import parse_claim
 
             parse_claim(k, v)
         except GradlabError as e:
@@ -370,7 +370,7 @@ def _array_shapes(table: dict[str, Any], at_line: Any) -> dict[str, tuple[int, .
     """Shapes of the [at] values written as arrays (a vector [1, 2, 3], a matrix [[...], [...]])."""
     import numpy as np
 
-    from .tensor_ops import normalise_shape
+    from ..ops.tensor import normalise_shape
 
     out = {}
     for k, v in table.items():
@@ -391,7 +391,7 @@ def _array(graph: Graph, node: str, value: Any, where: Location, what: str, shap
     """A vector or matrix value (nested lists), checked against the node's shape."""
     import numpy as np
 
-    from .tensor_ops import shape_text
+    from ..ops.tensor import shape_text
 
     if not isinstance(value, list):
         raise GraphFileError(f"{what} must be an array for {shape_text(shape)}, got {value!r}", where)

@@ -20,10 +20,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import GradlabError
-from .graph import Graph
+from ..errors import GradlabError
+from ..model.graph import Graph
+from ..ops.tensor import batch_of, torch_values
 from .numeric import Point, point_values
-from .tensor_ops import batch_of, torch_values
 
 
 def _torch() -> Any:

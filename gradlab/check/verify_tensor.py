@@ -12,7 +12,9 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .claims import (
+from ..engine.tensor_forms import raw_matrix_forms, show
+from ..errors import GradlabError
+from ..lang.claims import (
     TRIALS,
     Claim,
     claim_names,
@@ -22,10 +24,10 @@ from .claims import (
     prove_equal,
     subgraph_to,
 )
-from .errors import GradlabError
-from .graph import Graph
-from .ops import OPS, as_sympy, op_for
-from .tensor_ops import tensor_op
+from ..lang.tensor_expr import Tensor, parse_matrix_expression
+from ..model.graph import Graph
+from ..ops import OPS, as_sympy, op_for
+from ..ops.tensor import tensor_op
 
 #: Gradients with at most this many entries are decided symbolically entry by entry; bigger ones
 #: are tested at random points only.
@@ -39,7 +41,7 @@ class _EntryNames(Mapping[str, Any]):
         self.graph, self.source, self.names, self.batch = graph, source, set(names), batch
 
     def _index(self, key: str) -> tuple[str, tuple[int, ...]] | None:
-        from .tensor_expr import ENTRY_RE
+        from ..lang.tensor_expr import ENTRY_RE
 
         m = ENTRY_RE.match(key)
         if not m or m.group(1) not in self.names:
@@ -75,13 +77,13 @@ class _EntryNames(Mapping[str, Any]):
 
 def _local_derivative_text(graph: Graph, node: str) -> str:
     """A one-argument gate's local derivative in the names of the graph: ``1 - v**2`` for ``v = tanh(u)``."""
-    from .ops import op_for
+    from ..ops import op_for
 
     d = graph.attrs(node)
     arg = graph.args(node)[0]
     a_text = arg if graph.attrs(arg).get("named") or graph.kind(arg) != "op" else f"({graph.attrs(arg).get('text') or arg})"
     o_text = node if d.get("named") else f"({d.get('text') or node})"
-    from .tensor_ops import _sym_param
+    from ..ops.tensor import _sym_param
 
     op = op_for(d["op"])
     assert op is not None  # a graph holds only known gates
@@ -95,8 +97,8 @@ class TensorProblem:
     notes: list[str]
 
     def __init__(self, graph: Graph, claim: Claim, lenient: bool) -> None:
-        from .tensor_expr import ENTRY_RE
-        from .tensor_ops import shape_text
+        from ..lang.tensor_expr import ENTRY_RE
+        from ..ops.tensor import shape_text
 
         self.graph, self.claim, self.lenient = graph, claim, lenient
         self.names = claim_names(graph)
@@ -133,7 +135,7 @@ class TensorProblem:
         self.uses_entries = bool(getattr(t, "uses_entries", False))
 
     def _parse(self, values: Mapping[str, np.ndarray], batch: bool) -> Any:
-        from .tensor_expr import Tensor, parse_matrix_expression
+        from ..lang.tensor_expr import Tensor, parse_matrix_expression
 
         names = {n: Tensor(values[n], self.graph.shape(n)) for n in self.names}
         entries = _EntryNames(self.graph, values, self.names, batch)
@@ -143,8 +145,8 @@ class TensorProblem:
 
     # symbolic ------------------------------------------------------------------------------
     def decide(self) -> bool:
-        from .tensor_ops import size
-        from .tensor_symbolic import named_definitions, node_symbols, simplex_constraints, tensor_symbolic
+        from ..engine.tensor_symbolic import named_definitions, node_symbols, simplex_constraints, tensor_symbolic
+        from ..ops.tensor import size
 
         if self.claimed_shape not in (self.shape, ()):
             return False
@@ -175,7 +177,7 @@ class TensorProblem:
 
     def _representatives(self) -> list[tuple[int, ...]] | None:
         """One entry per orbit of the index permutations that leave graph and claim alike, or None."""
-        from .tensor_symmetry import axis_classes, claim_graph, representatives
+        from ..engine.tensor_symmetry import axis_classes, claim_graph, representatives
 
         if self.uses_entries or self.lenient:
             return None
@@ -193,8 +195,8 @@ class TensorProblem:
         return representatives(self.graph, self.wrt, classes)
 
     def truth_formula(self) -> str | None:
-        from .tensor_ops import size
-        from .tensor_symbolic import tensor_symbolic
+        from ..engine.tensor_symbolic import tensor_symbolic
+        from ..ops.tensor import size
 
         if self.wrt not in self.sub or size(self.shape) > 4 * SYMBOLIC_ENTRIES:
             return None
@@ -203,22 +205,22 @@ class TensorProblem:
     def _truth_text(self, ts: Any) -> str:
         if self.entry is not None:
             return str(ts.entry(self.wrt, self.entry))
-        try:
-            from .tensor_forms import matrix_form
-
-            form = matrix_form(self.sub, self.wrt, ts)
-            if form:
-                return form
-        except ImportError:  # pragma: no cover - the module arrives with the matrix forms
-            pass
+        raw = raw_matrix_forms(self.sub, ts).get(self.wrt)
+        if raw is not None:  # the matrix form, where it holds (as gradlab.matrix_forms shows it)
+            form = show(raw)
+            try:
+                if check_formulas(self.sub, {self.wrt: form}).get(self.wrt):
+                    return form
+            except GradlabError:
+                pass
         idx, e = ts.representative(self.wrt)
-        from .tensor_symbolic import entry_name
+        from ..engine.tensor_symbolic import entry_name
 
         return f"(entry {entry_name(self.wrt, idx, self.shape)}) {e}"
 
     # numeric -------------------------------------------------------------------------------
     def sample(self, trials: int, rng: np.random.Generator, at: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
-        from .numeric import forward, point_values
+        from ..engine.numeric import forward, point_values
 
         g = self.graph
         parts: list[dict[str, np.ndarray]] = []
@@ -249,9 +251,9 @@ class TensorProblem:
         return {n: np.concatenate([p[n] for p in parts]) for n in g.nodes}
 
     def _valid(self, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
-        from .numeric import backward
-        from .ops import op_for
-        from .tensor_ops import TensorOp, expand
+        from ..engine.numeric import backward
+        from ..ops import op_for
+        from ..ops.tensor import TensorOp, expand
 
         g = self.graph
         nb = next(iter(values.values())).shape[0]
@@ -278,7 +280,7 @@ class TensorProblem:
         return ok
 
     def _adjoints(self, values: Mapping[str, np.ndarray], **kw: Any) -> dict[str, np.ndarray]:
-        from .numeric import backward
+        from ..engine.numeric import backward
 
         with np.errstate(all="ignore"):
             return backward(self.sub, {n: values[n] for n in self.sub.nodes}, check=False, **kw).adjoints
@@ -414,7 +416,7 @@ class TensorProblem:
         return p, y
 
     def entry_name(self, index: tuple[int, ...]) -> str:
-        from .tensor_symbolic import entry_name
+        from ..engine.tensor_symbolic import entry_name
 
         if self.entry is not None:
             return self.claim.lhs
@@ -440,7 +442,7 @@ def random_input(rng: np.random.Generator, n: int, shape: tuple[int, ...], domai
                   positive: bool = False) -> np.ndarray:
     """Random values of one input for ``n`` points: labels one-hot (or on the simplex), others with
     magnitudes in [0.25, 2] and random signs, a matrix scaled by 1/sqrt(columns) (no saturation)."""
-    from .tensor_ops import softmax_axis, to2d
+    from ..ops.tensor import softmax_axis, to2d
 
     r, c = to2d(shape)
     if domain in ("onehot", "probs"):
@@ -460,3 +462,35 @@ def random_input(rng: np.random.Generator, n: int, shape: tuple[int, ...], domai
     if len(shape) == 2 and shape[1] > 1:
         vals = vals / np.sqrt(shape[1])
     return vals
+
+
+def check_formulas(graph: Graph, formulas: Mapping[str, str], *, trials: int = 6, seed: int = 12345,
+                   rtol: float = 1e-7, atol: float = 1e-9) -> dict[str, bool]:
+    """Which of several formulas ``{node: "d output/d node formula"}`` hold at shared random points
+    (one sample, one backward pass; for checking many matrix forms of one graph at once)."""
+    if not formulas:
+        return {}
+    out_name = graph.output
+    first = next(iter(formulas))
+    problem = TensorProblem(graph, Claim(out_name, first, formulas[first], ""), False)
+    problem.notes = []
+    values = problem.sample(trials, np.random.default_rng(seed), None)
+    adj = problem._adjoints(values)
+    names = {n: Tensor(values[n], graph.shape(n)) for n in claim_names(graph)}
+    result = {}
+    for node, form in formulas.items():
+        try:
+            with np.errstate(all="ignore"):
+                t = parse_matrix_expression(form, names, symbolic=False)
+        except GradlabError:
+            result[node] = False
+            continue
+        truth = adj[node]
+        claimed = np.asarray(t.data, dtype=np.float64)
+        if t.shape != graph.shape(node):
+            if t.shape != ():
+                result[node] = False
+                continue
+            claimed = np.broadcast_to(claimed.reshape(claimed.shape + (1,) * len(graph.shape(node))), truth.shape)
+        result[node] = bool(close_entries(claimed, truth, rtol, atol, tuple(range(1, truth.ndim))).all())
+    return result
