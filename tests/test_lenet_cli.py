@@ -104,3 +104,14 @@ def test_bad_input_exits_2_with_one_line(argv, match, capsys, tmp_path):
     assert main([*argv[:2], *argv[2:], *(["--out", str(tmp_path / "o")] if argv[1] == "train" else [])]) == 2
     err = capsys.readouterr().err
     assert match in err and "Traceback" not in err
+
+
+def test_train_help_names_every_augmentation_key(capsys):
+    from gradlab.lenet.augment import Augment
+
+    with pytest.raises(SystemExit) as e:
+        main(["lenet", "train", "--help"])
+    assert e.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    keys = [k for k in Augment.__dataclass_fields__]  # every key --augment accepts
+    assert "hflip" in keys and all(f"{k}=" in text for k in keys), keys

@@ -94,3 +94,28 @@ def test_a_point_that_cannot_run_stops_the_sweep_before_anything_runs(tmp_path):
     with pytest.raises(SweepError, match=r"point model=conv 6@5x5 \| dense 10: .*add 'flatten'"):
         run_sweep(spec, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_one_run_per_point_is_not_called_mean_and_std_and_bars_start_at_zero(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    seen = {}
+    save = Figure.savefig
+
+    def spy(fig, fname, *a, **kw):  # the pictures' titles and axes, as they are written
+        seen[len(seen)] = ([ax.get_title() for ax in fig.axes] + [getattr(fig, "get_suptitle", str)()],
+                           [ax.get_xlim() for ax in fig.axes], [ax.get_xlabel() for ax in fig.axes])
+        return save(fig, fname, *a, **kw)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    spec_file = tmp_path / "one.toml"
+    spec_file.write_text('name = "one"\n' + BASE.replace("runs = 2", "runs = 1")
+                         + '[[point]]\nlabel = "Adam"\n[[point]]\nlabel = "SGD"\noptimizer = "sgd"\nlr = 0.1\n')
+    run_sweep(spec_file, tmp_path / "sweep")
+    report = (tmp_path / "sweep" / "report.md").read_text()
+    assert "±" not in report and "one run per point" in report
+    texts = " ".join(t for titles, _, labels in seen.values() for t in titles + labels)
+    assert "std" not in texts and "1 run per point (the run itself, no spread)" in texts
+    curves, final = seen[0], seen[1]
+    assert final[1][0][0] == 0.0 and final[2][0] == "accuracy (one run)"  # the bar axis starts at zero
+    assert len(curves[1]) == 3

@@ -196,6 +196,21 @@ def test_verdicts():
     assert "overfitting" in verdict([em(1, 0.2, 0.99, 0.8), em(2, 0.199, 0.995, 0.8)])
 
 
+def test_verdict_names_a_late_take_off_and_does_not_call_it_noisy():
+    # lr 2 in the learning-rate sweep: seven epochs on the plateau (with a one-point wobble), then up fast
+    accs = [0.10, 0.11, 0.10, 0.10, 0.10, 0.11, 0.10, 0.35, 0.55, 0.62]
+    late = verdict([em(e, 2.3 if t < 0.2 else 1.5 - t, 0.1, t) for e, t in enumerate(accs, start=1)])
+    assert "late take-off: test acc at chance level (at most 0.110) in epochs 1-7, 0.350 in epoch 8" in late
+    assert "noisy" not in late
+    # noise after a take-off is still noise
+    accs = [0.10, 0.10, 0.10, 0.40, 0.60, 0.70, 0.66, 0.71, 0.65, 0.70]
+    noisy = verdict([em(e, 2.3 if t < 0.2 else 1.5 - t, 0.1, t) for e, t in enumerate(accs, start=1)])
+    assert "late take-off" in noisy and "noisy: test acc moves by up to 6.0 points" in noisy
+    # a run that leaves the plateau after one epoch (the reference recipe) has no take-off to report
+    early = verdict([em(e, 1 / e, 0.8, t) for e, t in enumerate([0.11, 0.5, 0.7, 0.75], start=1)])
+    assert "take-off" not in early
+
+
 def test_cosine_schedule_anneals_to_zero_and_resumes(tiny, tmp_path):
     c = cfg(epochs=2, schedule="cosine")
     r = train_run(c, tiny, None)

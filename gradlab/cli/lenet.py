@@ -50,8 +50,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the first run; run k uses seed + k - 1")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own, one per physical core)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    p.add_argument("--augment", help="none, affine, affine+erase, strong, or degrees=15,translate=0.1,scale=0.9:1.1,"
-                   "shear=5,erase=0.5")
+    p.add_argument("--augment", help="none, affine, affine+erase, strong, or keys: degrees=15,translate=0.1,"
+                   "scale=0.9:1.1,shear=5,erase=0.5,hflip=0.5 (erase and hflip are probabilities per image; "
+                   "hflip mirrors left-right)")
     p.add_argument("--check-every", type=int, default=0, metavar="K",
                    help="every K steps, check the whole model's gradient by finite differences (float64 copy)")
     p.add_argument("--train-limit", type=int, help="use only the first N training images")

@@ -33,7 +33,8 @@ class AugmentError(GradlabError):
 @dataclass(frozen=True)
 class Augment:
     """Random affine (``degrees``, ``translate`` as a fraction of the size, ``scale`` range, ``shear``
-    in degrees) and random erasing (probability ``erase``), each applied per image."""
+    in degrees), random erasing (probability ``erase``) and a left-right flip (probability ``hflip``), each
+    applied per image."""
 
     degrees: float = 10.0
     translate: float = 0.1

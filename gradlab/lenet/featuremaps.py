@@ -68,9 +68,20 @@ def _grid(n: int, max_cols: int = 8) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+def _limits(tensor: torch.Tensor, *, symmetric: bool) -> tuple[float, float]:
+    """The colour range shared by every map of a layer: ``-m..m`` around zero for signed weights,
+    else the layer's own minimum and maximum (a constant layer gets a range of 1 around its value)."""
+    if symmetric:
+        lim = float(tensor.abs().max()) or 1.0
+        return -lim, lim
+    lo, hi = float(tensor.min()), float(tensor.max())
+    return (lo, hi) if hi > lo else (lo - 0.5, lo + 0.5)
+
+
 def plot_feature_maps(model: nn.Sequential, image: torch.Tensor, path: str | Path, *, title: str = "",
                       label: str = "", prediction: str = "") -> Path:
-    """A PNG: the input image and first-layer kernels on top, then one block of maps per conv layer."""
+    """A PNG: the input image and first-layer kernels on top, then one block of maps per conv layer, every
+    block on one colour scale with its colour bar (maps of a layer are comparable; layers are not)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -101,19 +112,22 @@ def plot_feature_maps(model: nn.Sequential, image: torch.Tensor, path: str | Pat
         t.text(0.0, 0.5, text, fontsize=9, va="center")
     for bi, (name, tensor, cmap) in enumerate(blocks, start=1):
         rows, c = _grid(tensor.shape[0], cols)
-        sub = gs[bi].subgridspec(rows, cols, wspace=0.08, hspace=0.12)
-        lim = float(tensor.abs().max()) or 1.0
+        # one colour scale for the whole layer, so that maps can be compared; its bar in the last column
+        sub = gs[bi].subgridspec(rows, cols + 1, wspace=0.08, hspace=0.12, width_ratios=[1.0] * cols + [0.18])
+        vmin, vmax = _limits(tensor, symmetric=cmap == "bwr")
+        image_ = None
         for k in range(tensor.shape[0]):
             a = fig.add_subplot(sub[k // cols, k % cols])
-            if cmap == "bwr":
-                a.imshow(tensor[k].numpy(), cmap=cmap, vmin=-lim, vmax=lim)
-            else:
-                a.imshow(tensor[k].numpy(), cmap=cmap)
+            image_ = a.imshow(tensor[k].numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
             a.set_xticks([])
             a.set_yticks([])
             a.set_xlabel(str(k), fontsize=6, labelpad=1)
             if k == 0:
-                a.set_title(name, fontsize=9, loc="left", x=0.0, pad=4)
+                a.set_title(f"{name}: one colour scale for the layer (bar at right)", fontsize=9, loc="left",
+                            x=0.0, pad=4)
+        assert image_ is not None  # every block has at least one map
+        bar = fig.colorbar(image_, cax=fig.add_subplot(sub[:, cols], label=f"colour bar {bi}"))
+        bar.ax.tick_params(labelsize=6)
     fig.suptitle(title or "feature maps", fontsize=11)
     p = Path(path)
     with atomic_path(p) as tmp:

@@ -267,9 +267,10 @@ def report_markdown(res: SweepResult) -> str:
     lines = [f"# Sweep: {spec.name}", ""]
     if spec.description:
         lines += [spec.description, ""]
-    lines += [f"Shared settings: {base}; {spec.runs} run{'s' * (spec.runs > 1)} (seeds) per point. "
-              "Accuracies are mean ± standard deviation over the runs; 'final' is after the last epoch, 'best' "
-              "the best epoch of each run.", "", res.table(), "",
+    lines += [f"Shared settings: {base}; {spec.runs} run{'s' * (spec.runs > 1)} (seeds) per point. " +
+              ("Accuracies are mean ± standard deviation over the runs" if spec.runs > 1 else
+               "Accuracies are those of the one run per point (no spread to show)") +
+              "; 'final' is after the last epoch, 'best' the best epoch of each run.", "", res.table(), "",
               "![test accuracy and loss per epoch](curves.png)", "", "![final test accuracy per point](final.png)", "",
               "## Verdicts", ""]
     for p in spec.points:
@@ -279,19 +280,29 @@ def report_markdown(res: SweepResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _runs_per_point(runs: int) -> str:
+    """What a sweep's pictures show: the mean ± std of several runs, or the one run itself."""
+    return f"{runs} runs per point (mean ± std band)" if runs > 1 else "1 run per point (the run itself, no spread)"
+
+
 def _plots(res: SweepResult, out: Path) -> None:
+    from .train import plot_curves
+
+    plot_curves({p.label: res.points[p.label] for p in res.spec.points}, out / "curves.png",
+                title=f"{res.spec.name}: {_runs_per_point(res.spec.runs)}",
+                show_runs=res.spec.runs == 1,
+                x="step" if any("iterations" in p.overrides for p in res.spec.points) or "iterations" in res.spec.base
+                else "epoch")
+    plot_final(res, out / "final.png")
+
+
+def plot_final(res: SweepResult, path: Path) -> None:
+    """Bars of the final, best and shifted/rotated test accuracy per point, on an axis from zero."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .train import plot_curves
-
-    plot_curves({p.label: res.points[p.label] for p in res.spec.points}, out / "curves.png",
-                title=f"{res.spec.name}: {res.spec.runs} run(s) per point (mean ± std band)",
-                show_runs=res.spec.runs == 1,
-                x="step" if any("iterations" in p.overrides for p in res.spec.points) or "iterations" in res.spec.base
-                else "epoch")
     labels = [p.label for p in res.spec.points if res.summaries[p.label]]
     keys = [k for k in ("final_test_acc", "best_test_acc", "test_acc_shifted")
             if all(k in res.summaries[lab] for lab in labels)]
@@ -299,7 +310,6 @@ def _plots(res: SweepResult, out: Path) -> None:
              "test_acc_shifted": "shifted/rotated test acc"}
     height = 0.8 / max(len(keys), 1)
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.28 * len(keys) * len(labels) + 0.6))
-    lo = min((res.summaries[lab][k]["mean"] for lab in labels for k in keys), default=0.0)
     for i, k in enumerate(keys):
         means = [res.summaries[lab][k]["mean"] for lab in labels]
         stds = [res.summaries[lab][k]["std"] for lab in labels]
@@ -310,13 +320,14 @@ def _plots(res: SweepResult, out: Path) -> None:
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("accuracy (mean ± std over the runs)")
-    ax.set_xlim(max(0.0, lo - 0.05), 1.04)
+    ax.set_xlabel("accuracy (mean ± std over the runs)" if res.spec.runs > 1 else "accuracy (one run)")
+    ax.set_xlim(0.0, 1.04)  # from zero: a cut axis would make small differences look large
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12 if len(labels) > 3 else -0.25),
               ncol=len(keys), frameon=False)
-    ax.set_title(f"{res.spec.name}: {res.spec.runs} run(s) per point", fontsize=10)
+    ax.set_title(f"{res.spec.name}: " + (f"{res.spec.runs} runs per point (mean, bars ± std)" if res.spec.runs > 1
+                                         else _runs_per_point(1)), fontsize=10)
     fig.tight_layout()
-    with atomic_path(out / "final.png") as tmp:
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)

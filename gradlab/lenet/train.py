@@ -311,8 +311,24 @@ def _torch_reason(error: BaseException) -> str:
     return f"{type(error).__name__}: {lines[0][:120]}" if lines else type(error).__name__
 
 
+CHANCE_PLATEAU = 0.2
+"""Test accuracy below this (chance is 0.1 for ten classes) counts as not yet learning."""
+
+
+def _takeoff(history: list[EpochMetrics]) -> int:
+    """How many leading epochs stay at chance level (test accuracy below ``CHANCE_PLATEAU``): the index of
+    the first epoch off the plateau, or 0 when the run never leaves it (nothing took off)."""
+    start = next((i for i, h in enumerate(history) if h.test_acc >= CHANCE_PLATEAU), None)
+    return 0 if start is None else start
+
+
 def verdict(history: list[EpochMetrics]) -> str:
-    """One line on convergence: diverged, did not learn, still improving or converged, and how noisy the test accuracy is."""
+    """One line on convergence: diverged, did not learn, still improving or converged; a late take-off off the
+    chance-level plateau; and how noisy the test accuracy is after it.
+
+    >>> verdict([])
+    'no epoch completed'
+    """
     if not history:
         return "no epoch completed"
     losses = [h.train_loss for h in history]
@@ -346,10 +362,16 @@ def verdict(history: list[EpochMetrics]) -> str:
         parts.append(f"one epoch only: train loss {last.train_loss:.3f}; train longer to judge convergence")
     best = max(history, key=lambda h: h.test_acc)
     parts.append(f"test acc {last.test_acc:.3f} (best {best.test_acc:.3f} in epoch {best.epoch})")
-    if len(history) >= 3:
-        # noise, not progress: in the second half the test accuracy moves by 2 points or more between
-        # epochs and also falls back by a point or more at least once
-        tail = history[len(history) // 2:]
+    start = _takeoff(history)
+    if start >= 2:
+        flat = max(h.test_acc for h in history[:start])
+        parts.append(f"late take-off: test acc at chance level (at most {flat:.3f}) in epochs {history[0].epoch}-"
+                     f"{history[start - 1].epoch}, {history[start].test_acc:.3f} in epoch {history[start].epoch}")
+    after = history[start:]  # the plateau's small wobbles and the take-off itself are not noise
+    if len(after) >= 3:
+        # noise, not progress: in the second half after the take-off the test accuracy moves by 2 points or
+        # more between epochs and also falls back by a point or more at least once
+        tail = after[len(after) // 2:]
         steps = [b.test_acc - a.test_acc for a, b in zip(tail, tail[1:])]
         if steps and max(map(abs, steps)) >= 0.02 and min(steps) <= -0.01:
             lo, hi = min(h.test_acc for h in tail), max(h.test_acc for h in tail)
