@@ -17,5 +17,5 @@ if [ $# -eq 0 ]; then
     echo "== the doc-output tests again, on torch's generic kernels and OpenBLAS's Prescott core type"
     ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Prescott .venv/bin/python -m pytest -n 2 -q -p no:cacheprovider \
         tests/test_docs.py tests/test_docs_tensor.py tests/test_docs_worksheet_tensor.py tests/test_doctests.py \
-        tests/test_testing_plugin.py tests/test_printout.py tests/test_golden.py
+        tests/testing/test_testing_plugin.py tests/test_printout.py tests/test_golden.py
 fi

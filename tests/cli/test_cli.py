@@ -9,7 +9,7 @@ import pytest
 
 from gradlab.cli import main
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args):

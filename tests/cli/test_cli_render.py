@@ -14,7 +14,7 @@ import pytest
 
 from gradlab.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NEURON = str(ROOT / "graphs" / "neuron.toml")
 
 

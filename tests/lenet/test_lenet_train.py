@@ -26,7 +26,7 @@ from gradlab.lenet.train import (
 
 import lenet_helpers  # noqa: F401  (one torch thread per test worker)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from gradlab.grading import Verdict, grade
 from gradlab.grading.grade import iter_responses
 from gradlab.model.answerkey import Answer, AnswerKey, Item, Question, Variant
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: Answers to the one item (key 0.5) as the CSV cells write them, and how each is graded.
 ANSWERS = [("0.5", "correct"), ("1/2", "correct"), ("", "blank"), ('"0,5"', "correct"), ("abc", "rejected"),
            ("0.4", "wrong")]

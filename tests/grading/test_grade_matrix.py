@@ -12,7 +12,7 @@ from gradlab.grading import grade, grade_matrix
 from gradlab.grading.matrices import answer_graph, mistake_ids
 from gradlab.model.answerkey import Answer, AnswerKey, Grading
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TASK6 = ("x: (3,)\nA: (2, 3)\nB: (2, 2)\ny: onehot(2)\nu = A @ x\nv = tanh(u)\nz = B @ v\np = softmax(z)\n"
          "L = -sum(y * log(p)) / 2\n")
 CREDIT = Grading(partial={"sign": 0.5, "factor": 0.5, "transposed": 0.5, "chain": 0.25, "label": 0.25})

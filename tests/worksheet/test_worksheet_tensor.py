@@ -25,7 +25,7 @@ from gradlab.worksheet import (
     why_not,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TASK6 = ROOT / "graphs" / "two_layer_softmax.toml"
 FORMATS = ("markdown", "html", "moodle")
 

@@ -16,7 +16,7 @@ from printout import same_line
 
 pytest_plugins = ["pytester"]
 
-GRAPHS = Path(__file__).resolve().parent.parent / "graphs"
+GRAPHS = Path(__file__).resolve().parents[2] / "graphs"
 
 
 def _graphs(pytester: pytest.Pytester, *names: str) -> Path:
@@ -274,7 +274,7 @@ def test_the_gradcheck_fixture_takes_ini_tolerances_and_the_marker(pytester):
 
 # ------------------------------------------------------------------------ docs/testing.md
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "testing.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
 BLOCK = re.compile(r"<!-- (file|output of): (.+?) -->\n```\w+\n(.*?)```", re.S)
 
 

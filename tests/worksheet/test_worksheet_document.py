@@ -43,7 +43,7 @@ from gradlab.worksheet.document import (
 from gradlab.worksheet.formats import chosen
 from gradlab.worksheet.pictures import renderer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TASK6 = ROOT / "graphs" / "two_layer_softmax.toml"
 PROGRAM = "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)"
 

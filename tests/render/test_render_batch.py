@@ -15,7 +15,7 @@ from gradlab.render.engine import run_dot, run_dot_many, split_pictures
 from gradlab.worksheet import build_worksheet, load_spec, variant_point
 from gradlab.worksheet.pictures import PictureBatch, blank_spec, sheet_pictures
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NEURON = ROOT / "graphs" / "neuron_sigmoid_gate.toml"
 TASK6 = ROOT / "graphs" / "two_layer_softmax.toml"
 

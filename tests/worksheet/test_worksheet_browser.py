@@ -11,7 +11,7 @@ from gradlab.worksheet import find_chromium, make_worksheet, print_pdf, screensh
 from gradlab.worksheet.pdf import dump_dom
 from gradlab.worksheet.pictures import renderer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (scripts/install.sh)")
 

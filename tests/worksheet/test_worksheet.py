@@ -30,7 +30,7 @@ from gradlab.worksheet import (
 )
 from gradlab.worksheet.pictures import renderer
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NEURON = ROOT / "graphs" / "neuron_sigmoid_gate.toml"
 
 

@@ -129,7 +129,7 @@ def test_node_finite_differences_match_the_adjoints(x, y):
 def test_graph_files_pass_and_a_wrong_one_fails_with_file_and_numbers(tmp_path):
     from pathlib import Path
 
-    src = Path(__file__).parent.parent / "graphs" / "neuron.toml"
+    src = Path(__file__).resolve().parents[2] / "graphs" / "neuron.toml"
     assert assert_graph_file(src).ok
     p = tmp_path / "wrong.toml"
     p.write_text(src.read_text().replace("w1 = -0.3932", "w1 = 0.3932"))

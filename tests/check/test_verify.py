@@ -219,7 +219,7 @@ def test_the_result_of_a_matrix_claim_serialises():
 def test_cli_verify_a_graph_file(capsys):
     from pathlib import Path
 
-    f = str(Path(__file__).parent.parent / "graphs" / "two_layer_softmax.toml")
+    f = str(Path(__file__).resolve().parents[2] / "graphs" / "two_layer_softmax.toml")
     assert main(["verify", f, "dL/dB = (p - y) @ v.T / 2"]) == 0
     assert main(["verify", f, "dL/dA", "(B.T @ (p - y) / 2) @ x.T"]) == 1
     out = capsys.readouterr().out

@@ -18,7 +18,7 @@ from gradlab.grading.simulate import responses_csv, simulate_responses
 from gradlab.model.answerkey import AnswerKey, Grading
 from gradlab.worksheet import build_worksheet, make_worksheet, spec_from_program
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = "z = w0*x0 + w1*x1 + w2; s = sigmoid(z)"
 
 

@@ -32,7 +32,7 @@ from gradlab.render.engine import format_of
 from gradlab.render.steps import step_plan, steps_html
 from gradlab.render.style import formula, number, style, wrap_formula
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NEURON = load_graph_file(ROOT / "graphs" / "neuron.toml")
 LIGHT = style("light", "classic")
 WIRE = re.compile(r'^\s*w\d+ \[id="wire-([^"]+)".*label=(<.*>)\];$', re.M)

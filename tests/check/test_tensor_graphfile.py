@@ -11,7 +11,7 @@ import pytest
 from gradlab import GradlabError, check_graph_file, load_graph_file
 from gradlab.cli import main
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXERCISE = ROOT / "graphs" / "two_layer_softmax.toml"
 
 
