@@ -95,7 +95,7 @@ class ScalarProblem:
             raise GradlabError("no valid random point found: every try hit a pole, a domain error or a kink")
         return {n: np.concatenate(v) for n, v in found.items()}
 
-    def truth_numeric(self, values: Mapping[str, np.ndarray], overrides: Mapping[Any, float] | None = None
+    def truth_numeric(self, values: Mapping[str, np.ndarray], overrides: Mapping[Any, Any] | None = None
                       ) -> np.ndarray:
         if self.claim.wrt not in self.sub:
             return np.zeros_like(values[self.claim.of])
@@ -120,6 +120,15 @@ class ScalarProblem:
             kind = "missing activation derivative" if any(
                 is_activation(self.sub.attrs(v).get("op")) for _, v, _ in edges) else "missing local derivative"
             out.append((kind, f"the derivative of {label} is left out", m))
+        # the gate's output for its derivative (σ for σ·(1 − σ)): the mistake the gate's record names, by its
+        # name, as grading names it
+        if self.claim.wrt in self.sub:
+            upstream = nx.descendants(self.sub.nx, self.claim.wrt) | {self.claim.wrt}
+            for u, v, k in self.sub.edges():
+                op = op_for(self.sub.attrs(v)["op"]) if self.sub.kind(v) == "op" else None
+                if op is not None and op.output_mistake and u in upstream:
+                    m = self.truth_numeric(values, overrides={(u, v, k): values[v]})
+                    out.append((op.name, op.output_mistake, m))
         # the derivative with respect to another variable (x0 for w0: the factors swapped)
         vals = {n: values[n] for n in self.sub.nodes}
         adj = backward(self.sub, vals).adjoints

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from ..errors import ParseError
 from .common import add_at, add_json, looks_like_file, parse_at, print_json
 
 
@@ -31,6 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _reads_leniently(graph: Any, claim: str, rhs: str | None) -> bool:
+    """Whether the claim's formula, refused in the strict syntax, reads in the lenient one."""
+    from ..check.verify import verify
+    from ..errors import GradlabError
+
+    try:
+        verify(graph, claim, rhs, trials=1, lenient=True, symbolic=False, explain=False)
+    except GradlabError:
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     from ..check.verify import MAX_TRIALS, verify
     from ..lang.claims import TRIALS
@@ -48,8 +62,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--trials must be from 1 to {MAX_TRIALS:,}, got {trials}")
     if not 0 <= args.seed < 2**63:
         raise UsageError(f"--seed must be a whole number from 0 to 2**63 - 1, got {args.seed}")
-    result = verify(graph, args.claim, args.rhs, at=at, trials=trials, seed=args.seed, lenient=args.lenient,
-                    symbolic=not args.no_symbolic)
+    try:
+        result = verify(graph, args.claim, args.rhs, at=at, trials=trials, seed=args.seed, lenient=args.lenient,
+                        symbolic=not args.no_symbolic)
+    except ParseError as e:
+        if args.lenient or not _reads_leniently(graph, args.claim, args.rhs):
+            raise
+        raise ParseError(f"{e.message}; with --lenient gradlab reads the formula as students write it (^, σ, w₀, "
+                         "σ'(z), \\frac{}{}, implicit products)", e.where) from None
     if args.json:
         print_json(result.to_dict())
     else:

@@ -236,15 +236,16 @@ class Evaluation:
 
 
 def backward(graph: Graph, values: Mapping[str, np.ndarray], *, seeds: Mapping[str, np.ndarray] | None = None,
-             identity: frozenset[str] | set[str] = frozenset(), overrides: Mapping[Edge, float] | None = None,
-             check: bool = True) -> Evaluation:
+             identity: frozenset[str] | set[str] = frozenset(),
+             overrides: Mapping[Edge, float | np.ndarray] | None = None, check: bool = True) -> Evaluation:
     """Reverse accumulation, written once: each node's adjoint is the sum over its out-wires of the share its
     gate's VJP gives it (gradients add up at forks).
 
     ``seeds`` start the pass from given adjoints (default: 1 at the output, which must be a number; then every
     wire gets its share, 0 where it does not reach the output); ``identity`` names one-argument gates whose
     local derivative is replaced by 1, and ``overrides`` replaces chosen local partials of elementwise gates by
-    a constant (what a student who forgets a derivative computes, or a kink convention).
+    a constant or by values at each point (what a student who forgets a derivative, or writes σ for σ', computes;
+    or a kink convention).
     """
     out = graph.output
     ob = batch_of(values[out], graph.shape(out))
@@ -282,7 +283,8 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *, seeds: Mapping[s
                 parts = [np.ones(np.shape(values[v]))] if v in identity else elementwise_partials(
                     op, arg_vals, values[v], shapes, param, shape)
                 for e, lp in zip(edges, parts):
-                    lp = np.full(np.shape(values[v]), float(overrides[e])) if e in overrides else lp
+                    if e in overrides:  # a constant, or values at each point (σ for σ·(1 − σ))
+                        lp = np.broadcast_to(np.asarray(overrides[e], dtype=np.float64), np.shape(values[v])).copy()
                     if check and not np.all(np.isfinite(lp)):
                         raise _partial_error(graph, v, e[0], lp, arg_vals)
                     local[e] = lp

@@ -7,6 +7,8 @@ The responses CSV has a row per student: ``id``, ``variant`` and one column per 
 (``1.1``, ``1.2``, ``3.1``, ... as the sheets number them; ``Q3.1`` works too). Every answer is
 graded on its own: an answer that cannot be read, or takes too long, is rejected with a message
 and the rest of the class is graded as usual. Identical answers to the same item are graded once.
+A number blank that misses the key's value may still earn its points by follow-through, when the key's
+``grading.mode`` asks for it (:mod:`gradlab.grading.followthrough`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..fileio import atomic_path, open_regular, output_folder, path_kind
 from ..fileio import shown as shown_path
 from ..model.answerkey import MISTAKES, AnswerKey, normalise_variant
 from ..safetext import markdown_text, shown
+from .followthrough import follow_through
 from .formulas import ANSWER_LIMITS
 from .numbers import grade_number, is_plain_number
 from .verdict import Verdict
@@ -407,8 +410,13 @@ def grade(responses: str | Path | tuple[list[str], Iterable[list[str]]], key: An
             restarts = pool.restarts
             warnings += _budget_notes(pool, owners, students, budget)
     del owners
+    follows = k.grading.mode != "strict" and any(a.follow for v in k.variants.values() for a in v.answers.values())
+    item_ids = tuple(k.items)
     for student, numbers in zip(students, row_slots):
-        student.set_verdicts(tuple(table[i] or Verdict.rejected("not graded") for i in numbers))
+        verdicts = tuple(table[i] or Verdict.rejected("not graded") for i in numbers)
+        if follows and verdicts:
+            verdicts = follow_through(item_ids, verdicts, k.variants[student.variant], k.grading)
+        student.set_verdicts(verdicts)
     del row_slots
     report = GradeReport(k.title, k.total_points, students, _statistics(students, k), warnings,
                          answers_graded=sum(len(s.verdicts) for s in students),

@@ -34,8 +34,12 @@ def is_plain_number(text: str) -> bool:
     return bool(_PLAIN.match(text.strip().translate(_MINUS).replace(" ", ""))) and len(text) < 60
 
 
+_ABOUT = re.compile(r"^\s*(~|≈|\u2248|approx\.?|about|ca\.)\s*", re.IGNORECASE)
+
+
 def read_number(text: str) -> float:
-    """A student's number; :class:`ParseError` with a message when it is not one."""
+    """A student's number (``~0.1`` and ``≈ 0.1`` are 0.1); :class:`ParseError` with a message when it is not one."""
+    text = _ABOUT.sub("", text)
     s = text.strip().translate(_MINUS).replace(" ", "")
     if not s:
         raise ParseError("the answer is empty")

@@ -13,7 +13,11 @@ Hostile text is bounded before any SymPy work: at most :attr:`Limits.max_chars` 
 
 ``lenient=True`` accepts what students type: ``^`` for powers, ``σ`` for sigmoid, Greek
 letters by name (``α`` is ``alpha``), ``ln``, ``e^x``, implicit multiplication (``2w0``,
-``2(x+1)``, ``s(1-s)`` when ``s`` is not a function, ``w0 x0``), unicode minus and ``·``/``×``.
+``2(x+1)``, ``s(1-s)`` when ``s`` is not a function, ``w0 x0``), unicode minus and ``·``/``×``;
+subscripts (``w_0``, ``w_{0}`` and ``w₀`` are ``w0`` when the sheet has no ``w_0``), the derivative
+of a one-argument function (``σ'(z)`` is ``σ(z)·(1 − σ(z))``, ``tanh'(u)``), and LaTeX as MathJax
+users type it (``\\frac{w_0 e^{-z}}{(1+e^{-z})^2}``, ``\\sigma(z)``, ``\\cdot``, ``\\left(``).
+Messages are plain words, never Python's.
 
 >>> parse_expression("w0*s*(1 - s)")
 s*w0*(1 - s)
@@ -132,6 +136,21 @@ _CHAR_MAP = {
     "^": "**", "\u00b2": "**2", "\u00b3": "**3", "\u221a": "sqrt",
 }
 
+#: LaTeX commands as the lenient reader writes them (the rest: functions and Greek letters by name).
+_LATEX_WORDS = {
+    "cdot": "*", "times": "*", "ast": "*", "div": "/", "left": "", "right": "", "big": "", "Big": "",
+    "bigl": "", "bigr": "", "Bigl": "", "Bigr": "", ",": " ", ";": " ", "!": "", " ": " ", ":": " ",
+    "quad": " ", "qquad": " ", "sigma": "σ", "lambda": "lambda_", "mathrm": "", "operatorname": "",
+    "text": "", "mathit": "", "textrm": "", "displaystyle": "", "cdotp": "*", "pi": "pi",
+}
+_LATEX_COMMAND = re.compile(r"\\([A-Za-z]+|[,;! :])")
+_FRAC = re.compile(r"\\[dt]?frac\s*")
+_SQRT = re.compile(r"\\sqrt\s*")
+_SUBSCRIPT_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+#: What a function name becomes before ``'`` (its derivative) is read: ``σ'(z)`` -> ``sigmoid_derivative(z)``.
+DERIVATIVE_SUFFIX = "_derivative"
+_PRIME = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\s*['\u2032]\s*\(")
+
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -160,11 +179,14 @@ def normalise(text: str, *, function_names: set[str] | None = None, product: str
     """
     funcs = set(FUNCTIONS) | set(LENIENT_FUNCTIONS) if function_names is None else function_names
     text = unicodedata.normalize("NFC", text)
+    text = latex_to_plain(_subscripts(text))
     text = "".join(_CHAR_MAP.get(ch, ch) for ch in text)
     text = "".join(" " + _GREEK[ch] + " " if ch in _GREEK else ch for ch in text)
     for alias, name in LENIENT_FUNCTIONS.items():
         if not alias.isascii():  # σ: no identifier for the tokenizer; written out before it runs
             text = text.replace(alias, f" {name} ")
+    text = _PRIME.sub(lambda m: f"{m.group(1)}{DERIVATIVE_SUFFIX}(", text)
+    funcs = funcs | {f + DERIVATIVE_SUFFIX for f in funcs}
     try:
         tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
                   if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
@@ -183,6 +205,73 @@ def normalise(text: str, *, function_names: set[str] | None = None, product: str
     joined = re.sub(r"(?<![A-Za-z0-9_.])e\*\*\(", "exp(", joined)
     joined = re.sub(r"(?<![A-Za-z0-9_.])e\*\*(-?[A-Za-z0-9_.]+)", r"exp(\1)", joined)
     return joined
+
+
+def latex_to_plain(text: str) -> str:
+    """LaTeX as MathJax users type it, in the lenient syntax: ``\\frac{a}{b}`` -> ``((a)/(b))``, ``\\sqrt{x}``
+    -> ``sqrt(x)``, ``\\cdot`` -> ``*``, ``\\sigma`` -> ``σ``, ``\\left(`` -> ``(``, other commands by name
+    (``\\exp``, ``\\alpha``), braces as brackets. A command gradlab does not know is kept (the parser names it).
+
+    >>> latex_to_plain(r"\\frac{w_0 e^{-z}}{(1+e^{-z})^2}")
+    '((w_0 e^(-z))/((1+e^(-z))^2))'
+    """
+    if "\\" not in text and "{" not in text:
+        return text
+    for _ in range(50):  # \frac{..}{..} and \sqrt{..}, innermost last; nested ones on the next round
+        m = _FRAC.search(text) or _SQRT.search(text)
+        if m is None:
+            break
+        groups, end = _groups(text, m.end(), 2 if "frac" in m.group(0) else 1)
+        if groups is None:
+            break
+        head = text[: m.start()]
+        if len(groups) == 2:
+            text = f"{head}(({groups[0]})/({groups[1]})){text[end:]}"
+        else:
+            text = f"{head}sqrt({groups[0]}){text[end:]}"
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(1)
+        if w in _LATEX_WORDS:
+            return _LATEX_WORDS[w]
+        if w in FUNCTIONS or w in LENIENT_FUNCTIONS or w in _GREEK.values():
+            return f" {w} "
+        return m.group(0)
+
+    text = _LATEX_COMMAND.sub(word, text)
+    return text.replace("{", "(").replace("}", ")")
+
+
+def _groups(text: str, i: int, n: int) -> tuple[list[str] | None, int]:
+    """``n`` brace (or bracket) groups from ``text[i:]``: their contents and where they end."""
+    out: list[str] = []
+    for _ in range(n):
+        while i < len(text) and text[i] == " ":
+            i += 1
+        if i >= len(text) or text[i] not in "{(":
+            return None, i
+        close = "}" if text[i] == "{" else ")"
+        depth, j = 0, i
+        while j < len(text):
+            if text[j] in "{(":
+                depth += 1
+            elif text[j] in "})":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        if j >= len(text) or text[j] != close:
+            return None, i
+        out.append(text[i + 1: j])
+        i = j + 1
+    return out, i
+
+
+def _subscripts(text: str) -> str:
+    """``w_{0}`` -> ``w_0``; ``w₀`` -> ``w_0`` (a name's subscript, as the parser's names read it)."""
+    text = re.sub(r"_\{\s*([A-Za-z0-9]+)\s*\}", r"_\1 ", text)
+    text = re.sub(r"(?<=[A-Za-z0-9])([₀-₉]+)", lambda m: "_" + m.group(1).translate(_SUBSCRIPT_DIGITS) + " ", text)
+    return text
 
 
 def _spaced(parts: list[str]) -> list[str]:
@@ -243,7 +332,7 @@ class ExpressionParser:
         except SyntaxError as e:
             hint = " (use ** for powers)" if "^" in source else ""
             col = e.offset if e.offset else len(source.strip())
-            raise ParseError(syntax_message(source, e.msg) + hint, Location(col=col)) from None
+            raise ParseError(plain_syntax_message(source, e.msg) + hint, Location(col=col)) from None
         except (RecursionError, MemoryError, ValueError) as e:
             raise ParseError(f"the formula is nested too deeply to read ({type(e).__name__})") from None
         self._check_size(tree)
@@ -286,7 +375,7 @@ class ExpressionParser:
                 return -self.build(node.operand)
             if isinstance(node.op, ast.UAdd):
                 return self.build(node.operand)
-            raise self.fail(f"the operator '{type(node.op).__name__}' is not allowed; use {ALLOWED}", node)
+            raise self.fail(f"the operator {operator_text(node.op)} is not allowed; use {ALLOWED}", node)
         if isinstance(node, ast.Call):
             return self.call(node)
         if isinstance(node, ast.Attribute):
@@ -312,6 +401,10 @@ class ExpressionParser:
         n = node.id
         if n in self.names:
             return self.names[n]
+        if self.lenient:  # w_0 for w0, or w0 for w_0: whichever the sheet has
+            for other in (re.sub(r"_(\d+)$", r"\1", n), re.sub(r"(?<=[A-Za-z])(\d+)$", r"_\1", n)):
+                if other != n and other in self.names:
+                    return self.names[other]
         if n in FUNCTIONS or (self.lenient and n in LENIENT_FUNCTIONS):
             raise self.fail(f"'{n}' is a function; call it: {n}(...)", node)
         if self.lenient and n == "e":
@@ -370,6 +463,8 @@ class ExpressionParser:
         if not isinstance(func, ast.Name):
             raise self.fail("only known functions can be called, by name", node)
         fname = func.id
+        if self.lenient and fname.endswith(DERIVATIVE_SUFFIX) and len(fname) > len(DERIVATIVE_SUFFIX):
+            return self.derivative(node, fname[: -len(DERIVATIVE_SUFFIX)])
         if self.lenient:
             fname = LENIENT_FUNCTIONS.get(fname, fname)
         if fname not in FUNCTIONS:
@@ -386,6 +481,20 @@ class ExpressionParser:
             return self.apply(fname, FORMULA_ONLY[fname].sympy, args, node)
         args, param = self.gate_arguments(gate, fname, args, node)
         return self.apply(fname, lambda *a: gate_formula(gate, list(a), param), args, node)
+
+    def derivative(self, node: ast.Call, written: str) -> Any:
+        """``f'(x)``: the derivative of a one-argument function, by its op record (``σ'(z)`` is
+        ``σ(z)·(1 − σ(z))``)."""
+        fname = LENIENT_FUNCTIONS.get(written, written)
+        gate = GATES.get(fname)
+        if gate is None or gate.arity != 1 or gate.variadic or gate.param_name or gate.has_param:
+            raise self.fail(f"{written}'(...) is read as the derivative of a function of one argument, and "
+                            f"'{written}' is none; write the derivative out", node)
+        if len(node.args) != 1 or node.keywords:
+            raise self.fail(f"{written}'(...) takes one argument", node)
+        (arg,) = [self.build(a) for a in node.args]
+        value = gate.sym([arg], None)
+        return gate.partials([arg], value, None)[0]
 
     def gate_of(self, fname: str) -> Op | None:
         """The gate a call name stands for (``exp`` -> OPS["exp"]), or None for a function of formulas only."""
@@ -405,6 +514,31 @@ class ExpressionParser:
 
     def apply(self, fname: str, builder: Callable[..., Any], args: list[Any], node: ast.Call) -> Any:
         return builder(*args)
+
+
+def plain_syntax_message(source: str, python_message: str | None) -> str:
+    """Why a formula cannot be read, in words for a student: never Python's own (``line continuation``,
+    ``string literal``).
+
+    >>> plain_syntax_message("x1*σ'(z)", "unterminated string literal (detected at line 1)")
+    "the character ' is not allowed here (the derivative of a function is written f'(x), as in σ'(z))"
+    """
+    msg = python_message or ""
+    if "line continuation" in msg or "\\" in source:
+        cmd = re.search(r"\\([A-Za-z]+|.)", source)
+        shown = "\\" + cmd.group(1) if cmd else "\\"
+        return (f"the LaTeX command '{shown}' is not known here (gradlab reads \\frac, \\sqrt, \\cdot, \\sigma, "
+                "\\exp, Greek letters and functions by name)")
+    if "string literal" in msg or "EOL" in msg or "EOF while scanning" in msg or any(q in source for q in "'\""):
+        q = "'" if "'" in source else '"'
+        return (f"the character {q} is not allowed here (the derivative of a function is written f'(x), as in "
+                "σ'(z))")
+    bad = re.match(r"invalid character '(.)' \((U\+[0-9A-F]+)\)", msg)
+    if bad:
+        return f"the character '{bad.group(1)}' ({bad.group(2)}) is not allowed in a formula"
+    if "invalid non-printable character" in msg:
+        return "the formula has an invisible character; type it again"
+    return syntax_message(source, msg).replace("invalid syntax", "this is not a formula gradlab can read")
 
 
 def _short(x: Any) -> str:

@@ -11,9 +11,15 @@ Layout (``gradlab_key`` is the format version)::
      "questions": [{"id": "3", "type": "symbolic", "title": ..., "items": ["3.1", ...], ...}],
      "items": {"3.1": {"question": "3", "kind": "formula", "points": 2, "label": "∂a/∂x0"}},
      "variants": {"07": {"at": {...}, "answers": {"3.1": {...}, "1.4": {...}}}},
-     "grading": {"rtol": 0.01, "atol": 0.005, "sigfigs": null, "partial": {"sign": 0.5}}}
+     "grading": {"rtol": 0.01, "atol": 0.005, "sigfigs": null, "partial": {"sign": 0.5}, "mode": "strict"}}
 
 A number answer: ``{"value": 0.39, "mistakes": [{"id": "sign", "message": ..., "value": -0.39}]}``.
+A blank of a picture's forward or backward pass may say how its value follows from earlier blanks, for
+follow-through marking (:mod:`gradlab.grading.followthrough`): ``"follow": {"formula": "i2_6*i1_5*(1 - i1_5)",
+"uses": {"i1_5": "1.5", "i2_6": "2.6"}}`` (a formula in the key's syntax; each name stands for the number
+given for an item; the values the sheet prints are in the formula as numbers). A key without ``follow``
+(one written before it existed) and a key whose ``grading/mode`` is ``strict`` grade each blank against
+the key's value only.
 A formula answer: ``{"formula": "w0*a*(1 - a)", "names": {"z": "w0*x0 + ...", "a": "sigmoid(z)"},
 "aliases": {"alpha": "a"}, "inputs": [...], "probe": {"w0": [-3, 3]}, "mistakes": [{..., "formula": ...}]}``.
 A matrix answer (a gradient of a tensor graph as a matrix formula) carries the graph itself:
@@ -39,6 +45,12 @@ from ..fileio import path_kind, read_text, shown
 
 KEY_VERSION = 1
 KINDS = ("number", "formula", "matrix")
+
+#: How numbers that follow from earlier blanks are graded (``[grading] mode``): ``strict`` against the
+#: key's value only; ``tolerance`` also against the value that follows from the sheet's rounded values
+#: (a student who rounds each step as told); ``follow-through`` also against the value that follows from
+#: the student's own earlier answers (an error is carried forward and costs once).
+MODES = ("strict", "tolerance", "follow-through")
 
 #: Mistakes gradlab names, with the message a student reads.
 MISTAKES: dict[str, str] = {
@@ -75,6 +87,15 @@ class Mistake:
 
 
 @dataclass
+class Follow:
+    """How a blank's value follows from the numbers given for earlier items: ``formula`` (key syntax) in
+    the names of ``uses`` (name -> item id)."""
+
+    formula: str
+    uses: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Answer:
     """One variant's answer to one item."""
 
@@ -92,6 +113,8 @@ class Answer:
     domains: dict[str, str] = field(default_factory=dict)
     of: str | None = None
     wrt: str | None = None
+    # a number answer: how it follows from earlier blanks (follow-through marking)
+    follow: Follow | None = None
 
     @property
     def kind(self) -> str:
@@ -145,6 +168,7 @@ class Grading:
     memory_mb: int = 768
     student_seconds: float = 30.0  # grading time for one student's answers (a row)
     class_seconds: float = 3600.0  # grading time for the whole class
+    mode: str = "strict"  # one of MODES; a key written before modes existed grades strictly
 
 
 @dataclass
@@ -208,6 +232,8 @@ class AnswerKey:
                 for k, a in dict(v["answers"]).items():
                     a = dict(a)
                     a["mistakes"] = [Mistake(**m) for m in a.get("mistakes", [])]
+                    if a.get("follow") is not None:
+                        a["follow"] = Follow(**a["follow"])
                     answers[str(k)] = Answer(**a)
                 variants[str(vid)] = Variant(str(vid), {str(n): _point_value(x) for n, x in dict(v.get("at", {})).items()},
                                              answers)
@@ -289,6 +315,8 @@ def check_key_data(data: Mapping[str, Any], where: str = "key.json") -> None:
             raise bad(["grading", "partial", k], f"is not a mistake gradlab knows ({', '.join(MISTAKES)})")
         if not 0 <= v <= 1:
             raise bad(["grading", "partial", k], f"must be from 0 to 1, got {v!r}")
+    if grading.get("mode", "strict") not in MODES:
+        raise bad(["grading", "mode"], f"must be one of {', '.join(MODES)}, got {_shown(grading['mode'])}")
     for iid, item in (data.get("items") or {}).items():
         if not 0 <= item.get("points", 0) <= 1e6:
             raise bad(["items", iid, "points"], f"must be from 0 to 1e6, got {item['points']!r}")
@@ -383,7 +411,7 @@ def _point_value(x: Any) -> Any:
 
 def _answer_dict(a: Answer) -> dict[str, Any]:
     d = asdict(a)
-    for key in ("value", "formula", "program", "of", "wrt"):
+    for key in ("value", "formula", "program", "of", "wrt", "follow"):
         if d[key] is None:
             del d[key]
     for key in ("names", "aliases", "inputs", "probe", "shapes", "domains"):

@@ -29,6 +29,7 @@ from ..grading.formulas import evaluate_points, strict_names
 from ..lang.expr import parse_expression
 from ..model.answerkey import Answer, AnswerKey, Item, Mistake, Question, Variant
 from ..model.graph import Graph
+from .followthrough import follow_recipes, partial_recipe
 from .mathtext import key_text, latex, number, value_text
 from .matrixtext import matrix_latex
 from .mistakes import (
@@ -284,9 +285,31 @@ def build_worksheet(spec: WorksheetSpec, *, variants: int | None = None, seed: i
                                                  mistakes=_numeric_mistakes(g, numeric_mistakes[key], names, pv.at, value))
                 elif q.type in ("symbolic", "matrix"):
                     view.answers[it.id] = formula_answers[it.id]
+        _add_recipes(spec, questions, view, decimals)
         views.append(view)
     batch.render()
     return Worksheet(spec, s, questions, views, defs, formulas, matrices)
+
+
+def _add_recipes(spec: WorksheetSpec, questions: list[QuestionView], view: VariantView, decimals: int) -> None:
+    """Each number blank's recipe from earlier blanks (follow-through marking; scalar graphs)."""
+    for p, pv in enumerate(view.parts):
+        g = spec.parts[p].graph
+        if g.is_tensor:
+            continue
+        items = {it.blank: it.id for q in questions if q.part == p and q.type in ("forward", "backward")
+                 for it in q.items if it.blank is not None}
+        if not items:
+            continue
+        for item, follow in follow_recipes(g, pv.at, pv.evaluation, pv.pictures.blanks, items,
+                                           decimals=decimals).items():
+            view.answers[item].follow = follow
+        for q in questions:
+            if q.part == p and q.type == "numeric":
+                for it in q.items:
+                    if it.wrt is not None:
+                        view.answers[it.id].follow = partial_recipe(g, pv.at, pv.evaluation, pv.pictures.blanks,
+                                                                    items, it.wrt, decimals=decimals)
 
 
 def _slot(blanks: list[BlankSlot], number_: int) -> BlankSlot:

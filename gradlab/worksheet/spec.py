@@ -19,6 +19,7 @@ A bare graph file works too (:func:`load_spec` gives it sensible defaults). A sp
 
     [grading]
     partial = { sign = 0.5 }       # credit for a named mistake (sign, chain, sigmoid, fork, forward, ...)
+    mode = "follow-through"        # or "tolerance" or "strict": see below
     timeout = 5                    # seconds per answer
 
     [[part]]
@@ -39,6 +40,11 @@ in the gradients), ``symbolic`` (d output / d input as a formula), ``numeric`` (
 variant's point) and ``matrix`` (for tensor graphs: a gradient as a matrix formula, ``wrt`` the
 nodes asked about; ``numeric`` may name entries such as ``B_1_2``). A tensor graph's defaults are
 in :mod:`gradlab.worksheet.tensors`.
+
+``[grading] mode`` says how a number blank that follows from earlier blanks is graded: ``follow-through``
+(the default: also right when it follows from the student's own earlier answers, so one slip costs once),
+``tolerance`` (also right when it follows from the sheet's rounded values, as a student who rounds each
+step computes it) or ``strict`` (the key's value only).
 
 A sheet prints a part's ``description`` from the spec. A graph file's own ``description`` is not
 printed: it describes the file (its ``[at]`` point, its expected numbers), and every variant has
@@ -62,7 +68,7 @@ from ..check.graphfile import load_graph_file
 from ..errors import GradlabError, GraphFileError, Location
 from ..fileio import path_kind, read_bytes, shown
 from ..lang.parse import parse_program
-from ..model.answerkey import MISTAKES, Grading
+from ..model.answerkey import MISTAKES, MODES, Grading
 from ..model.graph import Graph
 from .grid import Grid
 
@@ -78,7 +84,9 @@ MAX_VARIANTS = 1000
 SPEC_KEYS = {"title", "instructions", "seed", "variants", "numbers", "grading", "part"}
 PART_KEYS = {"graph", "program", "title", "description", "questions", "wrt", "numeric", "points", "aliases", "values"}
 NUMBER_KEYS = {"values", "min", "max", "step", "zero", "decimals", "rtol", "atol", "sigfigs"}
-GRADING_KEYS = {"partial", "timeout", "memory_mb", "student_seconds", "class_seconds"}
+GRADING_KEYS = {"partial", "timeout", "memory_mb", "student_seconds", "class_seconds", "mode"}
+#: How a new worksheet grades numbers that follow from earlier blanks (see answerkey.MODES).
+DEFAULT_MODE = "follow-through"
 #: Bounds of a value range: no exercise has inputs beyond a million or a grid finer than a millionth.
 MAX_VALUE = 1e6
 MIN_STEP = 1e-6
@@ -134,7 +142,7 @@ class WorksheetSpec:
     instructions: str = ""
     seed: int = 0
     variants: int = 1
-    grading: Grading = field(default_factory=Grading)
+    grading: Grading = field(default_factory=lambda: Grading(mode=DEFAULT_MODE))
     path: str = ""
 
 
@@ -272,7 +280,7 @@ def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *
     base_range = _range({k: v for k, v in numbers.items() if k in ("min", "max", "step", "zero", "values")},
                         ValueRange(), "[numbers]", where, text)
     explicit = any(k in numbers for k in ("min", "max", "step", "values"))
-    grading = Grading()
+    grading = Grading(mode=DEFAULT_MODE)
     for key in ("rtol", "atol"):
         if key in numbers:
             setattr(grading, key, _number(numbers[key], f"[numbers] {key}", where, text, key))
@@ -306,6 +314,10 @@ def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *
             if not 0 <= val <= 1:
                 raise _fail(f"partial credit for {k} must be between 0 and 1", where, _line(text, "partial"))
         grading.partial = {k: float(v) for k, v in partial.items()}
+    if "mode" in g:
+        if g["mode"] not in MODES:
+            raise _fail(f"[grading] mode must be one of {', '.join(MODES)}, got {g['mode']!r}", where, _line(text, "mode"))
+        grading.mode = g["mode"]
     if "timeout" in g:
         grading.timeout = max(0.5, min(60.0, _number(g["timeout"], "[grading] timeout", where, text, "timeout")))
     if "memory_mb" in g:

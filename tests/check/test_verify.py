@@ -42,12 +42,12 @@ def test_two_argument_form_and_the_parsed_sides():
     ("da/dx0 = w0*a*(1-a)/3", "extra factor 1/3"),
     ("da/dx0 = w0", "missing activation derivative"),
     ("da/dx0 = x0*a*(1-a)", "wrong variable"),
-    ("da/dx0 = w0*a", None),
+    ("da/dx0 = w0*a", ("sigmoid", None)),  # σ for σ·(1 − σ): named where σ is a gate, as grading names it
 ])
 def test_wrong_claims_get_a_counterexample_and_the_likely_mistake(claim, mistake):
-    for program in (NEURON, CIRCUIT):
+    for program, named in zip((NEURON, CIRCUIT), mistake if isinstance(mistake, tuple) else (mistake, mistake)):
         r = verify(program, claim)
-        assert not r.ok and r.decided == "numeric" and r.mistake == mistake, (program, r)
+        assert not r.ok and r.decided == "numeric" and r.mistake == named, (program, r)
         ce = r.counterexample
         assert ce is not None and set(ce.point) == {"w0", "x0", "w1", "x1", "w2"}
         e = ce.entries[0]
