@@ -15,7 +15,7 @@ from gradlab.model.answerkey import AnswerKey
 from gradlab.worksheet.questions import build_worksheet
 from gradlab.worksheet.spec import load_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NEURON = "z = w0*x0 + w1*x1 + w2\na = sigmoid(z)"
 ITEM = {"x0": "3.1", "x1": "3.2", "w0": "3.3", "w1": "3.4", "w2": "3.5"}
 RIGHT, REJECTED = "correct", "rejected"

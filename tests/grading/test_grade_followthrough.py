@@ -12,7 +12,7 @@ from gradlab.model.answerkey import AnswerKey, AnswerKeyError
 from gradlab.worksheet.questions import build_worksheet
 from gradlab.worksheet.spec import WorksheetError, load_spec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 QUIZ = ROOT / "docs" / "examples" / "neuron_quiz.toml"
 #: Variant 07 prints a = 0.88; 0.88 * 0.12 = 0.1056 is written 0.11 where the key says 0.10 (0.104994).
 ROUNDED = {"2.7": "0.11", "2.8": "0.11", "2.9": "0.11", "2.10": "0.11", "2.11": "0.11", "2.12": "-0.22",
