@@ -159,6 +159,26 @@ class SweepResult:
                         f"{_pm(s['final_train_loss'])} | {shifted} | {s['seconds_per_run']['mean']:.1f} s |")
         return head + "\n" + "\n".join(rows)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the table of the report, and its bar chart inline when the sweep wrote one."""
+        from ..htmltable import esc, html_table, png_img
+
+        rows = []
+        for p in self.spec.points:
+            s = self.summaries[p.label]
+            if s:
+                rows.append([p.label, _pm(s["final_test_acc"]), _pm(s["best_test_acc"]), _pm(s["final_train_loss"]),
+                             _pm(s["test_acc_shifted"]) if "test_acc_shifted" in s else "-",
+                             f"{s['seconds_per_run']['mean']:.1f} s"])
+        spread = "mean ± std over" if self.spec.runs > 1 else "one run of"
+        table = html_table(["point", "final test acc", "best test acc", "final train loss", "shifted/rotated test acc",
+                            "time per run"], rows, left=(0,),
+                           caption=f"sweep {self.spec.name}: {spread} {self.spec.runs} run{'s' * (self.spec.runs > 1)} "
+                                   "per point")
+        picture = png_img(Path(self.out) / "final.png", "final test accuracy per point", width=640)
+        return (f'<div class="gradlab-sweep">{table}{picture or ""}<p>{esc(f"total time {self.seconds:.0f} s; files in {self.out}")}'
+                "</p></div>")
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.spec.name, "runs": self.spec.runs, "base": self.spec.base, "seconds": self.seconds,
                 "points": [{"label": p.label, "overrides": p.overrides, "summary": self.summaries[p.label],
