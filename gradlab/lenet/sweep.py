@@ -215,10 +215,12 @@ def _task(cfg_dict: dict[str, Any], run_dir: str, run: int, seed: int, threads: 
 
 
 def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, force: bool = False,
-              log: Callable[[str], None] | None = None, threads: int | None = None) -> SweepResult:
+              log: Callable[[str], None] | None = None, threads: int | None = None,
+              progress: bool = False) -> SweepResult:
     """Run every point x ``spec.runs`` seeds (``jobs`` processes), then write ``report.md``, ``sweep.json``,
-    ``curves.png`` and ``final.png`` into ``out``."""
-    from .train import RunResult, summarize
+    ``curves.png`` and ``final.png`` into ``out``. ``progress=True`` shows a bar over the runs (tqdm.auto: a
+    widget in Jupyter, text in a terminal)."""
+    from .train import RunResult, _Progress, summarize
 
     if not isinstance(spec, SweepSpec):
         spec = SweepSpec.load(spec)
@@ -250,11 +252,13 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, f
     total = len(tasks)
     done = 0
     jobs = max(1, min(jobs, total))
+    bar = _Progress(progress, total, f"sweep {spec.name}", unit="run")
     if jobs == 1:
         for label, cfg, run_dir, run, seed in tasks:
             already = (Path(run_dir) / "result.json").is_file()
             results[label][run] = RunResult.from_dict(_task(cfg, run_dir, run, seed, threads))
             done += 1
+            bar.update(1)
             if log:
                 r = results[label][run]
                 log(f"[{done}/{total}] {label}, run {run}: test acc {r.final['test_acc']:.4f}"
@@ -269,8 +273,10 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, f
                 label, run = futs[fut]
                 results[label][run] = RunResult.from_dict(fut.result())
                 done += 1
+                bar.update(1)
                 if log:
                     log(f"[{done}/{total}] {label}, run {run}: test acc {results[label][run].final['test_acc']:.4f}")
+    bar.close()
     points = {label: [rs[k] for k in sorted(rs)] for label, rs in results.items()}
     summaries = {label: summarize(rs) for label, rs in points.items()}
     res = SweepResult(spec, points, summaries, str(out), time.perf_counter() - t0)
