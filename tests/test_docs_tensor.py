@@ -17,7 +17,8 @@ from gradlab.cli import main
 from printout import same_printout
 
 ROOT = Path(__file__).parent.parent
-PAGES = ["docs/tensors.md", "docs/verify.md", "docs/exercises/sheet2-task6.md", "docs/exercises/sheet1-task2.md"]
+PAGES = ["docs/tensors.md", "docs/verify.md", "docs/exercises/sheet2-task6.md", "docs/exercises/sheet1-task2.md",
+         "docs/exercises/sheet1-task1.md"]
 
 
 def examples() -> list[tuple[str, str, str]]:

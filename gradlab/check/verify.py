@@ -114,6 +114,10 @@ class VerifyResult:
     def __str__(self) -> str:
         return format_result(self)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: :func:`html_result`."""
+        return html_result(self)
+
 
 # ------------------------------------------------------------------------------- diagnosis
 
@@ -312,4 +316,35 @@ def format_result(r: VerifyResult) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["verify", "VerifyResult", "Counterexample", "EntryDiff", "Claim", "parse_claim", "prove_equal", "is_zero"]
+def html_result(r: VerifyResult) -> str:
+    """The verdict as Jupyter shows it: the claim, TRUE or FALSE, and for a wrong claim the likely mistake
+    and the counterexample (the point, and a table of the entries that differ).
+
+    >>> h = html_result(verify("f = x*y", "df/dx = x"))
+    >>> "FALSE" in h and "likely mistake" in h and h.count("<table") == 2
+    True
+    """
+    from ..htmltable import esc, html_table, html_text
+
+    if r.ok:
+        how = "proved symbolically, and true at" if r.decided == "symbolic" else "no symbolic proof found; true at"
+        verdict = html_text("b", "TRUE", "color:#1b7a2e") + esc(f" ({how} {r.trials} random point{'s' * (r.trials != 1)})")
+    else:
+        verdict = html_text("b", "FALSE", "color:#b00020") + esc(f" (wrong at a random point; {r.trials} points tested)")
+    parts = [f"<p>claim: {html_text('code', r.claim)}<br>verdict: {verdict}</p>"]
+    if r.mistake:
+        parts.append(f"<p>likely mistake: {esc(r.mistake)}" + (f" ({esc(r.hint)})" if r.hint else "") + "</p>")
+    ce = r.counterexample
+    if ce is not None:
+        rows = [[n, _fmt(v)] for n, v in {**ce.point, **ce.values}.items()]
+        parts.append("<p>counterexample (a random point):</p>" + html_table(["at", "value"], rows, left=(0,)))
+        if ce.claimed_shape is not None:
+            parts.append(f"<p>{esc(f'the claim has shape {tuple(ce.claimed_shape)}, {r.lhs} has shape {tuple(ce.true_shape or [])}')}</p>")
+        if ce.entries:
+            parts.append(html_table(["entry", "claimed", "true"],
+                                    [[e.entry, f"{e.claimed:.6g}", f"{e.true:.6g}"] for e in ce.entries], left=(0,)))
+    parts += [f"<p>note: {esc(n)}</p>" for n in r.notes]
+    return '<div class="gradlab-verify">' + "".join(parts) + "</div>"
+
+
+__all__ = ["verify", "html_result", "VerifyResult", "Counterexample", "EntryDiff", "Claim", "parse_claim", "prove_equal", "is_zero"]

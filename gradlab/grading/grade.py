@@ -164,6 +164,38 @@ class GradeReport:
             f.write("\n ]")
         f.write(",\n" + json.dumps({"items": items}, ensure_ascii=False, indent=1)[2:])  # without its '{\n'
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the class's scores in one line, a row per item (points, verdict counts, the most
+        common mistake), then the warnings and the rows that were not graded."""
+        from ..htmltable import esc, html_table
+
+        scores = sorted(s.score for s in self.students if not s.error)
+        errors = len(self.students) - len(scores)
+        if scores:
+            n = len(scores)
+            median = scores[n // 2] if n % 2 else (scores[n // 2 - 1] + scores[n // 2]) / 2
+            line = (f"{n} students graded, {errors} rows with errors; mean {sum(scores) / n:.2f} / "
+                    f"{self.total_points:g} points, median {median:g}, lowest {scores[0]:g}, highest {scores[-1]:g}")
+        else:
+            line = f"no student graded, {errors} rows with errors"
+        kinds = ("correct", "partial", "wrong", "rejected", "blank")
+        rows = []
+        for i in self.items:
+            top = max(i.mistakes.items(), key=lambda t: t[1]) if i.mistakes else None
+            rows.append([i.item, i.label, f"{i.max_points:g}", f"{i.mean_points:g}",
+                         *(i.counts.get(c, 0) for c in kinds),
+                         f"{top[0]} ({top[1]}): {MISTAKES.get(top[0], '')}" if top else ""])
+        table = html_table(["item", "question", "max", "mean", *kinds, "most common mistake"], rows, left=(0, 1, 9),
+                           caption=f"Grading report: {self.title or 'worksheet'}")
+        notes = [f"<li>warning: {esc(w)}</li>" for w in self.warnings]
+        bad = [s for s in self.students if s.error]
+        notes += [f"<li>row {s.row}, {esc(s.id)}: {esc(s.error)}</li>" for s in bad[:20]]
+        if len(bad) > 20:
+            notes.append(f"<li>and {len(bad) - 20} more rows not graded (report.md lists them all)</li>")
+        return (f'<div class="gradlab-grades"><p>{esc(line)}; {self.answers_graded:,} answers '
+                f"({self.distinct_graded:,} distinct) graded in {self.seconds:.1f} s</p>{table}"
+                + (f"<ul>{''.join(notes)}</ul>" if notes else "") + "</div>")
+
     def write(self, folder: str | Path, key: AnswerKey) -> list[Path]:
         """Write ``scores.csv``, ``answers.csv``, ``statistics.csv``, ``report.md`` and ``report.json``
         (each written as it is made, row by row, and renamed into place when complete)."""

@@ -120,6 +120,27 @@ class ModelSummary:
         out += self.notes
         return "\n".join(out)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the table with each ``Param #`` as its formula, the totals and their memory."""
+        from ..htmltable import esc, html_table
+
+        order = "(batch, height, width, channels)" if self.layout == "keras" else "(batch, channels, height, width)"
+        rows = [[f"{r.name} ({r.type})", r.shape_text(self.layout), r.formula,
+                 "-" if r.trainable is None else ("Y" if r.trainable else "N")] for r in self.rows]
+        b = DTYPE_BYTES[self.dtype]
+        table = html_table(["Layer (type)", "Output Shape", "Param #", "Trainable"], rows, left=(0, 1),
+                           caption=f'Model: "{self.name}", input {"x".join(map(str, self.input_shape))} (C x H x W); '
+                                   f"shapes {order}")
+        totals = html_table(["", "params", self.dtype], [
+            ["Total", f"{self.total_params:,}", format_kb(self.total_params * b)],
+            ["Trainable", f"{self.trainable_params:,}", format_kb(self.trainable_params * b)],
+            ["Non-trainable", f"{self.non_trainable_params:,}", format_kb(self.non_trainable_params * b)]], left=(0,))
+        memory = ", ".join(f"{dt} {self.memory(dt)}" for dt in ("float16", "float32", "float64"))
+        extra = f"<p>Multiply-adds for one image: {self.mult_adds:,}.</p>" if self.mult_adds else ""
+        return (f'<div class="gradlab-summary">{table}{totals}<p>Memory of the parameters (1 KB = 1024 bytes): '
+                f"{esc(memory)}.</p>{extra}<details><summary>what (None, ...) means</summary>"
+                f"<p>{esc(NONE_EXPLAINED)}</p>{''.join(f'<p>{esc(n)}</p>' for n in self.notes)}</details></div>")
+
 
 def _formula(m: nn.Module) -> tuple[str, int, int]:
     """(formula, trainable, non-trainable) for one leaf module."""

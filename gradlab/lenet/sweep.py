@@ -159,6 +159,26 @@ class SweepResult:
                         f"{_pm(s['final_train_loss'])} | {shifted} | {s['seconds_per_run']['mean']:.1f} s |")
         return head + "\n" + "\n".join(rows)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the table of the report, and its bar chart inline when the sweep wrote one."""
+        from ..htmltable import esc, html_table, png_img
+
+        rows = []
+        for p in self.spec.points:
+            s = self.summaries[p.label]
+            if s:
+                rows.append([p.label, _pm(s["final_test_acc"]), _pm(s["best_test_acc"]), _pm(s["final_train_loss"]),
+                             _pm(s["test_acc_shifted"]) if "test_acc_shifted" in s else "-",
+                             f"{s['seconds_per_run']['mean']:.1f} s"])
+        spread = "mean ± std over" if self.spec.runs > 1 else "one run of"
+        table = html_table(["point", "final test acc", "best test acc", "final train loss", "shifted/rotated test acc",
+                            "time per run"], rows, left=(0,),
+                           caption=f"sweep {self.spec.name}: {spread} {self.spec.runs} run{'s' * (self.spec.runs > 1)} "
+                                   "per point")
+        picture = png_img(Path(self.out) / "final.png", "final test accuracy per point", width=640)
+        return (f'<div class="gradlab-sweep">{table}{picture or ""}<p>{esc(f"total time {self.seconds:.0f} s; files in {self.out}")}'
+                "</p></div>")
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.spec.name, "runs": self.spec.runs, "base": self.spec.base, "seconds": self.seconds,
                 "points": [{"label": p.label, "overrides": p.overrides, "summary": self.summaries[p.label],
@@ -195,10 +215,12 @@ def _task(cfg_dict: dict[str, Any], run_dir: str, run: int, seed: int, threads: 
 
 
 def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, force: bool = False,
-              log: Callable[[str], None] | None = None, threads: int | None = None) -> SweepResult:
+              log: Callable[[str], None] | None = None, threads: int | None = None,
+              progress: bool = False) -> SweepResult:
     """Run every point x ``spec.runs`` seeds (``jobs`` processes), then write ``report.md``, ``sweep.json``,
-    ``curves.png`` and ``final.png`` into ``out``."""
-    from .train import RunResult, summarize
+    ``curves.png`` and ``final.png`` into ``out``. ``progress=True`` shows a bar over the runs (tqdm.auto: a
+    widget in Jupyter, text in a terminal)."""
+    from .train import RunResult, _Progress, summarize
 
     if not isinstance(spec, SweepSpec):
         spec = SweepSpec.load(spec)
@@ -230,11 +252,13 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, f
     total = len(tasks)
     done = 0
     jobs = max(1, min(jobs, total))
+    bar = _Progress(progress, total, f"sweep {spec.name}", unit="run")
     if jobs == 1:
         for label, cfg, run_dir, run, seed in tasks:
             already = (Path(run_dir) / "result.json").is_file()
             results[label][run] = RunResult.from_dict(_task(cfg, run_dir, run, seed, threads))
             done += 1
+            bar.update(1)
             if log:
                 r = results[label][run]
                 log(f"[{done}/{total}] {label}, run {run}: test acc {r.final['test_acc']:.4f}"
@@ -249,8 +273,10 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, f
                 label, run = futs[fut]
                 results[label][run] = RunResult.from_dict(fut.result())
                 done += 1
+                bar.update(1)
                 if log:
                     log(f"[{done}/{total}] {label}, run {run}: test acc {results[label][run].final['test_acc']:.4f}")
+    bar.close()
     points = {label: [rs[k] for k in sorted(rs)] for label, rs in results.items()}
     summaries = {label: summarize(rs) for label, rs in points.items()}
     res = SweepResult(spec, points, summaries, str(out), time.perf_counter() - t0)

@@ -393,13 +393,13 @@ def _same_settings(state: dict[str, Any], config: TrainConfig, where: Path) -> N
 
 # ----------------------------------------------------------------------------- one run
 class _Progress:
-    def __init__(self, enabled: bool, total: int, desc: str):
+    def __init__(self, enabled: bool, total: int, desc: str, unit: str = "batch"):
         self.bar = None
         if enabled:
             try:
                 from tqdm.auto import tqdm
 
-                self.bar = tqdm(total=total, desc=desc, unit="batch", leave=False, mininterval=0.5,
+                self.bar = tqdm(total=total, desc=desc, unit=unit, leave=False, mininterval=0.5,
                                 dynamic_ncols=True, file=sys.stderr)
             except ImportError:  # pragma: no cover
                 self.bar = None

@@ -567,6 +567,21 @@ class DenseNetwork:
         lines += [textwrap.fill(note, 100, initial_indent="- ", subsequent_indent="  ") for note in self.notes()]
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the layer table, the totals and the three forms of the composition (the notes folded)."""
+        from ..htmltable import esc, html_table
+
+        rows = [[layer.index, layer.n_in, layer.n_out, f"A{layer.index}: {_hw(layer.weight_shape)}",
+                 f"b{layer.index}: {layer.n_out}x1", f"{layer.params:,}", layer.formula] for layer in self.layers]
+        table = html_table(["layer", "in", "out", "A (out x in)", "b", "params", "formula"], rows, left=(3, 4, 6),
+                           caption=f"dense network {'-'.join(map(str, self.widths))} (h_i = f(A_i h_(i-1) + b_i))")
+        forms = "".join(f"<li>{name}: <code>{esc(text)}</code></li>" for name, text in
+                        (("nested", self.nested()), ("expanded", self.expanded()), ("collapsed", self.collapsed())))
+        notes = "".join(f"<li>{esc(n)}</li>" for n in self.notes())
+        return (f'<div class="gradlab-network">{table}<p>total params: <b>{self.total_params:,}</b> '
+                f"({esc(format_bytes(self.memory_bytes))} in float32)</p><p>identity activations f(x) = x:</p>"
+                f"<ul>{forms}</ul><details><summary>cost and notes</summary><ul>{notes}</ul></details></div>")
+
 
 def dense_network(widths: str | Sequence[int]) -> DenseNetwork:
     """The fully connected network with these layer widths (input first).
@@ -668,6 +683,23 @@ class ShapeTable:
         lines.append("RF: receptive field (input pixels one output value sees), jump: input pixels between "
                      "neighbouring outputs")
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: one row per layer (output, size formula, receptive field, parameters) and the totals."""
+        from ..htmltable import esc, html_table
+
+        rows = [[r.index, r.layer, r.output, r.size_formula,
+                 "all" if r.receptive_field is None else _short(r.receptive_field),
+                 "-" if r.jump is None else _short(r.jump), f"{r.params:,}", r.param_formula] for r in self.rows]
+        table = html_table(["#", "layer", "output", "size formula", "RF", "jump", "params", "param formula"], rows,
+                           caption=f"{self.name}: shapes H x W x C" if self.name else "shapes H x W x C",
+                           left=(1, 2, 3, 7))
+        act = self.activation_elements * BYTES_PER_FLOAT32
+        return (f'<div class="gradlab-shapes">{table}<p>total params: <b>{self.total_params:,}</b> '
+                f"({esc(format_bytes(self.memory_bytes))} in float32), all trainable; activations per sample: "
+                f"{self.activation_elements:,} numbers ({esc(format_bytes(act))} in float32)</p>"
+                "<p>RF: receptive field (input pixels one output value sees), jump: input pixels between "
+                "neighbouring outputs</p></div>")
 
 
 def _table(head: list[str], rows: list[list[str]], right: set[int]) -> list[str]:

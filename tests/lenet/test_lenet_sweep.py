@@ -44,7 +44,7 @@ def test_bad_specs(text, match):
         SweepSpec.parse(text)
 
 
-def test_sweep_report_and_resume(tmp_path):
+def test_sweep_report_and_resume(tmp_path, capsys):
     spec_file = tmp_path / "opt.toml"
     spec_file.write_text('name = "optimizers"\n' + BASE + '[[point]]\nlabel = "Adam"\n[[point]]\nlabel = "RMSprop"\n'
                          'optimizer = "rmsprop"\n')
@@ -62,8 +62,10 @@ def test_sweep_report_and_resume(tmp_path):
 
     shutil.rmtree(out / "Adam" / "run-2")
     logs = []
-    again = run_sweep(spec_file, out, log=logs.append)
+    capsys.readouterr()
+    again = run_sweep(spec_file, out, log=logs.append, progress=True)
     assert sum("finished earlier" in m for m in logs) == 2
+    assert "sweep optimizers" in capsys.readouterr().err  # a progress bar over the runs (tqdm.auto)
     assert again.summaries["Adam"]["final_test_acc"] == res.summaries["Adam"]["final_test_acc"]
     assert again.summaries["RMSprop"]["final_test_acc"] == res.summaries["RMSprop"]["final_test_acc"]
 
