@@ -263,7 +263,7 @@ def run_summary(args: argparse.Namespace) -> int:
 
 def run_save(args: argparse.Namespace) -> int:
     require("safetensors", purpose="gradlab lenet save")
-    from ..lenet.persist import checkpoint_to_model
+    from ..lenet.train import checkpoint_to_model
 
     src = Path(args.checkpoint)
     if path_kind(src) == "folder":

@@ -27,6 +27,9 @@ from ..fileio import LIMITS, open_regular, path_kind, read_bytes, read_text, wri
 from ..jsonable import jsonable
 from .models import Architecture, architecture, build_model
 
+#: What a gradlab LeNet training checkpoint says it is (written by gradlab.lenet.train, read here).
+CHECKPOINT_FORMAT = "gradlab-lenet-checkpoint"
+
 __all__ = ["PersistError", "SavedModel", "save_model", "load_model", "refuse_unsafe", "model_paths", "FORMAT"]
 
 FORMAT = "gradlab-lenet-model"
@@ -209,31 +212,11 @@ def checkpoint_model(state: dict[str, Any], where: str | Path) -> tuple[nn.Seque
     return model, arch, cfg
 
 
-def checkpoint_to_model(checkpoint: str | Path, out: str | Path, *, classes: list[str] | None = None) -> Path:
-    """Export a training checkpoint's weights to ``<out>.safetensors`` + ``<out>.json``."""
-    from .train import TrainConfig, load_checkpoint
-
-    state = load_checkpoint(checkpoint)
-    model, arch, settings = checkpoint_model(state, checkpoint)
-    try:
-        history = json.loads(state["history"])
-        cfg = TrainConfig(**settings)
-    except (KeyError, TypeError, ValueError, RecursionError) as e:
-        raise PersistError(f"{checkpoint}: a damaged checkpoint: its history or settings cannot be read "
-                           f"({type(e).__name__})") from None
-    if classes is None:
-        from .data import CLASS_NAMES
-
-        classes = CLASS_NAMES.get(cfg.dataset, None)
-    return save_model(model, out, config=cfg, arch=arch, classes=classes, metrics=history[-1] if history else {})
-
-
 def load_any(path: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
     """A model from a saved model (``.safetensors``/``.json``/stem), a training checkpoint (``.pt``) or a run
     folder (its ``model`` or ``checkpoint.pt``); returns the model (eval mode) and what is known about it:
     ``dataset``, ``classes``, ``architecture``, ``train_config``, ``source``."""
     from .data import CLASS_NAMES
-    from .train import load_checkpoint
 
     p = Path(path)
     if path_kind(p) == "folder":
@@ -255,3 +238,34 @@ def load_any(path: str | Path) -> tuple[nn.Sequential, dict[str, Any]]:
     return model, {"dataset": saved.meta.get("dataset", {}).get("name") or cfg.get("dataset"),
                    "classes": saved.meta.get("classes"), "architecture": saved.meta["architecture"],
                    "train_config": cfg, "source": str(saved.weights), "metrics": saved.meta.get("metrics", {})}
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A training checkpoint, read with ``torch.load(weights_only=True)``; a damaged one is a clear error."""
+    p = Path(path)
+    if path_kind(p) is None:
+        raise PersistError(f"{p}: no such checkpoint")
+    try:
+        import warnings
+
+        with warnings.catch_warnings(), open_regular(p, "checkpoint", error=PersistError) as f:
+            warnings.simplefilter("ignore", UserWarning)  # torch warns about foreign pickle protocols before refusing them
+            state = torch.load(f, map_location="cpu", weights_only=True)
+    except PersistError:
+        raise
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for damaged files
+        refuse_unsafe(p, e)
+        raise PersistError(f"{p}: not a readable checkpoint: the file is corrupt or truncated "
+                           f"({_torch_reason(e)})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise PersistError(f"{p}: not a gradlab LeNet checkpoint")
+    return state
+
+
+def _torch_reason(error: BaseException) -> str:
+    """The informative line of torch.load's error (its messages open with pages of advice)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("Unsupported operand", "PytorchStreamReader", "invalid load key")) or "EOF" in line:
+            return line.split(". ")[0][:120]
+    return f"{type(error).__name__}: {lines[0][:120]}" if lines else type(error).__name__

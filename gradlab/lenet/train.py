@@ -28,17 +28,24 @@ import torch
 from torch import nn
 
 from ..errors import GradlabError
-from ..fileio import atomic_path, open_regular, path_kind, write_atomic
+from ..fileio import atomic_path, write_atomic
 from ..jsonable import jsonable as _jsonable
 from .augment import Augment, shifted_test_set
 from .data import Dataset, load_dataset
 from .gradcheck import directional_check
 from .models import architecture, build_model
+from .persist import (
+    CHECKPOINT_FORMAT,
+    PersistError,
+    checkpoint_model,
+    fit_weights,
+    load_checkpoint,
+    save_model,
+)
 
 __all__ = ["TrainConfig", "EpochMetrics", "RunResult", "TrainResult", "TrainError", "OPTIMIZERS", "DEFAULT_LR",
            "train", "train_run", "make_optimizer", "evaluate", "verdict", "load_checkpoint", "plot_curves"]
 
-CHECKPOINT_FORMAT = "gradlab-lenet-checkpoint"
 
 
 class TrainError(GradlabError):
@@ -278,39 +285,6 @@ def save_checkpoint(path: Path, *, model: nn.Module, optimizer: torch.optim.Opti
             os.fsync(f.fileno())
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A training checkpoint, read with ``torch.load(weights_only=True)``; a damaged one is a clear error."""
-    from .persist import PersistError, refuse_unsafe
-
-    p = Path(path)
-    if path_kind(p) is None:
-        raise PersistError(f"{p}: no such checkpoint")
-    try:
-        import warnings
-
-        with warnings.catch_warnings(), open_regular(p, "checkpoint", error=PersistError) as f:
-            warnings.simplefilter("ignore", UserWarning)  # torch warns about foreign pickle protocols before refusing them
-            state = torch.load(f, map_location="cpu", weights_only=True)
-    except PersistError:
-        raise
-    except Exception as e:  # noqa: BLE001 - torch raises many kinds for damaged files
-        refuse_unsafe(p, e)
-        raise PersistError(f"{p}: not a readable checkpoint: the file is corrupt or truncated "
-                           f"({_torch_reason(e)})") from None
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise PersistError(f"{p}: not a gradlab LeNet checkpoint")
-    return state
-
-
-def _torch_reason(error: BaseException) -> str:
-    """The informative line of torch.load's error (its messages open with pages of advice)."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith(("Unsupported operand", "PytorchStreamReader", "invalid load key")) or "EOF" in line:
-            return line.split(". ")[0][:120]
-    return f"{type(error).__name__}: {lines[0][:120]}" if lines else type(error).__name__
-
-
 CHANCE_PLATEAU = 0.2
 """Test accuracy below this (chance is 0.1 for ten classes) counts as not yet learning."""
 
@@ -450,7 +424,6 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
                              "or --force to start over")
         state = load_checkpoint(ckpt_path)
         _same_settings(state, config, ckpt_path)
-        from .persist import fit_weights
 
         fit_weights(model, state.get("model"), ckpt_path)
         opt.load_state_dict(state["optimizer"])
@@ -537,7 +510,6 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
         final["check_max_rel_err"] = max(c["rel_error"] for c in checks)
     result = RunResult(run, seed, history, final, verdict(history), checks, elapsed)
     if run_dir is not None:
-        from .persist import save_model
 
         save_model(model, run_dir / "model", config=config, classes=data.classes, metrics=result.final,
                    dataset=data.describe())
@@ -702,3 +674,20 @@ def plot_curves(groups: dict[str, list[RunResult]], path: str | Path, *, title: 
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
     return p
+
+
+def checkpoint_to_model(checkpoint: str | Path, out: str | Path, *, classes: list[str] | None = None) -> Path:
+    """Export a training checkpoint's weights to ``<out>.safetensors`` + ``<out>.json``."""
+    state = load_checkpoint(checkpoint)
+    model, arch, settings = checkpoint_model(state, checkpoint)
+    try:
+        history = json.loads(state["history"])
+        cfg = TrainConfig(**settings)
+    except (KeyError, TypeError, ValueError, RecursionError) as e:
+        raise PersistError(f"{checkpoint}: a damaged checkpoint: its history or settings cannot be read "
+                           f"({type(e).__name__})") from None
+    if classes is None:
+        from .data import CLASS_NAMES
+
+        classes = CLASS_NAMES.get(cfg.dataset, None)
+    return save_model(model, out, config=cfg, arch=arch, classes=classes, metrics=history[-1] if history else {})

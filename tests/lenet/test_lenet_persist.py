@@ -165,7 +165,7 @@ def test_sniff(head, kind):
 
 
 def test_a_checkpoint_whose_weights_do_not_fit_names_the_tensor(tmp_path):
-    from gradlab.lenet.persist import checkpoint_to_model
+    from gradlab.lenet.train import checkpoint_to_model
 
     p = tmp_path / "c.pt"
     state = {"format": "gradlab-lenet-checkpoint", "model": build_model("lenet-wide").state_dict(),
