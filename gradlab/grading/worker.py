@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator, Sequence
 
+from ..children import die_with_parent
 from ..model.answerkey import Answer, Grading
 from .verdict import Verdict
 
@@ -126,7 +127,13 @@ def soft_deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def _worker_main(conn: Connection, memory_mb: int, timeout: float) -> None:
+def _worker_main(conn: Connection, memory_mb: int, timeout: float, parent: int,
+                 parent_end: Connection | None = None) -> None:
+    # The worker dies with its parent, even a parent killed with SIGKILL (Linux); elsewhere it ends when its
+    # pipe reaches its end, so it must not hold the parent's end itself (fork copies it).
+    die_with_parent(parent)
+    if parent_end is not None:
+        parent_end.close()
     # A worker never reads the terminal; SIGINT goes to the parent, which ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .. import verify  # noqa: F401
@@ -173,8 +180,9 @@ def _context() -> Any:
 class _Worker:
     def __init__(self, ctx: Any, memory_mb: int, timeout: float) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb, timeout), daemon=True,
-                                   name="gradlab-grader")
+        forked = ctx.get_start_method() == "fork"
+        self.process = ctx.Process(target=_worker_main, daemon=True, name="gradlab-grader",
+                                   args=(child, memory_mb, timeout, os.getpid(), self.conn if forked else None))
         self.process.start()
         child.close()
         self.task: int | None = None
