@@ -10,7 +10,10 @@ Every mistake is a :class:`~gradlab.errors.FileError` (or the caller's error typ
 Every file gradlab writes (images, worksheets, reports, checkpoints) goes through
 :func:`write_atomic` or :func:`atomic_path`: the data goes to a temporary file in the
 same folder, which is renamed over the target only when it is complete. An
-interrupted write leaves the old file (or no file), never a truncated one.
+interrupted write leaves the old file (or no file), never a truncated one. A temporary file is
+named ``.NAME.PID.XXXXXXXX.tmp.SUFFIX`` after the target and the process writing it; one left by a
+process killed with SIGKILL (which runs no clean-up) is removed by the next gradlab that writes into
+that folder (:func:`sweep_stale`), and only when that process is gone.
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -24,8 +27,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO, Iterator, Protocol
 
@@ -261,8 +266,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     output_folder(p.parent, "")
     if path_kind(p) == "folder":
         raise FileError(f"cannot write {shown(p)}: it is a folder")
+    sweep_stale(p.parent)
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp" + p.suffix, dir=p.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{p.name}.{os.getpid()}.", suffix=".tmp" + p.suffix, dir=p.parent)
     except OSError as e:
         raise FileError(f"cannot write {shown(p)}: {e.strerror or e}") from None
     os.close(fd)
@@ -288,3 +294,72 @@ def _usual_mode(tmp: Path, target: Path) -> None:
         mode = 0o666 & ~umask
     with contextlib.suppress(OSError):
         os.chmod(tmp, mode)
+
+
+# .NAME.PID.XXXXXXXX.tmp[.SUFFIX]: what atomic_path names (mkstemp's 8 random letters, digits and _).
+_TEMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[a-z0-9_]{8}\.tmp(?P<suffix>\.[^.]*)?", re.ASCII)
+_SWEPT: set[str] = set()
+#: A temporary file of a process that is gone, not written to for this long, is stale even if this run is older.
+STALE_SECONDS = 600.0
+_STARTED = time.time()
+
+
+def _gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def stale_temp(name: str, mtime: float) -> bool:
+    """Whether a file name is a temporary file of :func:`atomic_path` whose process is gone and which was last
+    written before this run started, or more than :data:`STALE_SECONDS` ago (a long-lived process, a notebook).
+    The name must be one gradlab gives (``.a.svg.123.x1y2z3w4.tmp.svg``: the target, a pid, its suffix).
+
+    >>> stale_temp(".a.svg.999999999.abcd1234.tmp.svg", 0.0), stale_temp("a.svg", 0.0)
+    (True, False)
+    """
+    m = _TEMP.fullmatch(name)
+    if m is None or (m["suffix"] or "") != Path(m["name"]).suffix:
+        return False
+    if mtime >= max(_STARTED, time.time() - STALE_SECONDS):
+        return False
+    return _gone(int(m["pid"]))
+
+
+def sweep_stale(folder: str | Path, *, again: bool = False) -> list[str]:
+    """Remove the temporary files a killed gradlab left in ``folder`` (see :func:`stale_temp`): once per folder
+    and run unless ``again``; the names removed. Only files gradlab names are touched; errors are ignored.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / ".x.png.999999999.abcd1234.tmp.png").write_bytes(b"")
+    >>> os.utime(d / ".x.png.999999999.abcd1234.tmp.png", (0, 0))
+    >>> sweep_stale(d)
+    ['.x.png.999999999.abcd1234.tmp.png']
+    """
+    key = os.path.abspath(folder)
+    if key in _SWEPT and not again:
+        return []
+    _SWEPT.add(key)
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for e in entries:
+        if not e.name.startswith(".") or ".tmp" not in e.name:
+            continue
+        try:
+            st = e.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and stale_temp(e.name, st.st_mtime):
+                os.unlink(e.path)
+                removed.append(e.name)
+        except OSError:
+            continue
+    return removed

@@ -6,7 +6,7 @@ Adding a case is one line in ``CASES``::
     Case("check: a FIFO", ["check", "f.toml"], {"f.toml": FIFO}, ("f.toml", "FIFO"), bounded=True),
 
 - ``argv``: the command line (each case runs in its own empty folder, the current directory);
-- ``files``: what to put in that folder: text or bytes, :data:`FIFO`, :data:`FOLDER`, ``Link(target)`` (a
+- ``files``: what to put in that folder: text or bytes, :data:`FIFO`, :data:`FOLDER`, ``Sparse(size)``, ``Link(target)`` (a
   symlink), or a function of the shared fixtures (:class:`Fixtures`: a key.json, a saved model, a checkpoint)
   that returns bytes;
 - ``match``: texts the one-line message must contain (the first usually names the place: file, option, layer);
@@ -56,6 +56,13 @@ FOLDER = _Token("FOLDER")
 @dataclass(frozen=True)
 class Link:
     target: str
+
+
+@dataclass(frozen=True)
+class Sparse:
+    """A file of ``size`` zero bytes that takes no room on disk (its size is all that matters)."""
+
+    size: int
 
 
 @dataclass
@@ -259,6 +266,167 @@ CASES: list[Case] = [
 ]
 
 
+def _key(**grading):
+    def make(fx):
+        d = json.loads(fx.key_json())
+        d["grading"].update(grading)
+        return json.dumps(d).encode()
+    return make
+
+
+def _key_value(value):
+    def make(fx):
+        d = json.loads(fx.key_json())
+        d["variants"]["1"]["answers"]["1.1"]["value"] = value
+        return json.dumps(d).encode()
+    return make
+
+
+def _key_edit(path, value):
+    def make(fx):
+        d = json.loads(fx.key_json())
+        node = d
+        for k in path[:-1]:
+            node = node[k]
+        node[path[-1]] = value
+        return json.dumps(d).encode()
+    return make
+
+
+R = "id,variant,1.1\na,1,2\n"
+GRADE = ["grade", "r.csv", "--key", "key.json", "-o", "out"]
+RANGE_SPEC = "title = 't'\n[numbers]\n{}\n[[part]]\ngraph = 'g.toml'\n"
+PART_SPEC = "title = 't'\n[[part]]\ngraph = 'g.toml'\n{}\n"
+WS = ["worksheet", "s.toml", "-o", "out"]
+
+CASES += [
+    # ---- program text (items 5, 10, 13)
+    Case("grad: assigned twice on one line", ["grad", "z = w*x; z = z + 1"], {}, ("z", "twice")),
+    Case("grad: a folder", ["grad", "g"], {"g": FOLDER, "g/a.toml": GOOD}, ("g", "folder")),
+    Case("grad: a syntax error", ["grad", "f = x +* y"], {}, ("col",)),
+    Case("grad: an unknown function", ["grad", "f = frobnicate(x)"], {}, ("frobnicate",)),
+    Case("grad: a NUL byte", ["grad", "f = x\x00y"], {}, ()),
+    Case("grad: a program of 300,000 characters", ["grad", "p.toml"],
+         {"p.toml": 'program = "f = ' + "+".join(["x"] * 150_000) + '"\n'}, ("p.toml",), bounded=True),
+    Case("grad: parentheses 50,000 deep", ["grad", "f = " + "(" * 50_000 + "x" + ")" * 50_000], {}, (),
+         bounded=True),
+    Case("grad: --at of an unknown input", ["grad", "f = x*y", "--at", "x=1,y=2,q=1"], {}, ("q",)),
+    Case("grad: --at not a number", ["grad", "f = x*y", "--at", "x=abc"], {}, ("--at x",)),
+    Case("grad: --at 1e999", ["grad", "f = x*y", "--at", "x=1e999,y=1"], {}, ("x",)),
+    Case("grad: --methods unknown", ["grad", "f = x*y", "--methods", "magic"], {}, ("magic",)),
+    Case("check: a long program", ["check", LONG_PROGRAM + " +* 1"], {}, ()),
+    Case("render: a long program with a syntax error", ["render", LONG_PROGRAM + " +* 1"], {}, ("col",)),
+    Case("render: an unknown picture format", ["render", "f = x*y", "-o", "f.bmp"], {}, ("f.bmp",)),
+    Case("render: --blanks nonsense", ["render", "f = x*y", "--blanks", "q9"], {}, ("q9",)),
+    # ---- graph files (items 10, 13)
+    Case("check: [at] a name with a newline", ["check", "n.toml"], {"n.toml": 'program = "f = x"\n[at]\n"x\\n" = 1\n'},
+         ("n.toml",)),
+    Case("check: program not a string", ["check", "p.toml"], {"p.toml": "program = 3\n"}, ("p.toml", "program")),
+    Case("check: not TOML", ["check", "t.toml"], {"t.toml": "program = \n"}, ("t.toml", "line 1")),
+    Case("check: [at] a string value", ["check", "a.toml"], {"a.toml": 'program = "f = x"\n[at]\nx = "one"\n'},
+         ("a.toml", "x")),
+    Case("check: [at] 1e999", ["check", "a.toml"], {"a.toml": 'program = "f = x"\n[at]\nx = inf\n'}, ("a.toml", "x")),
+    Case("check: an unknown key", ["check", "k.toml"], {"k.toml": GOOD + "colour = 1\n"}, ("k.toml", "colour")),
+    Case("check: an empty file", ["check", "e.toml"], {"e.toml": ""}, ("e.toml",)),
+    Case("check: a program that does not parse", ["check", "s.toml"], {"s.toml": 'program = "f = x +* y"\n'},
+         ("s.toml",)),
+    # ---- worksheet specs (items 6, 13)
+    Case("worksheet: step 1e-9", WS, {"s.toml": RANGE_SPEC.format("step = 1e-9\nmin = -3\nmax = 3"), "g.toml": GOOD},
+         ("s.toml", "step"), bounded=True),
+    Case("worksheet: min/max 1e15 with step 1", WS,
+         {"s.toml": RANGE_SPEC.format("step = 1\nmin = -1e15\nmax = 1e15"), "g.toml": GOOD}, ("s.toml",), bounded=True),
+    Case("worksheet: min/max 1e308", WS, {"s.toml": RANGE_SPEC.format("min = -1e308\nmax = 1e308"), "g.toml": GOOD},
+         ("s.toml",)),
+    Case("worksheet: min above max", WS, {"s.toml": RANGE_SPEC.format("min = 3\nmax = -3"), "g.toml": GOOD},
+         ("s.toml",)),
+    Case("worksheet: a step of nan", WS, {"s.toml": RANGE_SPEC.format("step = nan"), "g.toml": GOOD}, ("s.toml",)),
+    Case("worksheet: an alias to nothing", WS, {"s.toml": PART_SPEC.format("aliases = { s = 'nosuchname' }"),
+                                                "g.toml": GOOD}, ("s.toml", "nosuchname")),
+    Case("worksheet: an alias that is not a formula", WS, {"s.toml": PART_SPEC.format("aliases = { s = 'x +* y' }"),
+                                                           "g.toml": GOOD}, ("s.toml",)),
+    Case("worksheet: 10,000,000 variants", ["worksheet", "g.toml", "-o", "out", "--variants", "10000000"],
+         {"g.toml": GOOD}, ("--variants",)),
+    Case("worksheet: --variants 0", ["worksheet", "g.toml", "-o", "out", "--variants", "0"], {"g.toml": GOOD},
+         ("--variants",)),
+    Case("worksheet: an unknown format", ["worksheet", "g.toml", "-o", "out", "--formats", "docx"], {"g.toml": GOOD},
+         ("docx",)),
+    Case("worksheet: a part without a graph", WS, {"s.toml": "title = 't'\n[[part]]\n"}, ("s.toml", "graph")),
+    Case("worksheet: an unknown question type", WS, {"s.toml": PART_SPEC.format("questions = ['poetry']"),
+                                                     "g.toml": GOOD}, ("s.toml", "questions")),
+    Case("worksheet: a per-input range of nan", WS, {"s.toml": PART_SPEC.format("[part.values]\nx = nan"),
+                                                     "g.toml": GOOD}, ("s.toml", "x")),
+    Case("worksheet: not UTF-8", WS, {"s.toml": b"title = '\xff'\n"}, ("s.toml",)),
+    # ---- key.json (item 9)
+    Case("grade: timeout 'abc'", GRADE, {"r.csv": R, "key.json": _key(timeout="abc")}, ("key.json", "grading/timeout")),
+    Case("grade: timeout 1e9", GRADE, {"r.csv": R, "key.json": _key(timeout=1e9)}, ("key.json", "grading/timeout")),
+    Case("grade: timeout NaN", GRADE, {"r.csv": R, "key.json": lambda fx: _key()(fx).replace(b'"timeout": 5.0',
+                                                                                          b'"timeout": NaN')},
+         ("key.json", "timeout")),
+    Case("grade: timeout -1", GRADE, {"r.csv": R, "key.json": _key(timeout=-1)}, ("key.json", "grading/timeout")),
+    Case("grade: memory_mb as a string", GRADE, {"r.csv": R, "key.json": _key(memory_mb="768")},
+         ("key.json", "grading/memory_mb")),
+    Case("grade: rtol as a string", GRADE, {"r.csv": R, "key.json": _key(rtol="0.01")}, ("key.json", "grading/rtol")),
+    Case("grade: a value as a string", GRADE, {"r.csv": R, "key.json": _key_value("2")}, ("key.json", "value")),
+    Case("grade: seed as a string", GRADE, {"r.csv": R, "key.json": _key_edit(["seed"], "0")}, ("key.json", "seed")),
+    Case("grade: not a key", GRADE, {"r.csv": R, "key.json": "[]"}, ("key.json",)),
+    Case("grade: a key of another version", GRADE, {"r.csv": R, "key.json": _key_edit(["gradlab_key"], 99)},
+         ("key.json",)),
+    Case("grade: variants not a table", GRADE, {"r.csv": R, "key.json": _key_edit(["variants"], [1, 2])},
+         ("key.json", "variants")),
+    Case("grade: student_seconds 0", GRADE, {"r.csv": R, "key.json": _key(student_seconds=0)},
+         ("key.json", "student_seconds")),
+    Case("grade: a key not UTF-8", GRADE, {"r.csv": R, "key.json": b'{"\xff": 1}'}, ("key.json", "UTF-8")),
+    # ---- responses CSV (item 7)
+    Case("grade: responses not UTF-8", GRADE, {"r.csv": b"id,variant,1.1\n\xff,1,2\n", "key.json": F.key_json},
+         ("r.csv", "UTF-8")),
+    Case("grade: responses too large", GRADE, {"r.csv": Sparse(300 * 1024 * 1024), "key.json": F.key_json},
+         ("r.csv", "too large"), bounded=True),
+    Case("grade: an unknown answer column", GRADE, {"r.csv": "id,variant,9.9\na,1,2\n", "key.json": F.key_json},
+         ("r.csv", "no column")),
+    Case("grade: --workers 0", GRADE + ["--workers", "0"], {"r.csv": R, "key.json": F.key_json}, ("--workers",)),
+    Case("grade: --timeout nan", GRADE + ["--timeout", "nan"], {"r.csv": R, "key.json": F.key_json}, ("--timeout",)),
+    Case("grade: --student-seconds -1", GRADE + ["--student-seconds", "-1"], {"r.csv": R, "key.json": F.key_json},
+         ("--student-seconds",)),
+    # ---- verify claims
+    Case("verify: a claim that does not parse", ["verify", "f = x*y", "df/dx = +*"], {}, ("syntax error",)),
+    Case("verify: a claim about an unknown input", ["verify", "f = x*y", "df/dq = y"], {}, ("q",)),
+    Case("verify: a claim with an unknown name", ["verify", "f = x*y", "df/dx = zz"], {}, ("zz",)),
+    Case("verify: a claim without =", ["verify", "f = x*y", "df/dx"], {}, ("df/dx",)),
+    Case("verify: a claim of 100,000 characters", ["verify", "f = x*y", "df/dx = " + "y+" * 50_000 + "y"], {}, (),
+         bounded=True),
+    Case("verify: a claim nested 50,000 deep", ["verify", "f = x*y", "df/dx = " + "(" * 50_000 + "y" + ")" * 50_000],
+         {}, (), bounded=True),
+    # ---- LeNet lab (items 2, 10, 13)
+    Case("lenet summary: a layer that does not exist", ["lenet", "summary", "flatten | teleport 3 | dense 10"], {},
+         ("teleport",)),
+    Case("lenet summary: dense 0", ["lenet", "summary", "flatten | dense 0 | dense 10"], {}, ("dense 0",)),
+    Case("lenet summary: a kernel larger than the image", ["lenet", "summary", "conv 6@99x99 | flatten | dense 10"],
+         {}, ("layer 1",)),
+    Case("lenet summary: model.json not JSON", ["lenet", "summary", "m.json"],
+         {"m.safetensors": F.weights, "m.json": "{"}, ("m.json",)),
+    Case("lenet summary: model.json layers not a list", ["lenet", "summary", "m.json"],
+         {"m.safetensors": F.weights, "m.json": lambda fx: fx.model_json(layers="dense 10")}, ("m.json", "layers")),
+    Case("lenet load: weights truncated", ["lenet", "load", "m.json"],
+         {"m.safetensors": lambda fx: fx.weights()[:100], "m.json": F.model_json}, ("m.safetensors",)),
+    Case("lenet load: a pickle for weights", ["lenet", "load", "m.json"],
+         {"m.safetensors": b"\x80\x04K\x01.", "m.json": F.model_json}, ("m.safetensors",)),
+    Case("lenet load: a zip for a checkpoint", ["lenet", "load", "c.pt"], {"c.pt": b"PK\x03\x04" + b"\0" * 100},
+         ("c.pt",)),
+    Case("lenet load: a checkpoint of another format", ["lenet", "load", "c.pt"],
+         {"c.pt": lambda fx: fx.checkpoint(format="something-else")}, ("c.pt",)),
+    Case("lenet train: --epochs 0", ["lenet", "train", "--dataset", "mnist5k", "--epochs", "0", "--out", "o"], {},
+         ("epochs",)),
+    Case("lenet train: --lr nan", ["lenet", "train", "--dataset", "mnist5k", "--lr", "nan", "--out", "o"], {},
+         ("learning rate",)),
+    Case("lenet train: an unknown dataset", ["lenet", "train", "--dataset", "cifar", "--out", "o"], {}, ("cifar",)),
+    Case("lenet train: a data dir that is a FIFO", ["lenet", "train", "--dataset", "mnist", "--data-dir", "d",
+                                                    "--out", "o"], {"d": FIFO}, ("d",)),
+    Case("lenet sweep: a spec nested 3,000 deep", ["lenet", "sweep", "s.toml"], {"s.toml": "a = " + "[" * 3000 +
+                                                                                    "]" * 3000}, ("s.toml", "nested")),
+    Case("lenet sweep: not TOML", ["lenet", "sweep", "s.toml"], {"s.toml": "= 3"}, ("s.toml",)),
+]
+
+
 @pytest.fixture(scope="module")
 def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Fixtures:
     return Fixtures(tmp_path_factory.mktemp("fixtures"))
@@ -274,6 +442,9 @@ def _make(folder: Path, files: dict[str, Any], fx: Fixtures) -> None:
             p.mkdir(exist_ok=True)
         elif isinstance(what, Link):
             p.symlink_to(what.target)
+        elif isinstance(what, Sparse):
+            with open(p, "wb") as f:
+                f.truncate(what.size)
         elif callable(what):
             p.write_bytes(what(fx))
         else:
@@ -355,6 +526,7 @@ def test_the_corpus_ids_are_unique_and_every_bounded_case_exists() -> None:
     ids = [c.id for c in CASES]
     assert len(ids) == len(set(ids))
     assert sum(c.bounded for c in CASES) >= 15
+    assert len(CASES) >= 120
 
 
 def test_a_program_longer_than_a_file_name_is_read_as_a_program(capsys: pytest.CaptureFixture) -> None:

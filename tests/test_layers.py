@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gradlab"
 #: Layers, bottom first; a module may import its own layer and those below. Keys are module names or package
 #: prefixes (the longest match wins).
 LAYERS: list[tuple[str, ...]] = [
-    ("", "errors", "jsonable", "fileio", "extras", "safetext", "htmltable"),  # base; "" is gradlab/__init__ (a lazy map of the API)
+    ("", "errors", "jsonable", "fileio", "extras", "safetext", "htmltable", "children"),  # base ("" is gradlab/__init__)
     ("ops",),                                        # the op table: scalar and tensor gates, one record each
     ("model",),                                      # the graph model, network layers, answer keys
     ("lang",),                                       # programs, formulas, claims

@@ -10,6 +10,11 @@ that needs the parser is graded by a worker process (a pool of 2 by default), wh
   starts a fresh one when it is over, or when it dies; that answer is rejected with a message
   and the other answers are graded as usual.
 
+Answers go to a worker in batches (up to :data:`MAX_BATCH`, while answers are quick) and each verdict
+comes back as soon as it is made: the clock of the next answer starts then, so the limits stay per
+answer. A batch that takes longer than :data:`WINDOW` comes back unfinished, so the grading budgets are
+checked before every answer that starts later. A worker dies with its parent (:mod:`gradlab.children`), even one killed with SIGKILL.
+
 >>> from gradlab.model.answerkey import Answer, Grading
 >>> with GradingPool(workers=1) as pool:
 ...     [v.status for v in pool.grade([Task("number", "1/2", Answer(value=0.5), Grading())])]
@@ -31,11 +36,23 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator, Sequence
 
+from ..children import die_with_parent
 from ..model.answerkey import Answer, Grading
 from .verdict import Verdict
 
 #: Seconds the symbolic proof of an equal answer may take before the numbers decide.
 PROVE_SECONDS = 1.0
+
+#: The most answers sent to a worker at once. A worker sends each verdict back as soon as it is made, so the
+#: time and memory limits stay per answer; batches only save the wait for the next answer (a round trip each).
+MAX_BATCH = 32
+
+#: An answer graded faster than this (seconds) doubles the batch; a slower one sets it back to 1.
+QUICK = 0.05
+
+#: A worker starts no answer of a batch more than this many seconds after the batch began: it sends the rest
+#: back, and the parent checks each one's grading budget (per student, per class) again before sending it.
+WINDOW = 0.1
 
 
 @dataclass
@@ -126,7 +143,13 @@ def soft_deadline(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def _worker_main(conn: Connection, memory_mb: int, timeout: float) -> None:
+def _worker_main(conn: Connection, memory_mb: int, timeout: float, parent: int,
+                 parent_end: Connection | None = None) -> None:
+    # The worker dies with its parent, even a parent killed with SIGKILL (Linux); elsewhere it ends when its
+    # pipe reaches its end, so it must not hold the parent's end itself (fork copies it).
+    die_with_parent(parent)
+    if parent_end is not None:
+        parent_end.close()
     # A worker never reads the terminal; SIGINT goes to the parent, which ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .. import verify  # noqa: F401
@@ -144,22 +167,29 @@ def _worker_main(conn: Connection, memory_mb: int, timeout: float) -> None:
             return
         if msg is None:
             return
-        task_id, task = msg
-        _limit_cpu(timeout * 2)
-        try:
-            verdict = grade_task(task)
-        except formulas.Deadline:
-            verdict = Verdict.rejected("it took too long to evaluate")
-        except MemoryError:
-            verdict = Verdict.rejected("it is too large to evaluate (memory limit)")
-        except RecursionError:
-            verdict = Verdict.rejected("it is nested too deeply to evaluate")
-        except Exception as e:  # noqa: BLE001 - one answer must never stop the others
-            verdict = Verdict.rejected(f"gradlab could not evaluate it ({type(e).__name__})")
-        try:
-            conn.send((task_id, verdict))
-        except (BrokenPipeError, OSError):
-            return
+        begun = time.monotonic()
+        for n, (task_id, task) in enumerate(msg):  # a batch: each verdict goes back as soon as it is made
+            if n and time.monotonic() - begun > WINDOW:  # the rest goes back: the budgets are checked again
+                try:
+                    conn.send((None, [i for i, _ in msg[n:]]))
+                except (BrokenPipeError, OSError):
+                    return
+                break
+            _limit_cpu(timeout * 2)
+            try:
+                verdict = grade_task(task)
+            except formulas.Deadline:
+                verdict = Verdict.rejected("it took too long to evaluate")
+            except MemoryError:
+                verdict = Verdict.rejected("it is too large to evaluate (memory limit)")
+            except RecursionError:
+                verdict = Verdict.rejected("it is nested too deeply to evaluate")
+            except Exception as e:  # noqa: BLE001 - one answer must never stop the others
+                verdict = Verdict.rejected(f"gradlab could not evaluate it ({type(e).__name__})")
+            try:
+                conn.send((task_id, verdict))
+            except (BrokenPipeError, OSError):
+                return
 
 
 # ----------------------------------------------------------------------------- the pool
@@ -173,12 +203,13 @@ def _context() -> Any:
 class _Worker:
     def __init__(self, ctx: Any, memory_mb: int, timeout: float) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, memory_mb, timeout), daemon=True,
-                                   name="gradlab-grader")
+        forked = ctx.get_start_method() == "fork"
+        self.process = ctx.Process(target=_worker_main, daemon=True, name="gradlab-grader",
+                                   args=(child, memory_mb, timeout, os.getpid(), self.conn if forked else None))
         self.process.start()
         child.close()
-        self.task: int | None = None
-        self.started = 0.0
+        self.tasks: deque[int] = deque()  # sent and not answered yet; the first is being graded
+        self.started = 0.0  # when the first of them started (the answer before it came back)
         self.deadline = 0.0
 
     def kill(self) -> None:
@@ -213,6 +244,7 @@ class GradingPool:
         self._ctx = _context()
         self._workers: list[_Worker] = []
         self.restarts = 0
+        self.batches = 0  # batches of answers sent to the workers (round trips)
         self.over_student: list[int] = []  # tasks not started: every student of theirs was over budget
         self.over_class: list[int] = []  # tasks not started: the class was over budget
 
@@ -242,53 +274,73 @@ class GradingPool:
         self.over_student, self.over_class = [], []
         while len(self._workers) < min(self.size, max(1, len(tasks))):
             self._workers.append(self._spawn())
-        idle = [w for w in self._workers if w.task is None]
-        busy: list[_Worker] = []
-        while pending or busy:
-            while pending and idle:
-                i = pending.popleft()
-                if budget is not None and (why := self._over(budget, i, owners, spent, started)):
-                    results[i] = Verdict.rejected(f"not graded: {why}")
+        workers = list(self._workers)
+        batch = 1  # answers sent at once; doubles while answers are quick (see MAX_BATCH)
+        while pending or any(w.tasks for w in workers):
+            for k, w in enumerate(workers):
+                if w.tasks or not pending:
                     continue
-                w = idle.pop()
+                chosen: list[int] = []
+                while pending and len(chosen) < batch:
+                    i = pending.popleft()
+                    if budget is not None and (why := self._over(budget, i, owners, spent, started)):
+                        results[i] = Verdict.rejected(f"not graded: {why}")
+                        continue
+                    chosen.append(i)
+                if not chosen:
+                    continue
                 try:
-                    w.conn.send((i, tasks[i]))
+                    w.conn.send([(i, tasks[i]) for i in chosen])
                 except (BrokenPipeError, OSError):
-                    pending.appendleft(i)
-                    idle.append(self._replace(w))
+                    pending.extendleft(reversed(chosen))
+                    workers[k] = self._replace(w)
                     continue
-                w.task, w.started = i, time.monotonic()
+                w.tasks.extend(chosen)
+                self.batches += 1
+                w.started = time.monotonic()
                 w.deadline = w.started + self.timeout
-                busy.append(w)
+            busy = [w for w in workers if w.tasks]
             if not busy:
                 continue
-            now = time.monotonic()
             soonest = min(w.deadline for w in busy)
-            ready = wait([w.conn for w in busy], timeout=max(0.0, soonest - now))
-            for w in list(busy):
-                if owners is not None and (w.conn in ready or time.monotonic() >= w.deadline):
-                    took = min(time.monotonic(), w.deadline) - w.started
-                    for o in owners[w.task]:  # type: ignore[index]
-                        spent[o] = spent.get(o, 0.0) + took
+            ready = wait([w.conn for w in busy], timeout=max(0.0, soonest - time.monotonic()))
+            for w in busy:
+                k = workers.index(w)
                 if w.conn in ready:
                     try:
-                        task_id, verdict = w.conn.recv()
+                        while True:  # every verdict that is there
+                            task_id, verdict = w.conn.recv()
+                            if task_id is None:  # the batch took long: these come back
+                                pending.extendleft(reversed(w.tasks))
+                                w.tasks.clear()
+                                break
+                            now = time.monotonic()
+                            self._count(owners, spent, w.tasks.popleft(), now - w.started)
+                            results[task_id] = verdict
+                            batch = min(MAX_BATCH, batch * 2) if now - w.started < QUICK else 1
+                            w.started, w.deadline = now, now + self.timeout
+                            if not w.tasks or not w.conn.poll():
+                                break
                     except (EOFError, OSError):
-                        results[w.task] = Verdict.rejected(  # type: ignore[index]
-                            "the grading worker stopped on it (too much memory or time)")
-                        busy.remove(w)
-                        idle.append(self._replace(w))
-                        continue
-                    results[task_id] = verdict
-                    w.task = None
-                    busy.remove(w)
-                    idle.append(w)
+                        i = w.tasks.popleft()
+                        self._count(owners, spent, i, min(time.monotonic(), w.deadline) - w.started)
+                        results[i] = Verdict.rejected("the grading worker stopped on it (too much memory or time)")
+                        pending.extendleft(reversed(w.tasks))
+                        workers[k] = self._replace(w)
+                        batch = 1
                 elif time.monotonic() >= w.deadline:
-                    results[w.task] = Verdict.rejected(  # type: ignore[index]
-                        f"it took too long to evaluate (more than {self.timeout:g} s)")
-                    busy.remove(w)
-                    idle.append(self._replace(w))
+                    i = w.tasks.popleft()
+                    self._count(owners, spent, i, w.deadline - w.started)
+                    results[i] = Verdict.rejected(f"it took too long to evaluate (more than {self.timeout:g} s)")
+                    pending.extendleft(reversed(w.tasks))
+                    workers[k] = self._replace(w)
+                    batch = 1
         return [r if r is not None else Verdict.rejected("not graded") for r in results]
+
+    @staticmethod
+    def _count(owners: Sequence[Sequence[int]] | None, spent: dict[int, float], i: int, took: float) -> None:
+        for o in owners[i] if owners is not None else ():
+            spent[o] = spent.get(o, 0.0) + took
 
     def _over(self, budget: Budget, i: int, owners: Sequence[Sequence[int]] | None, spent: dict[int, float],
               started: float) -> str | None:

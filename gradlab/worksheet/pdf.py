@@ -4,17 +4,25 @@ Chromium prints the self-contained HTML (MathML and inlined pictures need no net
 sheet in ``students.pdf``, every key in ``keys.pdf``, one a page. The creation and modification
 dates Chromium writes are replaced by a fixed date of the same length, so the same seed gives
 byte-identical PDFs. Without Chromium the PDF format leaves a note and the other formats are made.
+
+Chromium dies with gradlab (:mod:`gradlab.children`: a death signal, its own process group, the group
+killed when it is done or over time). Its profile is a folder ``gradlab-chromium-PID-XXXXXXXX`` in the
+temp folder; one left by a gradlab killed with SIGKILL is removed by the next run that starts Chromium.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
+from typing import Iterator
 
+from ..children import alive, child_options, kill_group
 from ..errors import GradlabError
 from ..fileio import atomic_path, write_atomic
 from .format import Files, Format, Job
@@ -49,21 +57,83 @@ def find_chromium() -> str | None:
     return None
 
 
+PROFILE_PREFIX = "gradlab-chromium-"
+#: The longest temp folder given to Chromium: it makes a socket there (.org.chromium.Chromium.XXXXXX/SingletonSocket,
+#: 46 more characters), and a socket's path has at most 107; a longer one leaves Chromium the usual temp folder.
+SCRATCH_CHARS = 60
+_PROFILE = re.compile(re.escape(PROFILE_PREFIX) + r"(\d+)-[a-z0-9_]{8}", re.ASCII)
+_STARTED = time.time()
+
+
+def sweep_profiles(folder: str | Path | None = None) -> list[str]:
+    """Remove the Chromium profiles (``gradlab-chromium-PID-XXXXXXXX``) in the temp folder whose gradlab is gone
+    and which are older than this run; the names removed. Only this user's, only folders gradlab names.
+
+    >>> sweep_profiles(tempfile.mkdtemp())
+    []
+    """
+    base = Path(folder or tempfile.gettempdir())
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for e in entries:
+        m = _PROFILE.fullmatch(e.name)
+        if m is None or int(m[1]) == os.getpid() or alive(int(m[1])):
+            continue
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not e.is_dir(follow_symlinks=False) or st.st_uid != os.getuid() or st.st_mtime >= _STARTED:
+            continue
+        shutil.rmtree(e.path, ignore_errors=True)
+        removed.append(e.name)
+    return removed
+
+
+@contextlib.contextmanager
+def _profile() -> Iterator[str]:
+    sweep_profiles()
+    with tempfile.TemporaryDirectory(prefix=f"{PROFILE_PREFIX}{os.getpid()}-") as profile:
+        yield profile
+
+
+def _chromium(binary: str, args: list[str], timeout: float) -> tuple[int, bytes, bytes]:
+    """Run Chromium with a fresh profile; (exit code, stdout, stderr). Chromium and every process it starts
+    end with this call (or with gradlab, if gradlab is killed)."""
+    with _profile() as profile:
+        env = dict(os.environ)
+        scratch = Path(profile) / "tmp"
+        if len(str(scratch)) <= SCRATCH_CHARS:  # Chromium's own temporary files go with the profile
+            scratch.mkdir()
+            env["TMPDIR"] = str(scratch)
+        try:
+            proc = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", *args], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, **child_options())
+        except OSError as e:
+            raise ChromiumNotFound(f"cannot run {binary}: {e}; {INSTALL_HINT}") from None
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise PrintError(f"Chromium did not finish within {timeout:g} s") from None
+        finally:
+            kill_group(proc.pid)  # its helpers too (and Chromium itself when over time or interrupted)
+            if proc.returncode is None:
+                proc.kill()
+                proc.wait()
+    return proc.returncode, out, err
+
+
 def _run(args: list[str], out: Path, timeout: float) -> None:
     binary = find_chromium()
     if binary is None:
         raise ChromiumNotFound(f"Chromium is needed for PDF files and screenshots; {INSTALL_HINT}")
-    with tempfile.TemporaryDirectory(prefix="gradlab-chromium-") as profile:
-        cmd = [binary, *FLAGS, f"--user-data-dir={profile}", *args]
-        try:
-            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise PrintError(f"Chromium did not finish within {timeout:g} s") from None
-        except OSError as e:
-            raise ChromiumNotFound(f"cannot run {binary}: {e}; {INSTALL_HINT}") from None
+    code, _, stderr = _chromium(binary, args, timeout)
     if not out.is_file() or out.stat().st_size == 0:
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        raise PrintError(f"Chromium did not write {out.name} (exit code {proc.returncode}): {' | '.join(tail)}")
+        tail = stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise PrintError(f"Chromium did not write {out.name} (exit code {code}): {' | '.join(tail)}")
 
 
 def print_pdf(html_file: str | Path, pdf_file: str | Path, *, timeout: float = 180) -> Path:
@@ -95,11 +165,7 @@ def dump_dom(html_file: str | Path, *, timeout: float = 120) -> str:
     binary = find_chromium()
     if binary is None:
         raise ChromiumNotFound(f"Chromium is needed here; {INSTALL_HINT}")
-    with tempfile.TemporaryDirectory(prefix="gradlab-chromium-") as profile:
-        proc = subprocess.run([binary, *FLAGS, f"--user-data-dir={profile}", "--dump-dom",
-                               Path(html_file).resolve().as_uri()], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout)
-    return proc.stdout.decode("utf-8", "replace")
+    return _chromium(binary, ["--dump-dom", Path(html_file).resolve().as_uri()], timeout)[1].decode("utf-8", "replace")
 
 
 def _no_files(job: Job) -> Files:
