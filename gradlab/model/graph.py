@@ -454,8 +454,14 @@ class Graph:
 
     @property
     def is_tensor(self) -> bool:
-        """Whether any node is a vector or matrix, or any gate a tensor gate (then the tensor engine runs)."""
-        return any(d.get("shape") or d.get("op") in TENSOR_OPS for _, d in self.nx.nodes(data=True))
+        """Whether any node is a vector or matrix, or any gate a tensor gate. Nodes are only ever added (with their
+        shape), so the answer is kept until the graph grows: asking is O(1), not a walk over every node."""
+        size = self.nx.number_of_nodes()
+        cached = self.__dict__.get("_is_tensor")
+        if cached is None or cached[0] != size:
+            cached = (size, any(d.get("shape") or d.get("op") in TENSOR_OPS for _, d in self.nx.nodes(data=True)))
+            self.__dict__["_is_tensor"] = cached
+        return cached[1]
 
     def shape(self, node: str) -> tuple[int, ...]:
         """A node's shape: ``()`` for a number."""
