@@ -188,3 +188,11 @@ def test_the_sympy_side_of_the_op_table_is_there_when_asked_for():
             "from gradlab.ops import HEADS, SYMPY_NAMESPACE, sigmoid\nfrom gradlab.ops.activations import silu\n"
             "print(before, HEADS[sigmoid] is OPS['sigmoid'], HEADS[silu].name, SYMPY_NAMESPACE['silu'] is silu)")
     assert _fresh(code).split() == ["False", "True", "silu", "True"]
+
+
+def test_gradlab_grad_imports_torch_only_for_the_torch_method():
+    code = ("import sys, contextlib, io\nfrom gradlab.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    rc = main(['grad', 'z = w*x; a = sigmoid(z)', '--at', 'w=2,x=-1', '--methods', 'fd'])\n"
+            "print(rc, 'torch' in sys.modules)")
+    assert _fresh(code).split() == ["0", "False"]
