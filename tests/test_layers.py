@@ -156,3 +156,41 @@ def test_the_graphs_conveniences_find_higher_layers_by_public_name_when_called()
     import gradlab
     for name in ("parse_program", "load_graph_file", "draw", "to_dot", "mimebundle"):
         assert name in gradlab.__all__
+
+
+def _fresh(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+
+
+def test_the_model_and_the_op_table_load_neither_sympy_nor_torch():
+    """Issue 11: the graph model needs the op table's records, not SymPy's side of them (made on first use)."""
+    out = _fresh("import sys, gradlab.model.graph, gradlab.model.networks, gradlab.ops\n"
+                 "print(sorted({'sympy', 'torch'} & set(sys.modules)))")
+    assert out.strip() == "[]"
+
+
+def test_a_graph_is_built_and_validated_without_sympy():
+    code = ("import sys\nfrom gradlab.model.graph import Graph\n"
+            "g = Graph()\nw, x, b = g.input('w'), g.input('x'), g.input('b')\n"
+            "z = g.apply('add', w * x, b, name='z')\na = g.apply('sigmoid', z, name='a')\n"
+            "L = ((a - 1) ** 2).named('L')\ng.set_output(L)\ng.validate()\n"
+            "t = Graph()\nW, v = t.input('W', shape=(2, 3)), t.input('v', shape=(3,))\n"
+            "s = (W @ v).named('h').tanh().sum().named('s')\nt.set_output(s)\nt.validate()\n"
+            "Graph.from_json(g.to_json()).validate()\n"
+            "print(g.output, len(g.op_nodes), g.args('z')[1], t.shape('h'), sorted({'sympy', 'torch'} & set(sys.modules)))")
+    assert _fresh(code).split() == ["L", "5", "b", "(2,)", "[]"]
+
+
+def test_the_sympy_side_of_the_op_table_is_there_when_asked_for():
+    code = ("import sys\nfrom gradlab.ops import OPS\nbefore = 'sympy' in sys.modules\n"
+            "from gradlab.ops import HEADS, SYMPY_NAMESPACE, sigmoid\nfrom gradlab.ops.activations import silu\n"
+            "print(before, HEADS[sigmoid] is OPS['sigmoid'], HEADS[silu].name, SYMPY_NAMESPACE['silu'] is silu)")
+    assert _fresh(code).split() == ["False", "True", "silu", "True"]
+
+
+def test_gradlab_grad_imports_torch_only_for_the_torch_method():
+    code = ("import sys, contextlib, io\nfrom gradlab.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    rc = main(['grad', 'z = w*x; a = sigmoid(z)', '--at', 'w=2,x=-1', '--methods', 'fd'])\n"
+            "print(rc, 'torch' in sys.modules)")
+    assert _fresh(code).split() == ["0", "False"]

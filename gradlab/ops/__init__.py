@@ -17,9 +17,25 @@ textbook's ``*-1``, ``exp``, ``+1``, ``1/x``.
 ('σ', '1/x')
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import (
     activations,  # noqa: F401  (registers the activations beyond the classic gates)
+    core,
     tensor,  # noqa: F401  (registers the vector and matrix gates: one table for every op)
 )
 from .core import *  # noqa: F403  (the table and its record; core.__all__ lists the names)
-from .core import __all__  # noqa: F401
+
+if TYPE_CHECKING:
+    from .core import HEADS, NUMPY_NAMESPACE, SYMPY_NAMESPACE, relu, sigmoid, softplus  # noqa: F401
+
+#: The names of :mod:`.core`, and those made on first use (SymPy's side: loaded by the first formula).
+__all__ = [*core.__all__, *(name for name in core.LAZY_NAMES if name != "latex_call")]
+
+
+def __getattr__(name: str) -> Any:
+    """SymPy's side of the table (``HEADS``, ``SYMPY_NAMESPACE``, ``NUMPY_NAMESPACE``, ``sigmoid``, ...), made on
+    first use: importing the op table loads no SymPy."""
+    if name in core.LAZY_NAMES:
+        return getattr(core, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,9 +1,10 @@
 """The activations courses use beyond sigmoid, tanh, relu and softplus, each one op record.
 
 They are added with :func:`gradlab.ops.register_op`, the way a user adds a gate of their own: one
-record carries the SymPy function (its own derivative, so formulas say ``silu(z)``, not a page of
-exponentials), the numpy and torch forwards, the local partial in textbook form, and the kink with
-its conventions where there is one. Parameters are constants given as a last argument:
+record carries the SymPy formula (a SymPy function of :mod:`gradlab.ops.functions` with its own
+derivative, so formulas say ``silu(z)``, not a page of exponentials; made on first use, so that
+importing the table loads no SymPy), the numpy and torch forwards, the local partial in textbook
+form, and the kink with its conventions where there is one. Parameters are constants given as a last argument:
 ``leaky_relu(x, 0.2)`` (default slope 0.01), ``elu(x, 0.5)`` (default alpha 1).
 
 >>> from gradlab import gradients
@@ -15,12 +16,19 @@ its conventions where there is one. Parameters are constants given as a last arg
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
 
-from .core import HEADS, Op, OpDoc, as_sympy, latex_call, np_erf, np_sigmoid, register_op, sigmoid
+from .core import Op, OpDoc, as_sympy, np_erf, np_sigmoid, register_op, sympy_functions
+from .lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+    from .functions import elu, gelu, gelu_tanh, hardtanh, leaky_relu, silu, softsign  # noqa: F401  (__getattr__)
+else:
+    sp = LazyModule("sympy")  # loaded when a formula is made, not when the table is imported
 
 _SQRT_2_PI = math.sqrt(2 / math.pi)
 _GELU_C = 0.044715
@@ -32,121 +40,20 @@ def _torch() -> Any:
     return torch
 
 
-class _Activation(sp.Function):
-    """A SymPy function that prints as its name and evaluates through its closed form (``closed``)."""
-
-    is_real = True
-
-    @staticmethod
-    def closed(*args: sp.Expr) -> sp.Expr:
-        raise NotImplementedError
-
-    def _eval_evalf(self, prec: int) -> sp.Expr:
-        return self.closed(*self.args)._eval_evalf(prec)
-
-    def _eval_rewrite_as_exp(self, *args: sp.Expr, **kwargs: Any) -> sp.Expr:
-        return self.closed(*args)
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:  # the head its op record gives (Op.latex_head)
-        op = HEADS.get(type(self))
-        head = op.latex_head() if op else r"\operatorname{%s}" % type(self).__name__.replace("_", r"\_")
-        return latex_call(head, printer, self.args, exp)
+def _f() -> Any:
+    return sympy_functions()  # gradlab.ops.functions, where each activation's SymPy function is
 
 
-class silu(_Activation):
-    """x*sigmoid(x) (swish with beta 1); its derivative is sigmoid(x)*(1 + x*(1 - sigmoid(x)))."""
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        x = self.args[0]
-        return sigmoid(x) * (1 + x * (1 - sigmoid(x)))
-
-    @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:
-        return x / (1 + sp.exp(-x))
+def _silu_partial(x: sp.Expr) -> sp.Expr:
+    s = _f().sigmoid(x)
+    return s * (1 + x * (1 - s))
 
 
-class softsign(_Activation):
-    """x/(1 + |x|); its derivative is 1/(1 + |x|)**2."""
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        return 1 / (1 + sp.Abs(self.args[0])) ** 2
-
-    @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:
-        return x / (1 + sp.Abs(x))
-
-
-class gelu(_Activation):
-    """x*Phi(x) = x*(1 + erf(x/sqrt(2)))/2; its derivative is Phi(x) + x*phi(x)."""
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        x = self.args[0]
-        return (1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
-
-    @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:
-        return x * (1 + sp.erf(x / sp.sqrt(2))) / 2
-
-
-def _gelu_tanh_inner(x: Any) -> Any:
-    return sp.sqrt(2 / sp.pi) * (x + sp.Float(_GELU_C) * x**3)
-
-
-class gelu_tanh(_Activation):
-    """The tanh approximation of GELU: x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x**3)))/2."""
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        x = self.args[0]
-        t = sp.tanh(_gelu_tanh_inner(x))
-        return (1 + t) / 2 + x * (1 - t**2) * sp.sqrt(2 / sp.pi) * (1 + 3 * sp.Float(_GELU_C) * x**2) / 2
-
-    @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:
-        return x * (1 + sp.tanh(_gelu_tanh_inner(x))) / 2
-
-
-class hardtanh(_Activation):
-    """x clipped to [-1, 1]; its derivative is 1 inside, 0 outside (1/2 on the edges, as Heaviside(0))."""
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        x = self.args[0]
-        return sp.Heaviside(x + 1) * sp.Heaviside(1 - x)
-
-    @staticmethod
-    def closed(x: sp.Expr) -> sp.Expr:
-        return sp.Max(-1, sp.Min(1, x))
-
-
-class leaky_relu(_Activation):
-    """leaky_relu(x, a) = x for x > 0, a*x below; its derivative is a + (1 - a)*Heaviside(x)."""
-
-    nargs = (2,)
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        x, a = self.args
-        if argindex == 2:
-            return sp.Min(x, 0)
-        return a + (1 - a) * sp.Heaviside(x)
-
-    @staticmethod
-    def closed(x: sp.Expr, a: sp.Expr) -> sp.Expr:
-        return sp.Max(x, 0) + a * sp.Min(x, 0)
-
-
-class elu(_Activation):
-    """elu(x, alpha) = x for x > 0, alpha*(exp(x) - 1) below; derivative 1 above 0, alpha*exp(x) below."""
-
-    nargs = (2,)
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        x, a = self.args
-        if argindex == 2:
-            return sp.Piecewise((0, x > 0), (sp.exp(x) - 1, True))
-        return sp.Piecewise((1, x > 0), (a * sp.exp(x), True))
-
-    @staticmethod
-    def closed(x: sp.Expr, a: sp.Expr) -> sp.Expr:
-        return sp.Piecewise((x, x > 0), (a * (sp.exp(x) - 1), True))
+def __getattr__(name: str) -> Any:
+    """The activations' SymPy functions (``from gradlab.ops.activations import silu``), made on first use."""
+    if name in ("silu", "softsign", "gelu", "gelu_tanh", "hardtanh", "leaky_relu", "elu"):
+        return getattr(sympy_functions(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _np_gelu(x: np.ndarray) -> np.ndarray:
@@ -175,29 +82,29 @@ def _elu_conventions(a: Any) -> dict[str, list[float]]:
     return {"sympy": [a], "torch": [a], "left": [a], "right": [1.0]}
 
 
-register_op(Op("silu", 1, lambda a, p: silu(a[0]), lambda a, o, p: [sigmoid(a[0]) * (1 + a[0] * (1 - sigmoid(a[0])))],
+register_op(Op("silu", 1, lambda a, p: _f().silu(a[0]), lambda a, o, p: [_silu_partial(a[0])],
                lambda a, p: a[0] * np_sigmoid(a[0]), lambda a, p: _torch().nn.functional.silu(a[0]),
                lambda p: "silu", "x*sigmoid(x), also called swish", call="silu", aliases=("swish", "SiLU"),
                activation=True,
                table=OpDoc("`silu`", "`silu(a)` (also `swish`)", "a·σ(a)", "σ(a)·(1 + a·(1 − σ(a)))")))
-register_op(Op("softsign", 1, lambda a, p: softsign(a[0]), lambda a, o, p: [1 / (1 + sp.Abs(a[0])) ** 2],
+register_op(Op("softsign", 1, lambda a, p: _f().softsign(a[0]), lambda a, o, p: [1 / (1 + sp.Abs(a[0])) ** 2],
                lambda a, p: a[0] / (1 + np.abs(a[0])), lambda a, p: _torch().nn.functional.softsign(a[0]),
                lambda p: "softsign", "x/(1 + |x|)", call="softsign", activation=True,
                table=OpDoc("`softsign`", "`softsign(a)`", "a/(1 + |a|)", "1/(1 + |a|)²")))
-register_op(Op("gelu", 1, lambda a, p: gelu(a[0]),
+register_op(Op("gelu", 1, lambda a, p: _f().gelu(a[0]),
                lambda a, o, p: [(1 + sp.erf(a[0] / sp.sqrt(2))) / 2 + a[0] * sp.exp(-a[0] ** 2 / 2) / sp.sqrt(2 * sp.pi)],
                lambda a, p: _np_gelu(np.asarray(a[0], dtype=float)),
                lambda a, p: _torch().nn.functional.gelu(a[0]), lambda p: "GELU",
                "x*Phi(x), Phi the normal distribution function", call="gelu", aliases=("GELU",), latex=r"\operatorname{GELU}",
                text="GELU", activation=True,
                table=OpDoc("`GELU`", "`gelu(a)`", "a·Φ(a) = a·(1 + erf(a/√2))/2", "Φ(a) + a·e^(−a²/2)/√(2π)")))
-register_op(Op("gelu_tanh", 1, lambda a, p: gelu_tanh(a[0]), lambda a, o, p: [gelu_tanh(a[0]).fdiff()],
+register_op(Op("gelu_tanh", 1, lambda a, p: _f().gelu_tanh(a[0]), lambda a, o, p: [_f().gelu_tanh(a[0]).fdiff()],
                lambda a, p: _np_gelu_tanh(np.asarray(a[0], dtype=float)),
                lambda a, p: _torch().nn.functional.gelu(a[0], approximate="tanh"), lambda p: "GELU≈",
                "GELU's tanh approximation", call="gelu_tanh", latex=r"\operatorname{GELU_{tanh}}", activation=True,
                table=OpDoc("`GELU≈`", "`gelu_tanh(a)` (tanh approximation)", "a·(1 + tanh(√(2/π)·(a + 0.044715a³)))/2",
                            "(1 + t)/2 + a·(1 − t²)·√(2/π)·(1 + 0.134145a²)/2")))
-register_op(Op("hardtanh", 1, lambda a, p: hardtanh(a[0]),
+register_op(Op("hardtanh", 1, lambda a, p: _f().hardtanh(a[0]),
                lambda a, o, p: [sp.Heaviside(a[0] + 1) * sp.Heaviside(1 - a[0])],
                lambda a, p: np.clip(a[0], -1.0, 1.0), lambda a, p: _torch().nn.functional.hardtanh(a[0]),
                lambda p: "hardtanh", "x clipped to [-1, 1]", call="hardtanh", activation=True, saturation=1.0,
@@ -206,7 +113,7 @@ register_op(Op("hardtanh", 1, lambda a, p: hardtanh(a[0]),
                kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [1.0], "right": [0.0]},
                table=OpDoc("`hardtanh`", "`hardtanh(a)`", "a clipped to [−1, 1]", "H(a + 1)·H(1 − a)",
                            "kinks at a = ±1")))
-register_op(Op("leaky_relu", 1, lambda a, p: leaky_relu(a[0], _sp_param(p, 0.01)),
+register_op(Op("leaky_relu", 1, lambda a, p: _f().leaky_relu(a[0], _sp_param(p, 0.01)),
                lambda a, o, p: [_sp_param(p, 0.01) + (1 - _sp_param(p, 0.01)) * sp.Heaviside(a[0])],
                lambda a, p: np.where(a[0] > 0, a[0], _p(p, 0.01) * a[0]),
                lambda a, p: _torch().nn.functional.leaky_relu(a[0], _p(p, 0.01)),
@@ -216,7 +123,7 @@ register_op(Op("leaky_relu", 1, lambda a, p: leaky_relu(a[0], _sp_param(p, 0.01)
                kink_distance=lambda a, p: np.abs(a[0]), kink_conventions=_leaky_conventions,
                table=OpDoc("`lrelu`", "`leaky_relu(a)`, `leaky_relu(a, 0.2)` (slope, default 0.01)",
                            "a above 0, slope·a below", "slope + (1 − slope)·H(a)", "kink at a = 0")))
-register_op(Op("elu", 1, lambda a, p: elu(a[0], _sp_param(p, 1.0)),
+register_op(Op("elu", 1, lambda a, p: _f().elu(a[0], _sp_param(p, 1.0)),
                lambda a, o, p: [sp.Piecewise((1, a[0] > 0), (_sp_param(p, 1.0) * sp.exp(a[0]), True))],
                lambda a, p: np.where(a[0] > 0, a[0], _p(p, 1.0) * np.expm1(np.minimum(a[0], 0.0))),
                lambda a, p: _torch().nn.functional.elu(a[0], _p(p, 1.0)),

@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import numpy as np
-import sympy as sp
+
+from .lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+    from .functions import latex_call, relu, sigmoid, softplus  # noqa: F401  (made on first use: __getattr__)
+else:
+    sp = LazyModule("sympy")  # loaded when a formula is made, not when the table is imported
 
 # --------------------------------------------------------------------------- SymPy objects
 
@@ -35,87 +44,6 @@ def as_sympy(x: Any) -> sp.Basic:
     if isinstance(x, np.ndarray) and x.shape == ():
         return as_sympy(x[()])
     raise TypeError(f"expected a number or a SymPy expression, got {type(x).__name__}")
-
-
-# --------------------------------------------------------------------------- SymPy functions
-
-
-def latex_call(head: str, printer: Any, args: Sequence[sp.Expr], exp: Any = None) -> str:
-    """A function's application in LaTeX, ``head`` already LaTeX: ``\\sigma\\left(z\\right)``, with a power."""
-    power = "" if exp is None else "^{%s}" % exp
-    return r"%s%s\left(%s\right)" % (head, power, ", ".join(printer._print(a) for a in args))
-
-
-class sigmoid(sp.Function):
-    """The logistic function 1/(1+exp(-x)); its derivative is sigmoid(x)*(1 - sigmoid(x))."""
-
-    is_real = True
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        s = sigmoid(self.args[0])
-        return s * (1 - s)
-
-    @classmethod
-    def eval(cls, x: sp.Expr) -> sp.Expr | None:
-        if x.is_zero:
-            return sp.Rational(1, 2)
-        return None
-
-    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
-        return 1 / (1 + sp.exp(-x))
-
-    def _eval_is_positive(self) -> bool | None:
-        return True if self.args[0].is_real else None
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return latex_call(r"\sigma", printer, self.args, exp)
-
-
-class relu(sp.Function):
-    """max(x, 0); its derivative is Heaviside(x), with SymPy's Heaviside(0) = 1/2."""
-
-    is_real = True
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        return sp.Heaviside(self.args[0])
-
-    @classmethod
-    def eval(cls, x: sp.Expr) -> sp.Expr | None:
-        if x.is_number:
-            return sp.Max(x, 0)
-        if x.is_nonnegative:
-            return x
-        if x.is_nonpositive:
-            return sp.Integer(0)
-        return None
-
-    def _eval_rewrite_as_Max(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
-        return sp.Max(x, 0)
-
-    _eval_rewrite_as_exp = _eval_rewrite_as_Max
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return latex_call(r"\operatorname{relu}", printer, self.args, exp)
-
-
-class softplus(sp.Function):
-    """log(1 + exp(x)); its derivative is sigmoid(x)."""
-
-    is_real = True
-
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        return sigmoid(self.args[0])
-
-    def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
-        return sp.log(1 + sp.exp(x))
-
-    def _latex(self, printer: Any, exp: Any = None) -> str:
-        return latex_call(r"\operatorname{softplus}", printer, self.args, exp)
-
-
-#: Names to pass to ``sympy.sympify(text, locals=SYMPY_NAMESPACE)`` to read back an ``expr``
-#: string from gradlab's JSON with gradlab's own functions (trusted text only: sympify evals).
-SYMPY_NAMESPACE: dict[str, Any] = {"sigmoid": sigmoid, "relu": relu, "softplus": softplus}
 
 
 # --------------------------------------------------------------------------- numpy helpers
@@ -140,8 +68,9 @@ def np_softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(0.0, x)
 
 
-#: Function mapping for ``sympy.lambdify`` so that gradlab's SymPy functions evaluate in numpy.
-NUMPY_NAMESPACE: dict[str, Any] = {
+#: Function mapping for ``sympy.lambdify`` so that gradlab's SymPy functions evaluate in numpy; read it as
+#: ``gradlab.ops.NUMPY_NAMESPACE``, which adds the functions of gates registered later (see :func:`sympy_functions`).
+_NUMPY_NAMESPACE: dict[str, Any] = {
     "sigmoid": np_sigmoid,
     "relu": np_relu,
     "softplus": np_softplus,
@@ -263,7 +192,8 @@ class Op:
         """The SymPy function this gate's formula is an application of (``sp.exp``, :class:`sigmoid`,
         ``sp.Max``), or None when the formula is arithmetic (``a*b``, ``sqrt`` as a power).
 
-        >>> OPS["sigmoid"].head is sigmoid, OPS["max"].head is sp.Max, OPS["mul"].head, OPS["sqrt"].head
+        >>> import sympy as sp
+        >>> OPS["sigmoid"].head is sympy_functions().sigmoid, OPS["max"].head is sp.Max, OPS["mul"].head, OPS["sqrt"].head
         (True, True, None, None)
         """
         if self.call is None:
@@ -289,11 +219,8 @@ def _torch() -> Any:
 
 
 #: Functions a program or formula may call, by name, with their gate: ``exp(x)`` -> OPS["exp"]
-#: (kept by :func:`register_op`, like the two namespaces above).
+#: (kept by :func:`register_op`).
 FUNCTIONS: dict[str, str] = {}
-#: The gate of each SymPy function head (``sp.exp`` -> OPS["exp"]): how a formula evaluated numerically
-#: finds its numpy forward (kept by :func:`register_op`).
-HEADS: dict[Any, Op] = {}
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -318,20 +245,87 @@ def register_op(op: Op, *, replace: bool = False) -> Op:
             raise ValueError(f"there is already an op '{op.name}' (pass replace=True to redefine it)")
         if op.call is not None and op.call in FUNCTIONS:
             raise ValueError(f"'{op.call}' already calls the op '{FUNCTIONS[op.call]}'")
-    OPS[op.name] = op
-    _CHANGES[0] += 1
-    if op.call is not None:
-        FUNCTIONS[op.call] = op.name
-        head = op.head
-        if head is not None:
-            HEADS[head] = op
-            if isinstance(head, sp.FunctionClass) and not head.__module__.startswith("sympy"):  # gradlab's own
-                SYMPY_NAMESPACE[head.__name__] = head
-                NUMPY_NAMESPACE[head.__name__] = _numpy_of(op)
+    with _SYMPY_LOCK:
+        OPS[op.name] = op
+        _CHANGES[0] += 1
+        if op.call is not None:
+            FUNCTIONS[op.call] = op.name
+            if "functions" in _SYMPY_SIDE:  # SymPy's side is loaded: index the head now, else when it loads
+                _index_head(op)
     return op
 
 
-_C = sp.Symbol("c", real=True)
+# --------------------------------------------------------------------------- the SymPy side, made on first use
+# Importing the table loads no SymPy: gradlab's SymPy functions (gradlab.ops.functions) and the tables keyed
+# by them (HEADS, SYMPY_NAMESPACE, NUMPY_NAMESPACE) are made when first asked for (module __getattr__ below).
+
+#: The gate of each SymPy function head (``sp.exp`` -> OPS["exp"]): how a formula evaluated numerically
+#: finds its numpy forward (kept by :func:`register_op`). Read it as ``gradlab.ops.HEADS``.
+_HEADS: dict[Any, Op] = {}
+#: Names to pass to ``sympy.sympify(text, locals=SYMPY_NAMESPACE)`` to read back an ``expr``
+#: string from gradlab's JSON with gradlab's own functions (trusted text only: sympify evals).
+_SYMPY_NAMESPACE: dict[str, Any] = {}
+_SYMPY_SIDE: dict[str, Any] = {}  # "functions": the module once imported; "ready": once every head is indexed
+_SYMPY_LOCK = threading.RLock()  # re-entrant: indexing a head calls the gate's formula, which asks for the functions
+_LAZY_TABLES = {"HEADS": _HEADS, "SYMPY_NAMESPACE": _SYMPY_NAMESPACE, "NUMPY_NAMESPACE": _NUMPY_NAMESPACE}
+if TYPE_CHECKING:  # what __getattr__ gives
+    HEADS: dict[Any, Op]
+    SYMPY_NAMESPACE: dict[str, Any]
+    NUMPY_NAMESPACE: dict[str, Any]
+#: Names of this module made on first use (``from gradlab.ops import sigmoid`` works as before).
+LAZY_NAMES = ("HEADS", "SYMPY_NAMESPACE", "NUMPY_NAMESPACE", "sigmoid", "relu", "softplus", "latex_call")
+
+
+def sympy_functions() -> Any:
+    """gradlab's own SymPy functions (the module :mod:`gradlab.ops.functions`), imported on first use with
+    the tables keyed by them: gate formulas call ``sympy_functions().sigmoid(z)``.
+
+    >>> from gradlab.ops import HEADS
+    >>> sympy_functions().sigmoid(0), HEADS[sympy_functions().relu].name
+    (1/2, 'relu')
+    """
+    if "ready" in _SYMPY_SIDE:
+        return _SYMPY_SIDE["functions"]
+    with _SYMPY_LOCK:
+        if "functions" not in _SYMPY_SIDE:
+            from . import functions
+
+            functions.latex_head_of = _latex_head_of
+            _SYMPY_SIDE["functions"] = functions  # before the heads: each gate's formula asks for them
+            try:
+                _SYMPY_NAMESPACE.update({name: getattr(functions, name) for name in functions.CORE})
+                for op in list(OPS.values()):
+                    if op.call is not None:
+                        _index_head(op)
+            except BaseException:
+                _SYMPY_SIDE.clear()
+                raise
+            _SYMPY_SIDE["ready"] = True
+    return _SYMPY_SIDE["functions"]
+
+
+def _index_head(op: Op) -> None:
+    head = op.head
+    if head is not None:
+        _HEADS[head] = op
+        if isinstance(head, sp.FunctionClass) and not head.__module__.startswith("sympy"):  # gradlab's own
+            _SYMPY_NAMESPACE[head.__name__] = head
+            _NUMPY_NAMESPACE[head.__name__] = _numpy_of(op)
+
+
+def _latex_head_of(function: type) -> str | None:
+    op = _HEADS.get(function)
+    return op.latex_head() if op else None
+
+
+def __getattr__(name: str) -> Any:
+    """``HEADS``, ``SYMPY_NAMESPACE``, ``NUMPY_NAMESPACE`` and gradlab's SymPy functions, made on first use."""
+    if name in LAZY_NAMES:
+        functions = sympy_functions()
+        return _LAZY_TABLES[name] if name in _LAZY_TABLES else getattr(functions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _COMPILED: dict[int, tuple[Op, tuple[Callable[..., Any], ...]]] = {}
 
 
@@ -347,8 +341,10 @@ def partial_functions(op: Op) -> tuple[Callable[..., Any], ...]:
         return hit[1]
     args = [sp.Symbol(f"a{i}", real=True) for i in range(op.arity)]
     out = sp.Symbol("out", real=True)
-    exprs = op.partials(args, out, _C if op.has_param or op.param_name else None)
-    functions = tuple(sp.lambdify(args + [out, _C], e, modules=[NUMPY_NAMESPACE, "numpy"]) for e in exprs)
+    c = sp.Symbol("c", real=True)
+    sympy_functions()  # NUMPY_NAMESPACE holds gradlab's own functions
+    exprs = op.partials(args, out, c if op.has_param or op.param_name else None)
+    functions = tuple(sp.lambdify(args + [out, c], e, modules=[_NUMPY_NAMESPACE, "numpy"]) for e in exprs)
     _COMPILED[id(op)] = (op, functions)
     return functions
 
@@ -389,17 +385,18 @@ class DerivedTable(Mapping[str, V]):
 
 def unregister_op(name: str) -> None:
     """Remove a gate added by :func:`register_op` (and its call name) from every table."""
-    op = OPS.pop(name)
-    _CHANGES[0] += 1
-    if op.call is not None and FUNCTIONS.get(op.call) == name:
-        del FUNCTIONS[op.call]
-    for function, owner in list(HEADS.items()):
-        if owner is op:
-            del HEADS[function]
-            name_in_code = str(getattr(function, "__name__", ""))
-            if SYMPY_NAMESPACE.get(name_in_code) is function:
-                del SYMPY_NAMESPACE[name_in_code]
-                NUMPY_NAMESPACE.pop(name_in_code, None)
+    with _SYMPY_LOCK:
+        op = OPS.pop(name)
+        _CHANGES[0] += 1
+        if op.call is not None and FUNCTIONS.get(op.call) == name:
+            del FUNCTIONS[op.call]
+        for function, owner in list(_HEADS.items()):
+            if owner is op:
+                del _HEADS[function]
+                name_in_code = str(getattr(function, "__name__", ""))
+                if _SYMPY_NAMESPACE.get(name_in_code) is function:
+                    del _SYMPY_NAMESPACE[name_in_code]
+                    _NUMPY_NAMESPACE.pop(name_in_code, None)
 
 
 def _numpy_of(op: Op) -> Callable[..., np.ndarray]:
@@ -550,7 +547,7 @@ register_op(Op("cos", 1, lambda a, p: sp.cos(a[0]), lambda a, o, p: [-sp.sin(a[0
              lambda a, p: np.cos(a[0]), lambda a, p: _torch().cos(a[0]), lambda p: "cos", "cosine",
              call="cos", latex=r"\cos", activation=True,
              table=OpDoc("`cos`", "`cos(a)`", "cos a", "−sin a")))
-register_op(Op("sigmoid", 1, lambda a, p: sigmoid(a[0]), lambda a, o, p: [o * (1 - o)],
+register_op(Op("sigmoid", 1, lambda a, p: sympy_functions().sigmoid(a[0]), lambda a, o, p: [o * (1 - o)],
              lambda a, p: np_sigmoid(a[0]), lambda a, p: _torch().sigmoid(a[0]), lambda p: "σ",
              "logistic 1/(1+exp(-x))", call="sigmoid", aliases=("sig", "sigma", "σ"), latex=r"\sigma",
              text="σ", activation=True, saturation=3.0,
@@ -560,12 +557,13 @@ register_op(Op("tanh", 1, lambda a, p: sp.tanh(a[0]), lambda a, o, p: [1 - o**2]
              "hyperbolic tangent", call="tanh", latex=r"\tanh", activation=True, saturation=2.0,
              output_mistake="the derivative of tanh is 1 − tanh², not tanh itself",
              table=OpDoc("`tanh`", "`tanh(a)`", "tanh a", "1 − out²")))
-register_op(Op("softplus", 1, lambda a, p: softplus(a[0]), lambda a, o, p: [sigmoid(a[0])],
+register_op(Op("softplus", 1, lambda a, p: sympy_functions().softplus(a[0]),
+             lambda a, o, p: [sympy_functions().sigmoid(a[0])],
              lambda a, p: np_softplus(a[0]),
              lambda a, p: _torch().nn.functional.softplus(a[0], beta=1.0, threshold=50.0),
              lambda p: "softplus", "log(1 + exp(x))", call="softplus", activation=True,
              table=OpDoc("`softplus`", "`softplus(a)`", "log(1 + eᵃ)", "σ(a)")))
-register_op(Op("relu", 1, lambda a, p: relu(a[0]), lambda a, o, p: [sp.Heaviside(a[0])],
+register_op(Op("relu", 1, lambda a, p: sympy_functions().relu(a[0]), lambda a, o, p: [sp.Heaviside(a[0])],
              lambda a, p: np_relu(a[0]), lambda a, p: _torch().relu(a[0]), lambda p: "relu", "max(x, 0)",
              call="relu", aliases=("ReLU",), activation=True,
              kink_distance=lambda a, p: np.abs(a[0]),
@@ -615,22 +613,17 @@ def is_finite_number(x: float) -> bool:
 
 __all__ = [
     "as_sympy",
-    "sigmoid",
-    "relu",
-    "softplus",
-    "SYMPY_NAMESPACE",
+    "sympy_functions",
     "np_sigmoid",
     "np_erf",
     "np_relu",
     "np_softplus",
-    "NUMPY_NAMESPACE",
     "DomainEdge",
     "DerivedTable",
     "Op",
     "OpDoc",
     "OPS",
     "FUNCTIONS",
-    "HEADS",
     "register_op",
     "unregister_op",
     "param_of",

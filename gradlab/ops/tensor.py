@@ -35,14 +35,19 @@ optional axis, what a label brings into a softmax's gradient (see :class:`Tensor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
-import sympy as sp
 
 from ..errors import GraphError, ShapeError
 from .core import TENSOR_OPS as _TABLE
 from .core import Op, as_sympy, op_for, partial_functions
+from .lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    sp = LazyModule("sympy")  # loaded when a formula is made, not when the table is imported
 
 Shape = tuple[int, ...]
 
