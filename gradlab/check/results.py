@@ -129,6 +129,28 @@ class KinkResult:
 
 
 @dataclass
+class FDSampling:
+    """How a big graph's finite differences covered its inputs (a graph past
+    :data:`gradlab.engine.finite_diff.FD_EXACT_WORK`; smaller ones difference every entry and have none).
+
+    ``checked`` names the input entries differenced one by one (``w12``, ``A[0, 1]``: a fixed random sample of
+    ``sample`` of the ``entries``); the others have no ``fd`` (``None``, or nan entries in an array). Every entry is
+    checked through ``directions`` random directions, each moving all of them at once: ``directional_fd[k]`` is
+    d output along direction k by differences, ``directional_grad[k]`` the gradient's dot product with it,
+    ``directional_rel_err`` the largest relative error and ``directional_ok`` whether they agree.
+    """
+
+    entries: int
+    sample: int
+    checked: list[str]
+    directions: int
+    directional_fd: list[float]
+    directional_grad: list[float]
+    directional_rel_err: float
+    directional_ok: bool
+
+
+@dataclass
 class Blame:
     """Where methods first disagree, in backward order, and which gate is to blame."""
 
@@ -158,10 +180,15 @@ class GradientReport:
     title: str = ""
     #: a graph of vectors and matrices (arrays in place of numbers)
     is_tensor: bool = False
+    #: a big graph: which entries finite differences checked one by one, and the directional check of all
+    #: (left out of the JSON of a graph that differences every entry)
+    fd_sampling: FDSampling | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["methods"] = list(self.methods)
+        if self.fd_sampling is None:
+            del d["fd_sampling"]
         if not self.is_tensor:  # a graph of numbers: the keys it always had
             del d["is_tensor"]
             for i in d["inputs"].values():

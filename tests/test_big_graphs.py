@@ -1,0 +1,76 @@
+"""Big graphs stay linear: past FD_EXACT_WORK finite differences take a sample of the input entries one by one and
+check every entry through random directional differences, and the report says which (``fd_sampling``)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gradlab import gradients
+from gradlab.engine import finite_diff
+from gradlab.errors import ParseError
+from gradlab.lang import parse
+
+CHAIN = "\n".join(["h0 = x"] + [f"h{i} = tanh(w{i}*h{i - 1} + b{i})" for i in range(1, 11)])
+
+
+def chain_point(n_layers: int = 10) -> dict[str, float]:
+    at = {"x": 0.4}
+    for i in range(1, n_layers + 1):
+        at[f"w{i}"], at[f"b{i}"] = 0.3 + 0.05 * i, -0.2 + 0.03 * i
+    return at
+
+
+@pytest.fixture
+def small_threshold(monkeypatch):
+    monkeypatch.setattr(finite_diff, "FD_EXACT_WORK", 50)
+    monkeypatch.setattr(finite_diff, "FD_SAMPLE", 5)
+
+
+def test_a_small_graph_differences_every_input_and_its_json_has_no_sampling():
+    r = gradients(CHAIN, chain_point())
+    assert r.fd_sampling is None and "fd_sampling" not in r.to_dict()
+    assert all(i.fd is not None for i in r.inputs.values())
+
+
+def test_a_big_graph_differences_a_sample_and_checks_every_input_along_directions(small_threshold):
+    r = gradients(CHAIN, chain_point())
+    s = r.fd_sampling
+    assert r.ok and s is not None and s.directional_ok
+    assert s.sample == len(s.checked) == 5 and s.entries == len(r.inputs) == 21 and s.directions == 4
+    differenced = {n for n, i in r.inputs.items() if i.fd is not None}
+    assert differenced == set(s.checked)
+    assert all(i.status == "ok" for i in r.inputs.values())
+    assert np.allclose(s.directional_fd, s.directional_grad, rtol=1e-6)
+    d = json.loads(r.to_json())
+    assert d["fd_sampling"]["checked"] == s.checked and set(d["inputs"]["x"]) == set(
+        json.loads(gradients("f = x", {"x": 1.0}).to_json())["inputs"]["x"])
+    assert "5 of 21 input entries" in str(r) and "agree" in str(r)
+    assert gradients(CHAIN, chain_point()).fd_sampling.checked == s.checked  # the same sample each time
+
+
+def test_a_wrong_gradient_outside_the_sample_fails_the_directional_check(small_threshold, broken_sigmoid):
+    program = CHAIN.replace("h10 = tanh(", "h10 = badsig(")
+    r = gradients(program, chain_point(), methods=["fd"])
+    assert not r.ok and not r.fd_sampling.directional_ok
+    assert r.blame is not None and "directions" in r.blame.message + str(r)
+
+
+def test_a_tensor_input_gets_its_sampled_entries_and_nan_elsewhere(small_threshold):
+    r = gradients("x: (12,); w: (12,); f = sum(tanh(w*x))",
+                  {"x": np.linspace(-1, 1, 12), "w": np.linspace(0.5, 1.5, 12)})
+    assert r.ok and r.fd_sampling is not None and r.fd_sampling.directional_ok
+    fds = [np.asarray(i.fd) for i in r.inputs.values() if i.fd is not None]
+    assert sum(int(np.isfinite(f).sum()) for f in fds) == 5
+    assert all(i.status == "ok" for i in r.inputs.values())
+    assert None in json.loads(r.to_json())["inputs"]["x"]["fd"] or len(fds) == 1
+
+
+def test_the_program_limit_fits_a_chain_of_100000_gates_and_stays_bounded():
+    layers = 100_000 // 3
+    longest = len("\n".join(["h0 = x"] + [f"h{i} = tanh(w{i}*h{i - 1} + b{i})" for i in range(1, layers + 1)]))
+    assert longest <= parse.MAX_PROGRAM_CHARS <= 4 * longest
+    with pytest.raises(ParseError, match="too long"):
+        parse.parse_program("f = x" + " " * parse.MAX_PROGRAM_CHARS)
