@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from gradlab import gradients
+from gradlab import Graph, gradients
 from gradlab.engine import finite_diff
 from gradlab.errors import ParseError
 from gradlab.lang import parse
@@ -74,3 +74,14 @@ def test_the_program_limit_fits_a_chain_of_100000_gates_and_stays_bounded():
     assert longest <= parse.MAX_PROGRAM_CHARS <= 4 * longest
     with pytest.raises(ParseError, match="too long"):
         parse.parse_program("f = x" + " " * parse.MAX_PROGRAM_CHARS)
+
+
+def test_entry_formulas_are_text_only_when_read():
+    from gradlab.engine.tensor_symbolic import tensor_symbolic
+
+    r = gradients("x: (3,); A: (2, 3); f = sum(tanh(A @ x))", {"x": [1.0, 2.0, 3.0], "A": np.eye(2, 3)})
+    e = r.inputs["A"].entries
+    assert e.pending and len(e) == 6 and r.ok
+    named = tensor_symbolic(Graph.parse("x: (3,); A: (2, 3); f = sum(tanh(A @ x))")).named("A")
+    assert e["A_1_2"] == str(named[0, 1]) and not e.pending
+    assert json.loads(r.to_json())["inputs"]["x"]["entries"] == dict(r.inputs["x"].entries)

@@ -24,6 +24,7 @@ kink conventions) the difference lives in that one step.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -49,6 +50,7 @@ from .results import (
     GradientReport,
     InputResult,
     KinkResult,
+    LazyEntries,
     NodeResult,
     OutputResult,
     Tolerances,
@@ -122,14 +124,21 @@ def _tensor_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
         shape = graph.shape(n)
         idx, rep = ts.representative(n)
         f = found[n]
-        if int(np.prod(shape)) <= ENTRY_FORMULAS:
-            named = ts.named(n)
-            f.entries = {entry_name(n, i, shape): str(named[i]) for i in np.ndindex(*shape)}
+        if int(np.prod(shape)) <= ENTRY_FORMULAS:  # the text made when it is read (LazyEntries)
+            f.entries = LazyEntries([entry_name(n, i, shape) for i in np.ndindex(*shape)],
+                                    functools.partial(_entry_formulas, ts, n, shape))
         f.named = str(rep)
         f.expr = forms.get(n) or (f.named if shape == () else f"{entry_name(n, idx, shape)}: {f.named}")
         f.latex = _latex_entry(rep)
         f.representative = entry_name(n, idx, shape)
     return found
+
+
+def _entry_formulas(ts: Any, n: str, shape: tuple[int, ...]) -> dict[str, Any]:
+    from ..engine.tensor_symbolic import entry_name
+
+    named = ts.named(n)
+    return {entry_name(n, i, shape): named[i] for i in np.ndindex(*shape)}
 
 
 def _latex_entry(e: Any) -> str:
