@@ -4,6 +4,11 @@ check every entry through random directional differences, and the report says wh
 from __future__ import annotations
 
 import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,3 +90,29 @@ def test_entry_formulas_are_text_only_when_read():
     named = tensor_symbolic(Graph.parse("x: (3,); A: (2, 3); f = sum(tanh(A @ x))")).named("A")
     assert e["A_1_2"] == str(named[0, 1]) and not e.pending
     assert json.loads(r.to_json())["inputs"]["x"]["entries"] == dict(r.inputs["x"].entries)
+
+
+def _bounded(argv: list[str]) -> subprocess.CompletedProcess:
+    """``python -m gradlab ARGV`` under 10 s of CPU and 1 GiB of address space (the hostile-input corpus's limits)."""
+    def limits() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (10, 10))
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    return subprocess.run([sys.executable, "-m", "gradlab", *argv], env=env, capture_output=True, text=True,
+                          preexec_fn=limits, timeout=60, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("program", ["x: (500, 500)\nf = sum(x*x)", "A: (100, 100)\nf = sum(A @ A)"])
+def test_big_tensor_graphs_answer_fast_in_matrix_form(program):
+    """Issue 13 item 5: these ran 62 s and over 120 s building a formula per entry."""
+    p = _bounded(["grad", program])
+    assert p.returncode == 0, p.stderr
+    assert "df/dt1" in p.stdout and "Traceback" not in p.stderr
+
+
+def test_a_big_tensor_check_is_fast_and_samples_its_differences():
+    rng = np.random.default_rng(1)
+    r = gradients("A: (100, 100)\nf = sum(A @ A)", {"A": rng.normal(size=(100, 100))})
+    assert r.ok and r.fd_sampling is not None and r.fd_sampling.directional_ok
+    assert r.inputs["A"].expr == "df/dt1 @ A.T + A.T @ df/dt1" and not r.inputs["A"].entries

@@ -62,6 +62,13 @@ __all__ = ["METHODS", "Blame", "Formulas", "GradientReport", "InputResult", "Kin
 
 #: Inputs with at most this many entries list every entry's formula; bigger ones a representative.
 ENTRY_FORMULAS = 64
+#: A graph of vectors and matrices gets entry formulas (SymPy, one per entry of every node) while its nodes hold at
+#: most this many entries in all (the 64-32-10 network: about 2,600); bigger ones get the matrix-form chain rule
+#: only, their numbers computed as fast as ever (a 100 x 100 ``A @ A`` took over 120 s entry by entry).
+SYMBOLIC_ENTRIES = 8_192
+#: The largest value, in entries, a gradient check takes on: every method holds a few such arrays per point
+#: (finite differences several points at once), so past it the check would not finish in reasonable time.
+MAX_CHECK_ENTRIES = 1_000_000
 
 
 @dataclass
@@ -92,6 +99,13 @@ def prepare(graph_or_program: Graph | str, at: Mapping[str, Any] | None, methods
     graph = as_graph(graph_or_program, at)
     if unknown:
         raise GradlabError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    if graph.is_tensor:  # the work, estimated up front: refuse what cannot finish in reasonable time
+        biggest = max(graph.nodes, key=lambda n: int(np.prod(graph.shape(n), dtype=np.int64)))
+        size = int(np.prod(graph.shape(biggest), dtype=np.int64))
+        if size > MAX_CHECK_ENTRIES:
+            raise GradlabError(f"'{biggest}' has {size:,} entries: a gradient check takes values of at most "
+                               f"{MAX_CHECK_ENTRIES:,} entries (it would not finish in reasonable time); use "
+                               "smaller shapes", graph.where(biggest))
     return graph, ("symbolic", *[m for m in methods if m != "symbolic"]), tol or Tolerances()
 
 
@@ -116,6 +130,10 @@ def _tensor_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
     from ..engine.tensor_symbolic import entry_name, tensor_symbolic
     from .forms import matrix_forms
 
+    if sum(int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.nodes) > SYMBOLIC_ENTRIES:
+        staged = staged_forms(graph)  # too big for entry formulas: the chain rule in matrix form only
+        return {n: Formulas(staged.get(n, ""), staged.get(n, ""), staged=staged.get(n, ""), representative=n)
+                if graph.kind(n) == "input" else Formulas(staged=staged.get(n, "")) for n in graph.nodes}
     ts = tensor_symbolic(graph, simplify=simplify)
     forms = matrix_forms(graph, ts)
     staged = staged_forms(graph)

@@ -184,6 +184,9 @@ def format_tensor_report(r: "GradientReport", *, nodes: bool = False) -> str:
         entries = i.entries
         if i.shape == []:
             lines.append(f"  d{out}/d{i.name} = {i.named}")
+        elif i.representative == i.name:  # a graph too big for entry formulas (check.gradients.SYMBOLIC_ENTRIES)
+            lines.append(f"  d{out}/d{i.name} = {i.named}   (the chain rule in matrix form: too many entries "
+                         "for a formula each)")
         elif entries and len(entries) <= 6:
             for e, f in entries.items():
                 lines.append(f"  d{out}/d{e} = {f}")

@@ -189,7 +189,7 @@ class _Sampler:
             if edges:
                 self.edges[n] = edges
         largest = max((int(np.prod(graph.shape(n))) for n in graph.nodes), default=1) if self.tensor else 1
-        self.chunk = max(FD_CHUNK, FD_BATCH_ENTRIES // max(1, largest))
+        self.chunk = max(1 if largest > FD_BATCH_ENTRIES // FD_CHUNK else FD_CHUNK, FD_BATCH_ENTRIES // max(1, largest))
         self.f0 = math.nan
 
     def keep(self, probes: np.ndarray) -> None:
@@ -399,6 +399,10 @@ def finite_difference_estimates(graph: Graph, at: Point, *, inputs: Sequence[str
 FD_EXACT_WORK = 10_000_000
 #: How many input entries a big graph differences exactly (chosen by :func:`sample_plan`).
 FD_SAMPLE = 256
+#: ... fewer where the graph's values are big: at least FD_MIN_SAMPLE, and as many as keep (points) x (entries of
+#: all nodes) within FD_POINT_WORK.
+FD_MIN_SAMPLE = 16
+FD_POINT_WORK = 2**25
 #: How many random directions, each moving every input entry, a big graph differences.
 FD_DIRECTIONS = 4
 
@@ -427,8 +431,12 @@ def sample_plan(graph: Graph, *, sample: int | None = None, seed: int = 0) -> di
     >>> sum(len(v) for v in plan.values()), sorted(plan)
     (10, ['w', 'x'])
     """
-    if fd_work(graph) <= FD_EXACT_WORK:
+    work = fd_work(graph)
+    if work <= FD_EXACT_WORK:
         return None
+    if sample is None:  # big values: fewer entries one by one, each point costs a pass over all of them
+        entries = work // max(1, sum(int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.inputs))
+        sample = int(min(FD_SAMPLE, max(FD_MIN_SAMPLE, FD_POINT_WORK // max(1, entries))))
     names = graph.inputs
     sizes = np.array([int(np.prod(graph.shape(n), dtype=np.int64)) for n in names])
     total = int(sizes.sum())
@@ -476,10 +484,15 @@ def directional_differences(graph: Graph, at: Point, *, count: int | None = None
     step = np.full(count, EPS ** (1 / 3))
     value, error = np.full(count, np.nan), np.full(count, np.inf)
     pending = np.ones(count, dtype=bool)
-    for _ in range(8):  # shrink the step of a direction whose points leave the domain, or come near its edge
-        idx = np.flatnonzero(pending)
+    largest = max((int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.nodes), default=1)
+    group = max(1, FD_BATCH_ENTRIES // (4 * largest))  # directions per batch: bounded memory for big values
+    tries = np.zeros(count, dtype=int)
+    while True:  # shrink the step of a direction whose points leave the domain, or come near its edge
+        pending &= tries < 8
+        idx = np.flatnonzero(pending)[:group]
         if not idx.size:
             break
+        tries[idx] += 1
         t = np.stack([step[idx], -step[idx], step[idx] / 2, -step[idx] / 2], axis=1).ravel()  # 4 points a direction
         n_pts = t.size + 1  # and the base point last
         which = np.repeat(idx, 4)
