@@ -162,6 +162,8 @@ CASES: list[Case] = [
     Case("check: unreadable", ["check", "u.toml"], {"u.toml": GOOD}, ("u.toml", "permission denied"),
          needs_non_root=True),
     Case("grad: a FIFO", ["grad", "f.toml"], {"f.toml": FIFO}, ("f.toml", "FIFO")),
+    Case("grad: a 2000 x 2000 matrix (item 5)", ["grad", "x: (2000, 2000)\nf = sum(x*x)"], {},
+         ("node x", "4,000,000 entries", "at most"), bounded=True),
     Case("grad: a link to /dev/zero", ["grad", "z.toml"], {"z.toml": Link("/dev/zero")}, ("z.toml", "device"),
          bounded=True),
     Case("grad: too large", ["grad", "big.toml"], {"big.toml": "#" * 1_500_000}, ("big.toml", "too large")),

@@ -16,7 +16,7 @@ convention gives; the disagreement it causes is not a failure.
 :func:`gradients` is a pipeline of named steps over plain data, written once for every graph (a number
 is the 0-d case of a vector or matrix): :func:`prepare` (graph, methods, tolerances) ->
 :func:`formulas` (symbolic) -> :func:`evaluate_point` (values and adjoints) -> :func:`find_kinks` ->
-:func:`fd_step` (finite differences) -> :func:`torch_step` -> :func:`kink_convention` ->
+:func:`fd_step` (finite differences; a big graph: a sample, and :func:`fd_directions_step`) -> :func:`torch_step` -> :func:`kink_convention` ->
 :func:`judge_inputs` / :func:`judge_nodes` -> :func:`find_blame` -> :class:`GradientReport`.
 Where graphs of numbers and of arrays differ (formulas: matrix forms and entries; torch's engine; the
 kink conventions) the difference lives in that one step.
@@ -24,13 +24,20 @@ kink conventions) the difference lives in that one step.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..engine.closeness import close, max_rel_error
-from ..engine.finite_diff import FDEstimate, finite_difference_estimates, scale_atol
+from ..engine.finite_diff import (
+    FDEstimate,
+    directional_differences,
+    finite_difference_estimates,
+    sample_plan,
+    scale_atol,
+)
 from ..engine.numeric import Evaluation, backward, forward
 from ..errors import GradlabError
 from ..model.graph import Graph
@@ -39,9 +46,11 @@ from .kinks import as_value, find_kinks
 from .results import (
     METHODS,
     Blame,
+    FDSampling,
     GradientReport,
     InputResult,
     KinkResult,
+    LazyEntries,
     NodeResult,
     OutputResult,
     Tolerances,
@@ -53,6 +62,13 @@ __all__ = ["METHODS", "Blame", "Formulas", "GradientReport", "InputResult", "Kin
 
 #: Inputs with at most this many entries list every entry's formula; bigger ones a representative.
 ENTRY_FORMULAS = 64
+#: A graph of vectors and matrices gets entry formulas (SymPy, one per entry of every node) while its nodes hold at
+#: most this many entries in all (the 64-32-10 network: about 2,600); bigger ones get the matrix-form chain rule
+#: only, their numbers computed as fast as ever (a 100 x 100 ``A @ A`` took over 120 s entry by entry).
+SYMBOLIC_ENTRIES = 8_192
+#: The largest value, in entries, a gradient check takes on: every method holds a few such arrays per point
+#: (finite differences several points at once), so past it the check would not finish in reasonable time.
+MAX_CHECK_ENTRIES = 1_000_000
 
 
 @dataclass
@@ -83,6 +99,13 @@ def prepare(graph_or_program: Graph | str, at: Mapping[str, Any] | None, methods
     graph = as_graph(graph_or_program, at)
     if unknown:
         raise GradlabError(f"unknown method {unknown[0]!r}; choose from {', '.join(METHODS)}")
+    if graph.is_tensor:  # the work, estimated up front: refuse what cannot finish in reasonable time
+        biggest = max(graph.nodes, key=lambda n: int(np.prod(graph.shape(n), dtype=np.int64)))
+        size = int(np.prod(graph.shape(biggest), dtype=np.int64))
+        if size > MAX_CHECK_ENTRIES:
+            raise GradlabError(f"'{biggest}' has {size:,} entries: a gradient check takes values of at most "
+                               f"{MAX_CHECK_ENTRIES:,} entries (it would not finish in reasonable time); use "
+                               "smaller shapes", graph.where(biggest))
     return graph, ("symbolic", *[m for m in methods if m != "symbolic"]), tol or Tolerances()
 
 
@@ -107,6 +130,10 @@ def _tensor_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
     from ..engine.tensor_symbolic import entry_name, tensor_symbolic
     from .forms import matrix_forms
 
+    if sum(int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.nodes) > SYMBOLIC_ENTRIES:
+        staged = staged_forms(graph)  # too big for entry formulas: the chain rule in matrix form only
+        return {n: Formulas(staged.get(n, ""), staged.get(n, ""), staged=staged.get(n, ""), representative=n)
+                if graph.kind(n) == "input" else Formulas(staged=staged.get(n, "")) for n in graph.nodes}
     ts = tensor_symbolic(graph, simplify=simplify)
     forms = matrix_forms(graph, ts)
     staged = staged_forms(graph)
@@ -115,14 +142,21 @@ def _tensor_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
         shape = graph.shape(n)
         idx, rep = ts.representative(n)
         f = found[n]
-        if int(np.prod(shape)) <= ENTRY_FORMULAS:
-            named = ts.named(n)
-            f.entries = {entry_name(n, i, shape): str(named[i]) for i in np.ndindex(*shape)}
+        if int(np.prod(shape)) <= ENTRY_FORMULAS:  # the text made when it is read (LazyEntries)
+            f.entries = LazyEntries([entry_name(n, i, shape) for i in np.ndindex(*shape)],
+                                    functools.partial(_entry_formulas, ts, n, shape))
         f.named = str(rep)
         f.expr = forms.get(n) or (f.named if shape == () else f"{entry_name(n, idx, shape)}: {f.named}")
         f.latex = _latex_entry(rep)
         f.representative = entry_name(n, idx, shape)
     return found
+
+
+def _entry_formulas(ts: Any, n: str, shape: tuple[int, ...]) -> dict[str, Any]:
+    from ..engine.tensor_symbolic import entry_name
+
+    named = ts.named(n)
+    return {entry_name(n, i, shape): named[i] for i in np.ndindex(*shape)}
 
 
 def _latex_entry(e: Any) -> str:
@@ -157,8 +191,35 @@ def _point(graph: Graph, ev: Evaluation) -> dict[str, np.ndarray]:
 
 
 def fd_step(graph: Graph, ev: Evaluation, methods: Sequence[str]) -> dict[str, FDEstimate]:
-    """Finite differences of the output for every input (none unless ``"fd"`` is among the methods)."""
-    return finite_difference_estimates(graph, _point(graph, ev)) if "fd" in methods else {}
+    """Finite differences of the output for every input entry (none unless ``"fd"`` is among the methods); in a
+    big graph for a fixed sample of them (:func:`~gradlab.engine.finite_diff.sample_plan`), the rest being
+    checked by :func:`fd_directions_step`."""
+    if "fd" not in methods:
+        return {}
+    return finite_difference_estimates(graph, _point(graph, ev), entries=sample_plan(graph))
+
+
+def fd_directions_step(graph: Graph, ev: Evaluation, methods: Sequence[str], fd: Mapping[str, FDEstimate],
+                       tol: Tolerances) -> FDSampling | None:
+    """A big graph (None for others): every input entry checked at once along a few random directions, the
+    directional differences against the gradient's dot product with each direction; and which entries
+    :func:`fd_step` differenced one by one."""
+    plan = sample_plan(graph) if "fd" in methods else None
+    if plan is None:
+        return None
+    d = directional_differences(graph, _point(graph, ev))
+    exact = sum((d.directions[n] * ev.adjoints[n]).reshape(len(d.value), -1).sum(axis=1) for n in graph.inputs)
+    scale = sum(np.abs(d.directions[n] * ev.adjoints[n]).reshape(len(d.value), -1).sum(axis=1) for n in graph.inputs)
+    usable = np.isfinite(d.error)
+    fd_atol = scale_atol(tol.fd_atol, float(ev.output))
+    agree = np.abs(d.value - exact) <= tol.fd_rtol * scale + fd_atol + 2 * d.error
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(scale > 0, np.abs(d.value - exact) / np.maximum(scale, 1e-300), 0.0)
+    checked = [f"{n}[{', '.join(str(int(i)) for i in np.unravel_index(k, graph.shape(n)))}]" if graph.shape(n) else n
+               for n, ks in plan.items() for k in ks.tolist()]
+    return FDSampling(sum(int(np.prod(graph.shape(n))) for n in graph.inputs), len(checked), checked,
+                      len(d.value), [float(v) for v in d.value], [float(v) for v in exact],
+                      float(np.max(rel[usable], initial=0.0)), bool(np.all(agree[usable])))
 
 
 def torch_step(graph: Graph, ev: Evaluation, methods: Sequence[str]) -> dict[str, Value] | None:
@@ -218,22 +279,27 @@ def judge_inputs(graph: Graph, ev: Evaluation, text: Mapping[str, Formulas], fd:
     """Each input's gradient beside finite differences and torch, with errors and a verdict."""
     tol = judge.tol
     fd_atol = scale_atol(tol.fd_atol, float(ev.output))
+    tensor = graph.is_tensor  # once: it looks at every node
     found = {}
     for n in graph.inputs:
         grad = ev.adjoints[n]
-        r = _input_result(graph, n, text[n], as_value(ev.values[n]), as_value(grad))
+        r = _input_result(graph, n, text[n], as_value(ev.values[n]), as_value(grad), tensor=tensor)
         agree_fd = agree_torch = True
         if n in fd:
             est = fd[n]
-            r.fd, r.fd_error = as_value(est.value), float(np.max(est.error)) if np.size(est.error) else 0.0
-            r.fd_rel_err = max_rel_error(grad, est.value)
+            r.fd = as_value(est.value)
+            # the entries differenced: all of them, but for the sample of a big graph (the others nan)
+            m = np.asarray(est.scheme) != ""
+            g, value, error = np.asarray(grad)[m], np.asarray(est.value)[m], np.asarray(est.error)[m]
+            r.fd_error = float(np.max(error)) if np.size(error) else 0.0
+            r.fd_rel_err = max_rel_error(g, value)
             # the estimated error of the differences widens the tolerance where they are unreliable
-            agree_fd = close(grad, est.value, tol.fd_rtol, fd_atol + 2 * np.asarray(est.error))
+            agree_fd = close(g, value, tol.fd_rtol, fd_atol + 2 * error)
         if torch is not None:
             r.torch = torch[n]
             r.torch_rel_err = max_rel_error(grad, r.torch)
             agree_torch = close(grad, r.torch, tol.torch_rtol, tol.torch_atol)
-        if not graph.is_tensor and (n in judge.on_kink or n in judge.near_kink):
+        if not tensor and (n in judge.on_kink or n in judge.near_kink):
             r.conventions = _conventions(r, fd.get(n))
         r.ok, r.status = judge(n, agree_torch, agree_fd, r.torch)
         found[n] = r
@@ -265,10 +331,10 @@ def judge_nodes(graph: Graph, ev: Evaluation, text: Mapping[str, Formulas], torc
     return found
 
 
-def _input_result(graph: Graph, n: str, f: Formulas, value: Value | None, grad: Value | None,
-                  **kw: Any) -> InputResult:
+def _input_result(graph: Graph, n: str, f: Formulas, value: Value | None, grad: Value | None, *,
+                  tensor: bool, **kw: Any) -> InputResult:
     return InputResult(n, value, grad, f.expr, f.named, f.latex, shape=list(graph.shape(n)), matrix=f.matrix,
-                       entries=f.entries, staged=f.staged if graph.is_tensor else "",
+                       entries=f.entries, staged=f.staged if tensor else "",
                        representative=f.representative, **kw)
 
 
@@ -281,10 +347,12 @@ def _node_result(graph: Graph, n: str, f: Formulas, value: Value | None, grad: V
 
 def symbolic_only(graph: Graph, text: Mapping[str, Formulas], tol: Tolerances) -> GradientReport:
     """The report without a point: the formulas alone."""
-    inputs = {n: _input_result(graph, n, text[n], None, None, status="symbolic-only") for n in graph.inputs}
+    tensor = graph.is_tensor
+    inputs = {n: _input_result(graph, n, text[n], None, None, tensor=tensor, status="symbolic-only")
+              for n in graph.inputs}
     nodes = [_node_result(graph, n, text[n], None, None, status="symbolic-only") for n in graph.nodes]
     return GradientReport(_program(graph), OutputResult(graph.output, None), inputs, nodes, True, None,
-                          ("symbolic",), title=graph.title, tolerances=tol, is_tensor=graph.is_tensor)
+                          ("symbolic",), title=graph.title, tolerances=tol, is_tensor=tensor)
 
 
 def _program(graph: Graph) -> str:
@@ -314,15 +382,21 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None
     ev = evaluate_point(graph, at)
     kinks = find_kinks(graph, ev.values, tol)
     fd = fd_step(graph, ev, methods)
+    sampling = fd_directions_step(graph, ev, methods, fd, tol)
     torch = torch_step(graph, ev, methods)
     judge = verdicts(kinks, kink_convention(graph, ev, kinks, torch), tol)
     inputs = judge_inputs(graph, ev, text, fd, torch, judge)
     nodes = judge_nodes(graph, ev, text, torch, judge)
     ok = all(r.ok for r in inputs.values()) and all(r.ok for r in nodes)
     blame: Blame | None = None if ok else find_blame(graph, ev.values, inputs, nodes, excluded=judge.on_kink)
+    if sampling is not None and not sampling.directional_ok and not judge.on_kink and not judge.near_kink:
+        ok = False
+        blame = blame or Blame(graph.output, "finite differences along random directions (every input at once) "
+                                             "disagree with the gradient, while the sampled inputs agree: some "
+                                             "input outside the sample has a wrong gradient")
     return GradientReport(_program(graph), OutputResult(graph.output, float(ev.output)), inputs, nodes, ok,
                           {n: r.value for n, r in inputs.items() if r.value is not None}, methods, kinks, blame, tol,
-                          title=graph.title, is_tensor=graph.is_tensor)
+                          title=graph.title, is_tensor=graph.is_tensor, fd_sampling=sampling)
 
 
 def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:

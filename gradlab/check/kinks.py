@@ -32,6 +32,8 @@ def find_kinks(graph: Graph, values: Mapping[str, np.ndarray], tol: Tolerances |
     within ``tol.near_kink`` of) the kink, with what each convention gives there and the nodes upstream."""
     tol = tol or Tolerances()
     found = []
+    tensor = graph.is_tensor
+    order: dict[str, int] = {}  # each node's position, made on the first kink
     for n in graph.op_nodes:
         d = graph.attrs(n)
         op = op_for(d["op"])
@@ -45,9 +47,10 @@ def find_kinks(graph: Graph, values: Mapping[str, np.ndarray], tol: Tolerances |
         if not np.any(near):
             continue
         exact = bool(np.any(dist == 0.0))
-        affected = sorted(nx.ancestors(graph.nx, n), key=graph.nodes.index)
+        order = order or {v: i for i, v in enumerate(graph.nodes)}
+        affected = sorted(nx.ancestors(graph.nx, n), key=order.__getitem__)
         conv = op.conventions(d.get("param"))
-        note = (_tensor_note(graph, n, near, exact) if graph.is_tensor
+        note = (_tensor_note(graph, n, near, exact) if tensor
                 else _note(graph, n, arg_vals, float(dist), exact, conv))
         found.append(KinkResult(n, d["op"], {a: as_value(v) for a, v in zip(args, arg_vals)}, float(np.min(dist)),
                                 exact, conv, affected, note))

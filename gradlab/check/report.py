@@ -66,6 +66,17 @@ def header_lines(r: "GradientReport", value: Callable[[Any], str] = num, sep: st
     return lines
 
 
+def sampling_lines(r: "GradientReport") -> list[str]:
+    """A big graph's note: which entries finite differences checked one by one, and the directional check."""
+    s = r.fd_sampling
+    if s is None:
+        return []
+    shown = ", ".join(s.checked[:8]) + (f", ... ({len(s.checked) - 8} more)" if len(s.checked) > 8 else "")
+    return ["", f"finite differences: {s.sample} of {s.entries:,} input entries one by one ({shown}); every entry "
+            f"through {s.directions} random directions: {'agree' if s.directional_ok else 'DISAGREE'} "
+            f"(largest relative error {s.directional_rel_err:.1e})"]
+
+
 def format_report(r: "GradientReport", *, nodes: bool = False, width: int = 100) -> str:
     """The text report (``gradlab grad`` and ``gradlab check`` print it); ``nodes`` adds every node's row."""
     if r.is_tensor:  # vectors and matrices: arrays in the tables
@@ -108,6 +119,7 @@ def format_report(r: "GradientReport", *, nodes: bool = False, width: int = 100)
             if i.conventions and i.name in k.affected:
                 conv = ", ".join(f"{c} {num(v)}" for c, v in i.conventions.items())
                 lines.append(f"  d{out}/d{i.name}: {conv}")
+    lines += sampling_lines(r)
     if r.blame:
         lines.append("")
         lines.append("BLAME: " + r.blame.message)
@@ -172,6 +184,9 @@ def format_tensor_report(r: "GradientReport", *, nodes: bool = False) -> str:
         entries = i.entries
         if i.shape == []:
             lines.append(f"  d{out}/d{i.name} = {i.named}")
+        elif i.representative == i.name:  # a graph too big for entry formulas (check.gradients.SYMBOLIC_ENTRIES)
+            lines.append(f"  d{out}/d{i.name} = {i.named}   (the chain rule in matrix form: too many entries "
+                         "for a formula each)")
         elif entries and len(entries) <= 6:
             for e, f in entries.items():
                 lines.append(f"  d{out}/d{e} = {f}")
@@ -193,6 +208,7 @@ def format_tensor_report(r: "GradientReport", *, nodes: bool = False) -> str:
     for k in r.kinks:
         lines.append("")
         lines.append(("KINK: " if k.exact else "NEAR KINK: ") + k.note)
+    lines += sampling_lines(r)
     if r.blame:
         lines.append("")
         lines.append("BLAME: " + r.blame.message)

@@ -181,6 +181,7 @@ class _Sampler:
         self.input = np.repeat(np.arange(len(sizes)), sizes)  # per probe: which input
         self.entry = np.concatenate([np.arange(k) for k in sizes])  # ... and which of its entries
         self.x = np.concatenate([base[n].ravel() for n in self.names]).astype(np.float64)  # ... whose value is x
+        self.offset = dict(zip(self.names, np.cumsum([0] + sizes[:-1]).tolist()))  # an input's first probe
         self.edges: dict[str, tuple[DomainEdge, ...]] = {}
         for n in graph.op_nodes:
             d = graph.attrs(n)
@@ -188,8 +189,12 @@ class _Sampler:
             if edges:
                 self.edges[n] = edges
         largest = max((int(np.prod(graph.shape(n))) for n in graph.nodes), default=1) if self.tensor else 1
-        self.chunk = max(FD_CHUNK, FD_BATCH_ENTRIES // max(1, largest))
+        self.chunk = max(1 if largest > FD_BATCH_ENTRIES // FD_CHUNK else FD_CHUNK, FD_BATCH_ENTRIES // max(1, largest))
         self.f0 = math.nan
+
+    def keep(self, probes: np.ndarray) -> None:
+        """Difference only these probes (indices into the entries of ``names``, in order)."""
+        self.input, self.entry, self.x = self.input[probes], self.entry[probes], self.x[probes]
 
     def label(self, probe: int) -> str:
         """``x`` or ``A[0, 1]``: the entry a probe moves."""
@@ -346,9 +351,13 @@ def _base_point(graph: Graph, at: Point) -> dict[str, np.ndarray]:
     return {n: values[n] for n in graph.inputs}
 
 
-def finite_difference_estimates(graph: Graph, at: Point, *, inputs: Sequence[str] | None = None
+def finite_difference_estimates(graph: Graph, at: Point, *, inputs: Sequence[str] | None = None,
+                                entries: Mapping[str, Sequence[int] | np.ndarray] | None = None
                                 ) -> dict[str, FDEstimate]:
     """d output / d every entry of each input (default: all), with error estimates and one-sided slopes.
+
+    ``entries`` differences only the chosen entries (flat indices) of each input named in it (a sample, see
+    :func:`sample_plan`); the others are nan, and an input with no chosen entry is left out.
 
     >>> from gradlab import Graph
     >>> e = finite_difference_estimates(Graph.parse("x: (2,); f = sum(x*x)"), {"x": [1.0, -2.0]})["x"]
@@ -357,16 +366,163 @@ def finite_difference_estimates(graph: Graph, at: Point, *, inputs: Sequence[str
     """
     base = _base_point(graph, at)
     names = list(inputs if inputs is not None else graph.inputs)
+    if entries is not None:
+        names = [n for n in names if len(entries.get(n, ())) > 0]
     if not names:
         return {}
     sampler = _Sampler(graph, base, names)
+    chosen = None
+    if entries is not None:
+        chosen = np.concatenate([sampler.offset[n] + np.asarray(entries[n], dtype=np.int64) for n in names])
+        sampler.keep(chosen)
     est = _estimate(sampler)
+    if chosen is not None:  # back to every entry, nan where none was differenced
+        m = sum(base[n].size for n in names)
+        full = {}
+        for k, v in est.items():
+            full[k] = np.full(m, "" if v.dtype.kind == "U" else np.nan, dtype=v.dtype)
+            full[k][chosen] = v
+        est = full
     result, start = {}, 0
     for n in names:
         part = {k: v[start: start + base[n].size].reshape(base[n].shape) for k, v in est.items()}
         start += base[n].size
         result[n] = FDEstimate(**(part if sampler.tensor else {k: v.item() for k, v in part.items()}))
     return result
+
+
+# ------------------------------------------------------------------------------------------ big graphs
+
+#: Exact differences of every input entry while (input entries) x (entries of all nodes) stays at most this;
+#: past it the work would grow as inputs x gates, so a sample of entries is differenced exactly and every entry
+#: is checked through :data:`FD_DIRECTIONS` directional differences (:func:`directional_differences`).
+FD_EXACT_WORK = 10_000_000
+#: How many input entries a big graph differences exactly (chosen by :func:`sample_plan`).
+FD_SAMPLE = 256
+#: ... fewer where the graph's values are big: at least FD_MIN_SAMPLE, and as many as keep (points) x (entries of
+#: all nodes) within FD_POINT_WORK.
+FD_MIN_SAMPLE = 16
+FD_POINT_WORK = 2**25
+#: How many random directions, each moving every input entry, a big graph differences.
+FD_DIRECTIONS = 4
+
+
+def fd_work(graph: Graph) -> int:
+    """(input entries) x (entries of all nodes): how the work of exact differences grows.
+
+    >>> from gradlab import Graph
+    >>> fd_work(Graph.parse("f = x*y + z"))    # 3 inputs x 5 nodes (x, y, x*y, z, f)
+    15
+    """
+    size = {n: int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.nodes}
+    return sum(size[n] for n in graph.inputs) * sum(size.values())
+
+
+def sample_plan(graph: Graph, *, sample: int | None = None, seed: int = 0) -> dict[str, np.ndarray] | None:
+    """None for a graph small enough (:data:`FD_EXACT_WORK`) to difference every input entry; else the entries to
+    difference exactly: ``sample`` (default :data:`FD_SAMPLE`) of them, spread at random (a fixed seed: the same graph, the same sample),
+    as flat indices per input (inputs with none left out).
+
+    >>> from gradlab import Graph
+    >>> sample_plan(Graph.parse("f = x*y")) is None
+    True
+    >>> g = Graph.parse("x: (2000,); w: (2000,); f = sum(tanh(w * x))")
+    >>> plan = sample_plan(g, sample=10)
+    >>> sum(len(v) for v in plan.values()), sorted(plan)
+    (10, ['w', 'x'])
+    """
+    work = fd_work(graph)
+    if work <= FD_EXACT_WORK:
+        return None
+    if sample is None:  # big values: fewer entries one by one, each point costs a pass over all of them
+        entries = work // max(1, sum(int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.inputs))
+        sample = int(min(FD_SAMPLE, max(FD_MIN_SAMPLE, FD_POINT_WORK // max(1, entries))))
+    names = graph.inputs
+    sizes = np.array([int(np.prod(graph.shape(n), dtype=np.int64)) for n in names])
+    total = int(sizes.sum())
+    size = min(FD_SAMPLE if sample is None else sample, total)
+    flat = np.sort(np.random.default_rng(seed).choice(total, size=size, replace=False))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    which = np.searchsorted(starts, flat, side="right") - 1
+    return {names[i]: flat[which == i] - starts[i] for i in np.unique(which).tolist()}
+
+
+@dataclass(frozen=True)
+class Directional:
+    """Directional differences: ``value[k]`` estimates d/dt f(x + t*v_k) at t = 0 (Richardson, central), whose
+    exact value is the sum over the entries of gradient x ``directions[name][k]``; ``error[k]`` is its estimated
+    error, inf for a direction no step could follow inside the domain of every gate."""
+
+    directions: dict[str, np.ndarray]
+    value: np.ndarray
+    error: np.ndarray
+
+
+def directional_differences(graph: Graph, at: Point, *, count: int | None = None, seed: int = 0) -> Directional:
+    """``count`` (default :data:`FD_DIRECTIONS`) random directions, each moving every entry of every input by ±max(1, |x|) (the signs at random),
+    differenced in one batched forward pass: each checks every input at once, in a work linear in the graph.
+
+    >>> from gradlab import Graph
+    >>> g = Graph.parse("f = x*y + sin(z)")
+    >>> d = directional_differences(g, {"x": 1.0, "y": 2.0, "z": 0.0}, count=2)
+    >>> exact = d.directions["x"] * 2.0 + d.directions["y"] * 1.0 + d.directions["z"] * 1.0
+    >>> bool(np.allclose(d.value, exact)), bool(d.error.max() < 1e-8)
+    (True, True)
+    """
+    base = _base_point(graph, at)
+    count = FD_DIRECTIONS if count is None else count
+    rng = np.random.default_rng(seed)
+    names = graph.inputs
+    directions = {n: rng.choice([-1.0, 1.0], size=(count,) + base[n].shape) * np.maximum(1.0, np.abs(base[n]))
+                  for n in names}
+    edges = {}
+    for n in graph.op_nodes:
+        d = graph.attrs(n)
+        found = op_for(d["op"]).edges(d.get("param"))  # type: ignore[union-attr]
+        if found:
+            edges[n] = found
+    step = np.full(count, EPS ** (1 / 3))
+    value, error = np.full(count, np.nan), np.full(count, np.inf)
+    pending = np.ones(count, dtype=bool)
+    largest = max((int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.nodes), default=1)
+    group = max(1, FD_BATCH_ENTRIES // (4 * largest))  # directions per batch: bounded memory for big values
+    tries = np.zeros(count, dtype=int)
+    while True:  # shrink the step of a direction whose points leave the domain, or come near its edge
+        pending &= tries < 8
+        idx = np.flatnonzero(pending)[:group]
+        if not idx.size:
+            break
+        tries[idx] += 1
+        t = np.stack([step[idx], -step[idx], step[idx] / 2, -step[idx] / 2], axis=1).ravel()  # 4 points a direction
+        n_pts = t.size + 1  # and the base point last
+        which = np.repeat(idx, 4)
+
+        def make_input(name: str) -> np.ndarray:
+            v = base[name]
+            a = np.broadcast_to(v, (n_pts,) + v.shape).copy()
+            a[:-1] += t.reshape((-1,) + (1,) * v.ndim) * directions[name][which]
+            return a
+
+        room = np.full(n_pts, np.inf)
+        inside = np.ones(n_pts, dtype=bool)
+
+        def watch(node: str, args: list[np.ndarray], value: np.ndarray) -> None:
+            np.logical_and(inside, np.isfinite(value).reshape(n_pts, -1).all(axis=1), out=inside)
+            for edge in edges.get(node, ()):
+                r, crossed, out = _edge_room(args[edge.arg][-1], args[edge.arg], edge)
+                np.minimum(room, r, out=room)
+                np.logical_and(inside, ~(crossed | out), out=inside)
+
+        f = forward_lazy(graph, make_input, (n_pts,), keep=False, check=False, watch=watch)[graph.output]
+        if not inside[-1]:
+            forward(graph, inputs=base)  # the base point itself: the forward pass says where it fails
+        fr, ok = f[:-1].reshape(-1, 4), (inside[:-1] & (room[:-1] >= EDGE_MARGIN / 2)).reshape(-1, 4).all(axis=1)
+        v, e = central_richardson(fr[:, 0], fr[:, 1], fr[:, 2], fr[:, 3], step[idx], step[idx] / 2)
+        value[idx[ok]], error[idx[ok]] = v[ok], e[ok]
+        pending[idx[ok]] = False
+        worst = room[:-1].reshape(-1, 4).min(axis=1)[~ok]
+        step[idx[~ok]] *= np.where(worst < EDGE_MARGIN / 2, np.clip(worst / EDGE_MARGIN, 1e-6, 0.5), BLIND_SHRINK)
+    return Directional(directions, value, error)
 
 
 def finite_differences(graph: Graph, at: Point, *, inputs: Sequence[str] | None = None) -> dict[str, Value]:

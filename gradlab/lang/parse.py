@@ -42,7 +42,7 @@ from ..ops import FUNCTIONS, OPS
 from ..ops.tensor import TENSOR_FUNCTIONS, TENSOR_OPS, normalise_shape, shape_text
 from .grammar import call_arguments, is_number, not_a_number, operator_text, refused
 
-MAX_PROGRAM_CHARS = 200_000
+MAX_PROGRAM_CHARS = 2_000_000
 MAX_DEPTH = 200
 #: Source text kept per node (for messages and pictures); longer text is shortened with "...".
 MAX_TEXT = 120
