@@ -98,7 +98,7 @@ def _bounded(argv: list[str]) -> subprocess.CompletedProcess:
         resource.setrlimit(resource.RLIMIT_CPU, (10, 10))
         resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     return subprocess.run([sys.executable, "-m", "gradlab", *argv], env=env, capture_output=True, text=True,
                           preexec_fn=limits, timeout=60, stdin=subprocess.DEVNULL)
 
