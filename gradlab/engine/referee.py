@@ -97,8 +97,10 @@ def warnings(graph: Graph, ev: Evaluation) -> list[Warning_]:
                 found.append(Warning_("underflow", v, math.inf, f"{graph.describe(v)} underflows"))
         elif any((u, v, k) in local and abs(float(local[(u, v, k)])) < tiny for k, u in enumerate(args)):
             found.append(Warning_("underflow", v, math.inf, f"the slope of {graph.describe(v)} underflows"))
-    for u in graph.nodes:
-        shares = [float(a) for e, a in ev.edge_adjoints.items() if e[0] == u]
+    by_node: dict[str, list[float]] = {}
+    for e, a in ev.edge_adjoints.items():  # one pass over the wires: each node's shares
+        by_node.setdefault(e[0], []).append(float(a))
+    for u, shares in by_node.items():
         if len(shares) < 2:
             continue
         big = max(abs(s) for s in shares)
