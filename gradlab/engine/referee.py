@@ -306,7 +306,7 @@ def _agree(a: Any, b: Any, digits: float) -> bool:
     return bool(abs(a - b) <= 10 ** (-digits) * max(abs(a), abs(b)))
 
 
-def referee(graph: Graph, at: Mapping[str, Any], precisions: Sequence[int] = PRECISIONS) -> Reference:
+def referee(graph: Graph | str, at: Mapping[str, Any], precisions: Sequence[int] = PRECISIONS) -> Reference:
     """The graph's values and adjoints at ``at`` in rising precision until two precisions in a row agree to
     :data:`AGREE_DIGITS` digits, and the lower one has digits enough for the largest intermediate. Raises
     :class:`NotRefereeable` for a graph of vectors and matrices or a gate with no mpmath form.
