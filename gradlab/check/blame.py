@@ -21,6 +21,8 @@ from .results import Blame, InputResult, NodeResult
 
 #: Local partials of one gate agree within this (relative, absolute).
 LOCAL_RTOL, LOCAL_ATOL = 1e-7, 1e-9
+#: torch "agrees" with a gradient within this relative error (the default torch tolerance).
+TORCH_AGREES = 1e-9
 
 
 def find_blame(graph: Graph, values: Mapping[str, np.ndarray], inputs: Mapping[str, InputResult],
@@ -38,13 +40,24 @@ def find_blame(graph: Graph, values: Mapping[str, np.ndarray], inputs: Mapping[s
     return _gate_blame(graph, values, first)
 
 
+def _torch_says(r: InputResult) -> str:
+    """What torch says of an input's gradient, truly: it agrees, it differs, or it did not run."""
+    if r.torch is None:
+        return "(torch did not run)"
+    if r.grad is not None and r.torch_rel_err is not None and r.torch_rel_err <= TORCH_AGREES:
+        return "while torch agrees"
+    return f"and torch differs too (relative error {r.torch_rel_err:.3g})"
+
+
 def _fd_blame(graph: Graph, r: InputResult) -> Blame:
-    """Torch agrees with the adjoints, finite differences do not: the point is suspect (a pole, a kink)."""
+    """The first input whose gradient disagrees with finite differences, and what torch says: the point is
+    suspect (a pole, a kink) where torch agrees."""
     if graph.is_tensor:
-        return Blame(r.name, f"d{graph.output}/d{r.name}: finite differences disagree while torch agrees "
+        return Blame(r.name, f"d{graph.output}/d{r.name}: finite differences disagree {_torch_says(r)} "
                              f"(largest relative error {r.fd_rel_err:.3g}); is the point near a pole?")
+    fd = "-" if r.fd is None else f"{r.fd:.6g}"
     return Blame(r.name, f"d {graph.output}/d {r.name}: the gradient {r.grad:.6g} disagrees with finite "
-                         f"differences {r.fd:.6g} while torch agrees; check the point is not near a pole or kink")
+                         f"differences {fd} {_torch_says(r)}; check the point is not near a pole or kink")
 
 
 def _gate_blame(graph: Graph, values: Mapping[str, np.ndarray], first: NodeResult) -> Blame:
@@ -62,9 +75,13 @@ def _gate_blame(graph: Graph, values: Mapping[str, np.ndarray], first: NodeResul
                    f"Its consumer {graph.describe(v)} has a wrong local derivative for argument {k}: "
                    f"symbolic {sym_local:.6g}, torch {t_local:.6g}, finite differences {fd_local:.6g}")
             return Blame(n, msg, v, k, sym_local, t_local, fd_local)
-    return Blame(n, f"first disagreement in backward order at {graph.describe(n)}: adjoint {first.grad:.6g} "
-                    f"(symbolic) vs {first.torch:.6g} (torch); the local derivatives of its consumers agree, so "
-                    "the sum over its out-wires is wrong (gradients must add up at a fork)")
+    head = (f"first disagreement in backward order at {graph.describe(n)}: adjoint {first.grad:.6g} "
+            f"(symbolic) vs {first.torch:.6g} (torch)")
+    if len(graph.consumers(n)) > 1:
+        return Blame(n, f"{head}; the local derivatives of its consumers agree, so the sum over its out-wires is "
+                        "wrong (gradients must add up at a fork)")
+    return Blame(n, f"{head}; the local derivative of its one consumer agrees, so the two adjoints differ by "
+                    "rounding in float64 (a value that cancels or underflows on the way)")
 
 
 def _fd_local(graph: Graph, v: str, k: int, values: Mapping[str, np.ndarray]) -> float:

@@ -43,6 +43,7 @@ from ..errors import GradlabError
 from ..model.graph import Graph
 from .blame import find_blame
 from .kinks import as_value, find_kinks
+from .referee import referee_blame, referee_step
 from .results import (
     METHODS,
     Blame,
@@ -387,8 +388,10 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None
     judge = verdicts(kinks, kink_convention(graph, ev, kinks, torch), tol)
     inputs = judge_inputs(graph, ev, text, fd, torch, judge)
     nodes = judge_nodes(graph, ev, text, torch, judge)
+    refereed = referee_step(graph, ev, fd, inputs, nodes, judge.on_kink, tol)  # only where float64 cannot decide
     ok = all(r.ok for r in inputs.values()) and all(r.ok for r in nodes)
-    blame: Blame | None = None if ok else find_blame(graph, ev.values, inputs, nodes, excluded=judge.on_kink)
+    blame: Blame | None = None if ok else (find_blame(graph, ev.values, inputs, nodes, excluded=judge.on_kink)
+                                           or referee_blame(graph, refereed, inputs))
     if sampling is not None and not sampling.directional_ok and not judge.on_kink and not judge.near_kink:
         ok = False
         blame = blame or Blame(graph.output, "finite differences along random directions (every input at once) "
@@ -396,7 +399,7 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None
                                              "input outside the sample has a wrong gradient")
     return GradientReport(_program(graph), OutputResult(graph.output, float(ev.output)), inputs, nodes, ok,
                           {n: r.value for n, r in inputs.items() if r.value is not None}, methods, kinks, blame, tol,
-                          title=graph.title, is_tensor=graph.is_tensor, fd_sampling=sampling)
+                          title=graph.title, is_tensor=graph.is_tensor, fd_sampling=sampling, referee=refereed)
 
 
 def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:

@@ -48,10 +48,26 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines)
 
 
+#: How the check column shows the referee's verdicts (see :mod:`gradlab.check.referee`).
+_REFEREE_STATUS = {"reference": "ok (reference)", "rounding": "ok (float64 off)"}
+
+
 def _status(ok: bool, status: str) -> str:
     if status.startswith("kink") or status.startswith("near-kink"):
         return status.upper().replace("-AGREE", " (agree)")
+    if ok and status in _REFEREE_STATUS:
+        return _REFEREE_STATUS[status]
     return "ok" if ok else "FAIL"
+
+
+def referee_lines(r: "GradientReport") -> list[str]:
+    """The referee's section: why it ran, at how many digits, and its verdict (nothing where it did not run)."""
+    if r.referee is None:
+        return []
+    ref = r.referee
+    head = (f"REFEREE ({ref.dps} digits" + ("" if ref.settled else ", not settled") + "): "
+            if ref.dps else "REFEREE: ") + "; ".join(ref.reasons)
+    return ["", head, *(f"  {v}" for v in ref.verdict)]
 
 
 def header_lines(r: "GradientReport", value: Callable[[Any], str] = num, sep: str = "=") -> list[str]:
@@ -89,6 +105,9 @@ def format_report(r: "GradientReport", *, nodes: bool = False, width: int = 100)
             headers.append("finite diff")
         if "torch" in r.methods:
             headers.append("torch")
+        refereed = any(i.reference is not None for i in r.inputs.values())
+        if refereed:
+            headers.append("reference")
         headers.append("check")
         rows = []
         for i in r.inputs.values():
@@ -97,6 +116,8 @@ def format_report(r: "GradientReport", *, nodes: bool = False, width: int = 100)
                 row.append(num(i.fd))
             if "torch" in r.methods:
                 row.append(num(i.torch))
+            if refereed:
+                row.append(num(i.reference))
             row.append(_status(i.ok, i.status))
             rows.append(row)
         lines.append(table(headers, rows))
@@ -120,6 +141,7 @@ def format_report(r: "GradientReport", *, nodes: bool = False, width: int = 100)
                 conv = ", ".join(f"{c} {num(v)}" for c, v in i.conventions.items())
                 lines.append(f"  d{out}/d{i.name}: {conv}")
     lines += sampling_lines(r)
+    lines += referee_lines(r)
     if r.blame:
         lines.append("")
         lines.append("BLAME: " + r.blame.message)
@@ -128,6 +150,8 @@ def format_report(r: "GradientReport", *, nodes: bool = False, width: int = 100)
         differ = any(i.status in ("kink", "near-kink") for i in r.inputs.values())
         if not r.ok:
             lines.append("CHECK FAILED: the methods disagree (see FAIL above)")
+        elif r.referee is not None and r.referee.dps:
+            lines.append("ok: the high-precision reference confirms the gradients (see REFEREE above)")
         elif differ:
             lines.append("ok: the methods differ only where a kink allows it (and the symbolic gradients with "
                          "torch's convention equal torch's)")
@@ -254,4 +278,5 @@ def html_report(r: "GradientReport") -> str:
     return (f'<table class="gradlab-report"><caption>{caption}</caption>'
             f"<thead><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table><p>{html.escape(verdict)}</p>"
+            + "".join(f"<p>{html.escape(line.strip())}</p>" for line in referee_lines(r) if line)
             + (f"<p>BLAME: {html.escape(r.blame.message)}</p>" if r.blame else ""))

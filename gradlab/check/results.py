@@ -143,6 +143,8 @@ class InputResult:
     entries: dict[str, str] = field(default_factory=dict)
     staged: str = ""
     representative: str = ""
+    #: d output / d input by the high-precision referee, where it ran (else None, and no JSON key)
+    reference: Value | None = None
 
 
 @dataclass
@@ -165,6 +167,20 @@ class NodeResult:
     staged: str = ""
     shape: list[int] = field(default_factory=list)
     matrix: str | None = None
+    #: the node's adjoint by the high-precision referee, where it ran (else None, and no JSON key)
+    reference: Value | None = None
+
+
+@dataclass
+class RefereeResult:
+    """What the high-precision referee found (:mod:`gradlab.engine.referee`), where it ran: why it ran
+    (``reasons``), at how many digits (``dps``; 0 where it could not run), and the verdict, one line per
+    finding: which method is right and why the others are off."""
+
+    reasons: list[str]
+    dps: int
+    settled: bool
+    verdict: list[str]
 
 
 @dataclass
@@ -236,12 +252,19 @@ class GradientReport:
     #: a big graph: which entries finite differences checked one by one, and the directional check of all
     #: (left out of the JSON of a graph that differences every entry)
     fd_sampling: FDSampling | None = None
+    #: the high-precision referee's findings, where it ran (else None, and no JSON key)
+    referee: RefereeResult | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["methods"] = list(self.methods)
         if self.fd_sampling is None:
             del d["fd_sampling"]
+        if self.referee is None:  # the referee's keys only where it ran: other reports keep theirs
+            del d["referee"]
+        for row in [*d["inputs"].values(), *d["nodes"]]:
+            if row["reference"] is None:
+                del row["reference"]
         if not self.is_tensor:  # a graph of numbers: the keys it always had
             del d["is_tensor"]
             for i in d["inputs"].values():

@@ -81,8 +81,32 @@ def input_value(graph: Graph, name: str, value: Any, *, batch: bool = False) -> 
     for s in ok_shapes:
         n = len(s)
         if arr.shape[arr.ndim - n:] == s and (batch or arr.ndim == n):
-            return arr.reshape(arr.shape[: arr.ndim - n] + shape)
+            out = arr.reshape(arr.shape[: arr.ndim - n] + shape)
+            _check_label(graph, name, out, value)
+            return out
     raise ShapeError(f"the value of '{name}' has shape {arr.shape}, but '{name}' is {shape_text(shape)}", where)
+
+
+def _check_label(graph: Graph, name: str, arr: np.ndarray, value: Any) -> None:
+    """A label declared ``onehot(n)`` must be one (one entry 1, the others 0; ``onehot(n, m)``: each column), one
+    declared ``probs(n)`` a distribution (entries >= 0 summing to 1): the matrix forms shown for it
+    (``softmax(z) - y``) hold only then."""
+    domain = graph.attrs(name).get("domain")
+    if domain not in ("onehot", "probs") or not graph.shape(name):
+        return
+    shape = graph.shape(name)
+    axis = arr.ndim - len(shape)  # the classes: a vector's entries, a matrix's rows (one sample a column)
+    if domain == "onehot":
+        ok = bool(np.all((arr == 0) | (arr == 1)) and np.all(np.sum(arr, axis=axis) == 1))
+        what = "is not one-hot (one entry 1, the others 0)"
+    else:
+        ok = bool(np.all(arr >= 0) and np.allclose(np.sum(arr, axis=axis), 1.0, rtol=0, atol=1e-9))
+        what = "is not a distribution (entries >= 0 that sum to 1)"
+    if not ok:
+        dims = ", ".join(str(d) for d in shape)
+        raise EvaluationError(f"'{name}' is declared {domain}({dims}), but its value {_short(value)} {what}; "
+                              f"declare it '{name}: ({dims}{',' * (len(shape) == 1)})' for a label of any kind",
+                              Location(node=name))
 
 
 def point_values(graph: Graph, at: Point, *, batch: bool | None = None,

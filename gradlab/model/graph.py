@@ -54,8 +54,8 @@ from ..ops.tensor import TENSOR_FUNCTIONS
 Number = Union[int, float]
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 #: Names no value may take besides the functions of the op table (ops.FUNCTIONS): the vector and matrix
-#: functions (the tensor gates' call names), and T (``A.T``).
-RESERVED_NAMES = frozenset(TENSOR_FUNCTIONS) | {"T"}
+#: functions (the tensor gates' call names). ``T`` is free: ``A.T`` is an attribute, never a value named T.
+RESERVED_NAMES = frozenset(TENSOR_FUNCTIONS)
 #: What an input's optional ``domain`` may say (random test points respect it).
 DOMAINS = ("onehot", "probs", "positive")
 

@@ -56,6 +56,9 @@ class sigmoid(sp.Function):
     def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
         return 1 / (1 + sp.exp(-x))
 
+    def _eval_evalf(self, prec: int) -> sp.Expr:  # a number: sigmoid(1) is comparable, so max(sigmoid(1), u) works
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
     def _eval_is_positive(self) -> bool | None:
         return True if self.args[0].is_real else None
 
@@ -100,6 +103,9 @@ class softplus(sp.Function):
 
     def _eval_rewrite_as_exp(self, x: sp.Expr, **kwargs: Any) -> sp.Expr:
         return sp.log(1 + sp.exp(x))
+
+    def _eval_evalf(self, prec: int) -> sp.Expr:  # a number: softplus(1) is comparable, so max(softplus(1), u) works
+        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
 
     def _latex(self, printer: Any, exp: Any = None) -> str:
         return latex_call(r"\operatorname{softplus}", printer, self.args, exp)
