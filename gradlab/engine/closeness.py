@@ -27,7 +27,7 @@ def close(a: Any, b: Any, rtol: float, atol: Any) -> bool:
 def max_rel_error(a: Any, b: Any) -> float:
     """The largest ``|a - b| / max(|a|, |b|)`` over the entries: 0 where both are 0, inf where one is infinite."""
     if isinstance(a, _NUMBER) and isinstance(b, _NUMBER):  # numbers: the same rule without arrays
-        scale = max(abs(a), abs(b))
+        scale = math.nan if math.isnan(a) or math.isnan(b) else max(abs(a), abs(b))  # NaN as numpy has it
         return 0.0 if scale == 0 else float(abs(a - b) / scale) if math.isfinite(scale) else math.inf
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     scale = np.maximum(np.abs(a), np.abs(b))
