@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import GradlabError
 from ..model.graph import Graph
-from ..ops import OPS, Op
+from ..ops import OPS, Op, as_sympy
 from .numeric import Evaluation
 
 #: A gate's forward value loses more than this many digits (its condition number) is a warning.
@@ -189,7 +189,7 @@ def gate_forms(op: Op, param: Any) -> tuple[Callable[..., Any], tuple[Callable[.
     modules = [{"Heaviside": _heaviside}, "mpmath"]
     value = sp.lambdify(args, form, modules=modules)
     d = tuple(sp.lambdify(args, _mpmath_ready(e), modules=modules) for e in exact)
-    o = tuple(sp.lambdify(args + [out], _mpmath_ready(sp.sympify(e, strict=True)), modules=modules) for e in own)
+    o = tuple(sp.lambdify(args + [out], _mpmath_ready(as_sympy(e)), modules=modules) for e in own)
     _GATES[key] = (op, value, d, o)
     return value, d, o
 
