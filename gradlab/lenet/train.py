@@ -568,6 +568,10 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
         data = load_dataset(config.dataset, config.data_dir, download_missing=config.download)
         if config.train_limit or config.test_limit:
             data = data.subset(config.train_limit, config.test_limit)
+    n_train = len(data.train_y)
+    if config.batch_size > n_train:  # one batch would be the whole set at once: say so, do not run for minutes
+        raise TrainError(f"batch size {config.batch_size:,} is larger than the training set ({n_train:,} images); "
+                         f"choose at most {n_train:,} (the course uses 256)")
     if log:
         log(data.notice)
     out_dir = Path(out) if out is not None else None
