@@ -188,13 +188,33 @@ def read_text(path: str | Path, what: str = "file", *, limit: int | None = None,
     >>> _ = p.write_bytes(b"\\xff")
     >>> read_text(p, "answer key")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    gradlab.errors.FileError: ...key.json is not UTF-8 text
+    gradlab.errors.FileError: ...key.json is not UTF-8 text (line 1 has the byte 0xff): save it as UTF-8
     """
     data = read_bytes(path, what, limit=limit, error=error)
     try:
         return data.decode("utf-8-sig" if bom else "utf-8")
-    except UnicodeDecodeError:
-        raise error(f"{shown(path)} is not UTF-8 text") from None
+    except UnicodeDecodeError as e:
+        raise error(f"{shown(path)} is not UTF-8 text ({_not_utf8(data, e.start)}): save it as UTF-8") from None
+
+
+_WIDE_MARKS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+               (b"\xfe\xff", "UTF-16"))
+
+
+def _not_utf8(data: bytes, at: int) -> str:
+    r"""Where and how bytes fail to be UTF-8, in words: "it is UTF-16 text" for a file an editor saved
+    as "Unicode", else the line and the first byte that is not UTF-8.
+
+    >>> _not_utf8("é".encode("utf-16"), 0)
+    'it is UTF-16 text'
+    >>> _not_utf8(b"a = 1\ncaf\xe9", 9)
+    'line 2 has the byte 0xe9'
+    """
+    for mark, name in _WIDE_MARKS:
+        if data.startswith(mark):
+            return f"it is {name} text"
+    line = data.count(b"\n", 0, at) + 1
+    return f"line {line} has the byte 0x{data[at]:02x}"
 
 
 def path_kind(path: str | Path) -> str | None:

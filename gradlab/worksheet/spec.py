@@ -66,7 +66,7 @@ from typing import Any, Mapping, Sequence
 
 from ..check.graphfile import load_graph_file
 from ..errors import GradlabError, GraphFileError, Location
-from ..fileio import path_kind, read_bytes, shown
+from ..fileio import path_kind, read_text, shown
 from ..lang.parse import parse_program
 from ..model.answerkey import MISTAKES, MODES, Grading
 from ..model.graph import Graph
@@ -250,9 +250,8 @@ def load_spec(path: str | Path) -> WorksheetSpec:
     p = Path(path)
     if path_kind(p) is None:
         raise WorksheetError(f"no such spec or graph file: {shown(p)}")
-    text = read_bytes(p, "worksheet spec", error=WorksheetError).decode("utf-8", errors="replace")
+    text = read_text(p, "worksheet spec", error=WorksheetError, bom=True)  # a byte-order mark, as some editors write
     where = str(p)
-    text = text.removeprefix("\ufeff")  # a byte-order mark, as some editors write
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
