@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..errors import ParseError
+from ..errors import Location, ParseError
 from .common import add_at, add_json, looks_like_file, parse_at, print_json
 
 
@@ -45,9 +45,24 @@ def _reads_leniently(graph: Any, claim: str, rhs: str | None) -> bool:
     return True
 
 
+def _in_claim(where: Location | None, claim: str, rhs: str | None) -> Location:
+    """The place of a mistake in the claim: the claim itself (shortened), and the column within it.
+
+    >>> str(_in_claim(Location(col=2), "df/dx = +*", None))
+    "the claim 'df/dx = +*', col 10"
+    """
+    text = claim if rhs is None else f"{claim} = {rhs}"
+    formula_starts = text.index("=") + 1 if "=" in text else 0
+    formula_starts += len(text[formula_starts:]) - len(text[formula_starts:].lstrip())
+    label = text if len(text) <= 60 else text[:57] + "..."
+    col = where.col + formula_starts if where is not None and where.col is not None and where.line in (1, None) \
+        else None
+    return Location(file=f"the claim '{label}'", col=col, node=where.node if where is not None else None)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..check.verify import MAX_TRIALS, verify
-    from ..lang.claims import TRIALS
+    from ..lang.claims import TRIALS, as_graph
     from .common import UsageError
 
     at = parse_at(args.at)
@@ -62,14 +77,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--trials must be from 1 to {MAX_TRIALS:,}, got {trials}")
     if not 0 <= args.seed < 2**63:
         raise UsageError(f"--seed must be a whole number from 0 to 2**63 - 1, got {args.seed}")
+    graph = as_graph(graph, at)  # the program's own mistakes are named as the program's, before the claim's
     try:
         result = verify(graph, args.claim, args.rhs, at=at, trials=trials, seed=args.seed, lenient=args.lenient,
                         symbolic=not args.no_symbolic)
     except ParseError as e:
+        where = _in_claim(e.where, args.claim, args.rhs)
         if args.lenient or not _reads_leniently(graph, args.claim, args.rhs):
-            raise
+            raise ParseError(e.message, where) from None
         raise ParseError(f"{e.message}; with --lenient gradlab reads the formula as students write it (^, σ, w₀, "
-                         "σ'(z), \\frac{}{}, implicit products)", e.where) from None
+                         "σ'(z), \\frac{}{}, implicit products)", where) from None
     if args.json:
         print_json(result.to_dict())
     else:
