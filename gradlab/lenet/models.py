@@ -249,6 +249,9 @@ def _estimate(layer: Any, shape: tuple[int, ...], where: str, params: int) -> in
     """The parameters of ``layer`` on an input of ``shape``, before anything is allocated; a :class:`ModelError`
     when they, the model's total so far (``params``) or the layer's output would be too large to build."""
     n, out = 0, 0
+    size = layer.units if isinstance(layer, Dense) else layer.filters if isinstance(layer, Conv2d) else 1
+    if size < 1:  # before torch would build (and warn about) a layer with no numbers in it
+        raise ModelError(f"{where}: the output is empty (a layer needs at least 1 {'unit' if isinstance(layer, Dense) else 'filter'})")
     if isinstance(layer, Conv2d) and len(shape) == 3:
         kh, kw = layer.kernel
         n = layer.filters * (shape[0] // max(layer.groups, 1)) * kh * kw + (layer.filters if layer.bias else 0)
