@@ -359,7 +359,9 @@ CASES += [
                                                      "g.toml": GOOD}, ("s.toml", "questions")),
     Case("worksheet: a per-input range of nan", WS, {"s.toml": PART_SPEC.format("[part.values]\nx = nan"),
                                                      "g.toml": GOOD}, ("s.toml", "x")),
-    Case("worksheet: not UTF-8", WS, {"s.toml": b"title = '\xff'\n"}, ("s.toml",)),
+    Case("worksheet: not UTF-8", WS, {"s.toml": b"title = '\xff'\n"}, ("s.toml", "not UTF-8", "line 1")),
+    Case("worksheet: a spec saved as UTF-16", WS, {"s.toml": 'title = "t"\n[[part]]\n'.encode("utf-16")},
+         ("s.toml", "UTF-16")),
     # ---- key.json (item 9)
     Case("grade: timeout 'abc'", GRADE, {"r.csv": R, "key.json": _key(timeout="abc")}, ("key.json", "grading/timeout")),
     Case("grade: timeout 1e9", GRADE, {"r.csv": R, "key.json": _key(timeout=1e9)}, ("key.json", "grading/timeout")),
@@ -392,7 +394,8 @@ CASES += [
     Case("grade: --student-seconds -1", GRADE + ["--student-seconds", "-1"], {"r.csv": R, "key.json": F.key_json},
          ("--student-seconds",)),
     # ---- verify claims
-    Case("verify: a claim that does not parse", ["verify", "f = x*y", "df/dx = +*"], {}, ("syntax error",)),
+    Case("verify: a claim that does not parse", ["verify", "f = x*y", "df/dx = +*"], {},
+         ("the claim 'df/dx = +*', col 10", "syntax error")),
     Case("verify: a claim about an unknown input", ["verify", "f = x*y", "df/dq = y"], {}, ("q",)),
     Case("verify: a claim with an unknown name", ["verify", "f = x*y", "df/dx = zz"], {}, ("zz",)),
     Case("verify: a claim without =", ["verify", "f = x*y", "df/dx"], {}, ("df/dx",)),
@@ -418,6 +421,9 @@ CASES += [
          ("c.pt",)),
     Case("lenet load: a checkpoint of another format", ["lenet", "load", "c.pt"],
          {"c.pt": lambda fx: fx.checkpoint(format="something-else")}, ("c.pt",)),
+    Case("lenet train: a batch larger than the training set", ["lenet", "train", "--dataset", "mnist5k",
+                                                                "--batch-size", "10000000", "--out", "o"], {},
+         ("batch size 10,000,000", "training set")),
     Case("lenet train: --epochs 0", ["lenet", "train", "--dataset", "mnist5k", "--epochs", "0", "--out", "o"], {},
          ("epochs",)),
     Case("lenet train: --lr nan", ["lenet", "train", "--dataset", "mnist5k", "--lr", "nan", "--out", "o"], {},
@@ -516,6 +522,13 @@ def run_forked(argv: list[str], cwd: Path, tmp: Path) -> tuple[int, str]:
                     import tempfile
 
                     tempfile.tempdir = None
+                    import warnings  # warnings as a user's interpreter shows them, not pytest's recorder
+
+                    warnings.resetwarnings()
+                    for kind in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                        warnings.simplefilter("ignore", kind)
+                    warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: \
+                        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
                     if "torch" in sys.modules:  # OpenMP's thread pool does not survive a fork: stay on one thread
                         sys.modules["torch"].set_num_threads(1)
                     vm = _vm_bytes()
