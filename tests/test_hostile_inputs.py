@@ -74,6 +74,8 @@ class Case:
     files: dict[str, Any] = field(default_factory=dict)
     match: tuple[str, ...] = ()
     bounded: bool = False
+    # the first of ``files`` made unreadable (a folder: read-only); under root, the case runs without root's
+    # access to every file (Linux capabilities)
     needs_non_root: bool = False
 
 
@@ -162,6 +164,11 @@ CASES: list[Case] = [
          bounded=True),
     Case("check: a dangling symlink", ["check", "d.toml"], {"d.toml": Link("nowhere")}, ("no such file", "d.toml")),
     Case("check: unreadable", ["check", "u.toml"], {"u.toml": GOOD}, ("u.toml", "permission denied"),
+         needs_non_root=True),
+    Case("render: an output folder without write access", ["render", "f = x*y", "-o", "ro/f.svg"], {"ro": FOLDER},
+         ("ro", "permission"), needs_non_root=True),
+    Case("worksheet: an output folder without write access", ["worksheet", "graphs/neuron.toml", "-o", "ro"],
+         {"ro": FOLDER, "graphs/neuron.toml": (ROOT / "graphs" / "neuron.toml").read_text()}, ("ro", "permission"),
          needs_non_root=True),
     Case("grad: a FIFO", ["grad", "f.toml"], {"f.toml": FIFO}, ("f.toml", "FIFO")),
     Case("grad: a 2000 x 2000 matrix (item 5)", ["grad", "x: (2000, 2000)\nf = sum(x*x)"], {},
@@ -501,7 +508,33 @@ def _vm_bytes() -> int:
     return 0
 
 
-def run_forked(argv: list[str], cwd: Path, tmp: Path) -> tuple[int, str]:
+def _without_root_file_access() -> None:
+    """Drop the capabilities that let root read and write every file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH)
+    from this process, so that a permission case runs as a user meets it, also when the tests run as root."""
+    import ctypes
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = Header(0x20080522, 0), (Data * 2)()  # _LINUX_CAPABILITY_VERSION_3
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+    keep = ~((1 << 1) | (1 << 2)) & 0xFFFFFFFF
+    data[0].effective &= keep
+    data[0].permitted &= keep
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+
+
+def _can_drop_root_file_access() -> bool:
+    return sys.platform == "linux" and os.geteuid() == 0
+
+
+def run_forked(argv: list[str], cwd: Path, tmp: Path, *, as_user: bool = False) -> tuple[int, str]:
     """``gradlab ARGV`` through :func:`main` in a forked child, under the same limits as a subprocess: 10 s of CPU
     (a child's CPU time starts at zero), 1 GiB of address space beyond what this process already holds (gradlab,
     SymPy and torch are loaded here, so the fork costs milliseconds instead of a fresh interpreter's second), a
@@ -531,6 +564,8 @@ def run_forked(argv: list[str], cwd: Path, tmp: Path) -> tuple[int, str]:
                         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
                     if "torch" in sys.modules:  # OpenMP's thread pool does not survive a fork: stay on one thread
                         sys.modules["torch"].set_num_threads(1)
+                    if as_user:
+                        _without_root_file_access()
                     vm = _vm_bytes()
                     if vm:
                         resource.setrlimit(resource.RLIMIT_AS, (vm + ADDRESS_SPACE, vm + ADDRESS_SPACE))
@@ -566,20 +601,21 @@ def run_forked(argv: list[str], cwd: Path, tmp: Path) -> tuple[int, str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_input_is_refused_in_one_line(case: Case, fixtures: Fixtures, tmp_path: Path) -> None:
-    if case.needs_non_root and os.geteuid() == 0:
+    as_user = case.needs_non_root and os.geteuid() == 0
+    if as_user and not _can_drop_root_file_access():
         pytest.skip("root reads every file")
     work, tmp = tmp_path / "work", tmp_path / "tmp"
     work.mkdir()
     tmp.mkdir()
     _make(work, case.files, fixtures)
-    if case.needs_non_root:
-        for name in case.files:
-            os.chmod(work / name, 0)
+    if case.needs_non_root:  # the case's first file: unreadable; its first folder: read-only
+        first = work / next(iter(case.files))
+        os.chmod(first, 0o555 if first.is_dir() else 0)
     before = _listing(work)
     if case.bounded:
         code, err = run_bounded(case.argv, work, tmp)
     else:
-        code, err = run_forked(case.argv, work, tmp)
+        code, err = run_forked(case.argv, work, tmp, as_user=as_user)
     assert "Traceback" not in err, err[-2000:]
     assert code == 2, (code, err[-2000:])
     lines = err.strip().splitlines()
