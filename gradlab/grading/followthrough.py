@@ -33,6 +33,7 @@ by follow-through``. Recipes are read with the safe formula parser and evaluated
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -154,3 +155,43 @@ def _shown(x: float | None) -> str:
 def _credit(verdict: Verdict, expected: str, why: str, method: str) -> Verdict:
     return Verdict("correct", 1.0, f"wrong (expected {expected}); {why} → full marks by {method}",
                    method=method, read_as=verdict.read_as)
+
+
+@dataclass(frozen=True)
+class RoundingChange:
+    """An item whose answer changes when a student works from the sheet's rounded earlier answers:
+    ``by_hand`` (rounded as the sheet asks) is not accepted as the key's ``expected`` without
+    follow-through or tolerance marking."""
+
+    item: str
+    by_hand: str
+    expected: str
+    uses: str  # the rounded earlier answers it comes from: "0.88 (1.5), 1 (2.6)"
+
+
+def rounding_changes(variant: Variant, grading: Grading) -> list[RoundingChange]:
+    """The items of ``variant`` where rounding as the sheet says changes the answer: the value that follows
+    from the printed (rounded) earlier answers, itself rounded to ``grading.decimals``, is not the key's.
+
+    >>> v = Variant("07", {}, {"1.5": Answer(value=0.8808, text="0.88"), "2.6": Answer(value=1.0, text="1.00"),
+    ...     "2.7": Answer(value=0.10499, text="0.10", follow=Follow("i1_5*i2_6*(1 - i1_5)", {"i1_5": "1.5", "i2_6": "2.6"}))})
+    >>> rounding_changes(v, Grading())
+    [RoundingChange(item='2.7', by_hand='0.11', expected='0.10', uses='0.88 (1.5), 1 (2.6)')]
+    """
+    tol: dict[str, Any] = {"rtol": grading.rtol, "atol": grading.atol, "sigfigs": grading.sigfigs}
+    out: list[RoundingChange] = []
+    for item, answer in variant.answers.items():
+        if answer.follow is None or answer.value is None:
+            continue
+        rounded = {i: _rounded(variant.answers.get(i)) for i in answer.follow.uses.values()}
+        if any(r is None for r in rounded.values()):
+            continue
+        x = recipe_value(answer.follow, rounded)  # type: ignore[arg-type]
+        if x is None:
+            continue
+        by_hand = round(x, grading.decimals)
+        if not number_matches(by_hand, float(answer.value), **tol):
+            uses = ", ".join(f"{_shown(rounded[i])} ({i})" for i in _used(answer.follow))
+            out.append(RoundingChange(item, f"{by_hand:.{grading.decimals}f}", answer.text or _shown(answer.value),
+                                      uses))
+    return out

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..fileio import output_folder, write_atomic
+from ..grading.followthrough import rounding_changes
+from ..model.answerkey import AnswerKey
 from ..model.graph import Graph
 from .format import Files, Job
 from .formats import BUILTIN, chosen, registered
@@ -75,6 +77,26 @@ def responses_template(ws: Worksheet) -> str:
     return buf.getvalue()
 
 
+def rounding_notes(key: AnswerKey, *, shown: int = 3) -> list[str]:
+    """A note for the teacher when, in some variants, a student who rounds each step as the sheet says gets a
+    later answer other than the key's (0.88 · 0.12 = 0.1056, written 0.11, where the key has 0.10), and what
+    the key's grading mode makes of it."""
+    hit = [(v.id, rounding_changes(v, key.grading)) for v in key.variants.values()]
+    hit = [(vid, changes) for vid, changes in hit if changes]
+    if not hit:
+        return []
+    examples = "; ".join(f"variant {vid}: {c.item} is {c.by_hand} from {c.uses}, the key has {c.expected}"
+                         for vid, changes in hit[:shown] for c in changes[:1])
+    more = f"; and {len(hit) - shown} more" if len(hit) > shown else ""
+    if key.grading.mode == "strict":
+        verdict = ("with [grading] mode = \"strict\" they lose those marks: set mode = \"follow-through\" (or "
+                   "\"tolerance\") to give them")
+    else:
+        verdict = f"[grading] mode = \"{key.grading.mode}\" gives them full marks"
+    return [f"rounding: in {len(hit)} of {len(key.variants)} variants, rounding each step as the sheet says changes "
+            f"a later answer ({examples}{more}); {verdict}"]
+
+
 def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, *, variants: int | None = None,
                    seed: int | None = None, formats: Sequence[str] = FORMATS, moodle_symbolic: str = "essay",
                    jobs: int = 2) -> WorksheetResult:
@@ -96,7 +118,9 @@ def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, 
                          png=have_renderer and any(f.png for f in todo))
     folder = output_folder(out)
     job = Job(ws, tuple(f.name for f in todo), {"moodle_symbolic": moodle_symbolic}, notes)
-    files: Files = {"key.json": ws.key().to_json(indent=1) + "\n", "responses-template.csv": responses_template(ws)}
+    key = ws.key()
+    notes += rounding_notes(key)
+    files: Files = {"key.json": key.to_json(indent=1) + "\n", "responses-template.csv": responses_template(ws)}
     for fmt in todo:
         files.update(fmt.files(job))
     for fmt in registered():

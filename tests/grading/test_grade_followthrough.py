@@ -106,3 +106,30 @@ def test_a_bad_mode_is_named(key: AnswerKey, tmp_path: Path) -> None:
                     .replace("../../graphs", str(ROOT / "graphs")), encoding="utf-8")
     with pytest.raises(WorksheetError, match="mode must be one of"):
         load_spec(spec)
+
+
+def test_rounding_changes_are_the_answers_strict_marking_refuses_and_follow_through_accepts(key: AnswerKey) -> None:
+    """Issue 15, item 1: a variant whose rounding changes later answers is found when the sheet is made."""
+    from gradlab.grading.followthrough import rounding_changes
+
+    changes = rounding_changes(key.variants["07"], key.grading)
+    assert {c.item for c in changes} >= {"2.7"}
+    assert next(c for c in changes if c.item == "2.7").by_hand == "0.11"
+    for c in changes:  # each by-hand answer, on its own, is wrong strictly and right by follow-through
+        assert _grade(_with_mode(key, "strict"), {c.item: c.by_hand})[c.item].points == 0  # type: ignore[attr-defined]
+        a = _grade(key, {c.item: c.by_hand})[c.item]
+        assert a.points == a.max_points, c  # type: ignore[attr-defined]
+
+
+def test_the_teacher_is_told_which_variants_rounding_changes(key: AnswerKey) -> None:
+    from gradlab.grading.followthrough import rounding_changes
+    from gradlab.worksheet.build import rounding_notes
+
+    hit = [vid for vid, v in key.variants.items() if rounding_changes(v, key.grading)]
+    (note,) = rounding_notes(key)
+    assert f"in {len(hit)} of {len(key.variants)} variants" in note and "follow-through" in note
+    (strict,) = rounding_notes(_with_mode(key, "strict"))
+    assert "lose those marks" in strict
+    clean = _with_mode(key, "strict")
+    clean.variants = {vid: v for vid, v in clean.variants.items() if vid not in hit}
+    assert rounding_notes(clean) == []
