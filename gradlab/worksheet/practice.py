@@ -99,7 +99,7 @@ def _graph_of(source: Graph | str | Path) -> Graph:
 
 
 def practice_worksheet(source: Graph | str | WorksheetSpec, *, at: Mapping[str, float] | None = None,
-                       variants: int | None = None, seed: int | None = None, decimals: int | None = None) -> Worksheet:
+                       variants: int | None = None, seed: int | None = None) -> Worksheet:
     """A worksheet with forward and backward blanks for practice pages: from a spec (its own questions; it must
     ask for the picture's blanks), or from a graph or program at the point ``at`` (else at drawn variants).
 
@@ -118,8 +118,6 @@ def practice_worksheet(source: Graph | str | WorksheetSpec, *, at: Mapping[str, 
         part.questions = list(PICTURE_QUESTIONS)
         if at is not None:
             _fix_point(part, at)
-    if decimals is not None:
-        spec.grading.decimals = decimals
     for i, p in enumerate(spec.parts):
         if p.graph.is_tensor and any(q in p.questions for q in PICTURE_QUESTIONS):
             raise WorksheetError(f"part {i + 1}: practice pages are for graphs of numbers; this graph has vectors "
