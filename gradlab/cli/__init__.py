@@ -16,7 +16,7 @@ from ..errors import GradlabError
 from ..fileio import shown
 
 #: Subcommand modules, in the order ``gradlab --help`` lists them.
-COMMANDS = ["grad", "check", "shapes", "verify", "render", "worksheet", "grade", "lenet"]
+COMMANDS = ["grad", "check", "shapes", "verify", "render", "worksheet", "practice", "grade", "lenet"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -24,9 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--formats", default="markdown,html,pdf,moodle",
                    help="comma-separated from markdown, html, pdf, moodle (default: all)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF files (no Chromium needed)")
-    p.add_argument("--moodle-symbolic", choices=["essay", "skip"], default="essay",
-                   help="symbolic and matrix-formula questions in Moodle XML: essay questions for manual grading "
-                        "(default) or left out")
+    p.add_argument("--moodle-symbolic", choices=["essay", "stack", "skip"], default=None,
+                   help="symbolic questions in Moodle XML: essay questions for manual grading (default), STACK "
+                        "questions graded by Maxima (matrix formulas stay essays), or left out (default: the spec's "
+                        "[moodle] symbolic, else essay)")
+    p.add_argument("--moodle-pictures", choices=["svg", "png"], default=None,
+                   help="pictures in Moodle XML: svg (default, about 10 kB each) or png (16 shades, for a Moodle "
+                        "that does not show SVG)")
     add_json(p)
     p.set_defaults(func=run)
 
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--variants must be from 1 to 1000")
     output_folder(args.out, create=False)
     result = make_worksheet(args.source, args.out, variants=args.variants, seed=args.seed, formats=formats,
-                            moodle_symbolic=args.moodle_symbolic)
+                            moodle_symbolic=args.moodle_symbolic, moodle_pictures=args.moodle_pictures)
     if args.json:
         print_json(result.to_dict())
     else:

@@ -86,10 +86,12 @@ register_op(Op("silu", 1, lambda a, p: _f().silu(a[0]), lambda a, o, p: [_silu_p
                lambda a, p: a[0] * np_sigmoid(a[0]), lambda a, p: _torch().nn.functional.silu(a[0]),
                lambda p: "silu", "x*sigmoid(x), also called swish", call="silu", aliases=("swish", "SiLU"),
                activation=True,
+               hint="a silu gate multiplies the upstream gradient by σ(x)·(1 + x·(1 − σ(x))), x being its input",
                table=OpDoc("`silu`", "`silu(a)` (also `swish`)", "a·σ(a)", "σ(a)·(1 + a·(1 − σ(a)))")))
 register_op(Op("softsign", 1, lambda a, p: _f().softsign(a[0]), lambda a, o, p: [1 / (1 + sp.Abs(a[0])) ** 2],
                lambda a, p: a[0] / (1 + np.abs(a[0])), lambda a, p: _torch().nn.functional.softsign(a[0]),
                lambda p: "softsign", "x/(1 + |x|)", call="softsign", activation=True,
+               hint="a softsign gate multiplies the upstream gradient by 1/(1 + |x|)², x being its input",
                table=OpDoc("`softsign`", "`softsign(a)`", "a/(1 + |a|)", "1/(1 + |a|)²")))
 register_op(Op("gelu", 1, lambda a, p: _f().gelu(a[0]),
                lambda a, o, p: [(1 + sp.erf(a[0] / sp.sqrt(2))) / 2 + a[0] * sp.exp(-a[0] ** 2 / 2) / sp.sqrt(2 * sp.pi)],
@@ -97,11 +99,14 @@ register_op(Op("gelu", 1, lambda a, p: _f().gelu(a[0]),
                lambda a, p: _torch().nn.functional.gelu(a[0]), lambda p: "GELU",
                "x*Phi(x), Phi the normal distribution function", call="gelu", aliases=("GELU",), latex=r"\operatorname{GELU}",
                text="GELU", activation=True,
+               hint="a GELU gate multiplies the upstream gradient by Φ(x) + x·φ(x), x being its input",
                table=OpDoc("`GELU`", "`gelu(a)`", "a·Φ(a) = a·(1 + erf(a/√2))/2", "Φ(a) + a·e^(−a²/2)/√(2π)")))
 register_op(Op("gelu_tanh", 1, lambda a, p: _f().gelu_tanh(a[0]), lambda a, o, p: [_f().gelu_tanh(a[0]).fdiff()],
                lambda a, p: _np_gelu_tanh(np.asarray(a[0], dtype=float)),
                lambda a, p: _torch().nn.functional.gelu(a[0], approximate="tanh"), lambda p: "GELU≈",
                "GELU's tanh approximation", call="gelu_tanh", latex=r"\operatorname{GELU_{tanh}}", activation=True,
+               hint=("a GELU≈ gate multiplies the upstream gradient by the "
+                     "derivative of its tanh approximation at its input"),
                table=OpDoc("`GELU≈`", "`gelu_tanh(a)` (tanh approximation)", "a·(1 + tanh(√(2/π)·(a + 0.044715a³)))/2",
                            "(1 + t)/2 + a·(1 − t²)·√(2/π)·(1 + 0.134145a²)/2")))
 register_op(Op("hardtanh", 1, lambda a, p: _f().hardtanh(a[0]),
@@ -111,6 +116,8 @@ register_op(Op("hardtanh", 1, lambda a, p: _f().hardtanh(a[0]),
                kink_distance=lambda a, p: np.minimum(np.abs(a[0] - 1), np.abs(a[0] + 1)),
                # at x = 1; at x = -1 the one-sided slopes swap (left 0, right 1)
                kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [1.0], "right": [0.0]},
+               hint=("a hardtanh gate passes the upstream gradient where its input "
+                     "is between −1 and 1 and blocks it (0) outside"),
                table=OpDoc("`hardtanh`", "`hardtanh(a)`", "a clipped to [−1, 1]", "H(a + 1)·H(1 − a)",
                            "kinks at a = ±1")))
 register_op(Op("leaky_relu", 1, lambda a, p: _f().leaky_relu(a[0], _sp_param(p, 0.01)),
@@ -121,6 +128,8 @@ register_op(Op("leaky_relu", 1, lambda a, p: _f().leaky_relu(a[0], _sp_param(p, 
                "x above 0, slope*x below (slope: 0.01)", call="leaky_relu", aliases=("LeakyReLU", "lrelu"),
                activation=True, param_name="slope", param_default=0.01,
                kink_distance=lambda a, p: np.abs(a[0]), kink_conventions=_leaky_conventions,
+               hint=("a leaky relu gate passes the upstream gradient where its input is "
+                     "positive and multiplies it by the slope where it is negative"),
                table=OpDoc("`lrelu`", "`leaky_relu(a)`, `leaky_relu(a, 0.2)` (slope, default 0.01)",
                            "a above 0, slope·a below", "slope + (1 − slope)·H(a)", "kink at a = 0")))
 register_op(Op("elu", 1, lambda a, p: _f().elu(a[0], _sp_param(p, 1.0)),
@@ -132,5 +141,7 @@ register_op(Op("elu", 1, lambda a, p: _f().elu(a[0], _sp_param(p, 1.0)),
                latex=r"\operatorname{ELU}", text="ELU", activation=True, param_name="alpha", param_default=1.0,
                kink_distance=lambda a, p: np.abs(a[0]) if _p(p, 1.0) != 1.0 else np.full(np.shape(a[0]), np.inf),
                kink_conventions=_elu_conventions,
+               hint=("an ELU gate passes the upstream gradient where its input is positive "
+                     "and multiplies it by alpha·eˣ where it is negative"),
                table=OpDoc("`ELU`", "`elu(a)`, `elu(a, 0.5)` (alpha, default 1)", "a above 0, alpha·(eᵃ − 1) below",
                            "1 above 0, alpha·eᵃ below", "kink at a = 0 unless alpha = 1")))

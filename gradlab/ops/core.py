@@ -177,6 +177,23 @@ class Op:
     output_mistake: str | None = None
     #: written between a pair of bars rather than as a head and brackets: ``("|", "|")`` for ``|x|``
     delimiters: tuple[str, str] | None = None
+    #: the backward rule in words, for a student stuck at a blank (practice pages): "a multiply gate swaps its
+    #: inputs: ...". A gate without one gets a hint made of its label and its partials (:meth:`backward_hint`)
+    hint: str = ""
+
+    def backward_hint(self, param: Any = None) -> str:
+        """The rule the backward pass applies at this gate, in words (the record's ``hint``, else made from its
+        label and partials).
+
+        >>> OPS["mul"].backward_hint()
+        'a multiply gate swaps its inputs: the gradient into one input is the upstream gradient times the other input'
+        >>> TENSOR_OPS["matmul"].backward_hint()
+        'multiply the upstream gradient by the local derivative of the @ gate'
+        """
+        if self.hint:
+            return self.hint
+        partials = f" ({self.table.partials})" if self.table is not None else ""
+        return f"multiply the upstream gradient by the local derivative of the {self.label(param)} gate{partials}"
 
     def label(self, param: Any = None) -> str:
         """The symbol drawn in the gate's circle: ``+``, ``*``, ``*-1``, ``exp``, ``+1``, ``1/x``, ``σ``."""
@@ -427,16 +444,22 @@ def _zero_divisor(x: np.ndarray) -> str | None:
 # Binary arithmetic ---------------------------------------------------------------------------
 register_op(Op("add", 2, lambda a, p: a[0] + a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(1)],
              lambda a, p: a[0] + a[1], lambda a, p: a[0] + a[1], lambda p: "+", "a + b", verb="add",
+             hint="an add gate passes the upstream gradient on unchanged to each of its inputs",
              table=OpDoc("`+`", "`a + b`", "a + b", "1, 1")))
 register_op(Op("sub", 2, lambda a, p: a[0] - a[1], lambda a, o, p: [sp.Integer(1), sp.Integer(-1)],
              lambda a, p: a[0] - a[1], lambda a, p: a[0] - a[1], lambda p: "-", "a - b", verb="subtract",
+             hint="a subtract gate passes the upstream gradient on to its first input and its negative to the second",
              table=OpDoc("`-`", "`a - b`", "a − b", "1, −1")))
 register_op(Op("mul", 2, lambda a, p: a[0] * a[1], lambda a, o, p: [a[1], a[0]],
              lambda a, p: a[0] * a[1], lambda a, p: a[0] * a[1], lambda p: "*", "a * b", verb="multiply",
+             hint=("a multiply gate swaps its inputs: the gradient into one input "
+                   "is the upstream gradient times the other input"),
              table=OpDoc("`*`", "`a * b`", "a·b", "b, a")))
 register_op(Op("div", 2, lambda a, p: a[0] / a[1], lambda a, o, p: [1 / a[1], -a[0] / a[1] ** 2],
              lambda a, p: a[0] / a[1], lambda a, p: a[0] / a[1], lambda p: "/", "a / b", verb="divide",
              domain=lambda a, p: _zero_divisor(a[1]), edges=lambda p: (DomainEdge(1, 0.0, 0),),
+             hint=("a divide gate a / b: into a the upstream gradient times "
+                   "1/b, into b the upstream gradient times −a/b²"),
              table=OpDoc("`/`", "`a / b`", "a / b", "1/b, −a/b²", "b = 0")))
 
 
@@ -451,32 +474,40 @@ register_op(Op("pow", 2, lambda a, p: a[0] ** a[1],
              lambda a, o, p: [a[1] * a[0] ** (a[1] - 1), o * sp.log(a[0])],
              lambda a, p: np.power(a[0], a[1]), lambda a, p: a[0] ** a[1], lambda p: "**",
              "a ** b (variable exponent; needs a > 0)", verb="raise", domain=_pow_domain, edges=lambda p: _POSITIVE,
+             hint=("a power gate a ** b: into a the upstream gradient times b·aᵇ⁻¹, "
+                   "into b the upstream gradient times out·log a"),
              table=OpDoc("`**`", "`a ** b` (variable exponent)", "aᵇ", "b·aᵇ⁻¹, out·log a", "a ≤ 0")))
 
 # Unary gates with a constant --------------------------------------------------------------------
 register_op(Op("neg", 1, lambda a, p: -a[0], lambda a, o, p: [sp.Integer(-1)],
              lambda a, p: -a[0], lambda a, p: -a[0], lambda p: "*-1", "-x", plain_derivative=True,
+             hint="a *-1 gate flips the sign of the upstream gradient",
              table=OpDoc("`*-1`", "`-a`", "−a", "−1")))
 register_op(Op("add_const", 1, lambda a, p: a[0] + p, lambda a, o, p: [sp.Integer(1)],
              lambda a, p: a[0] + float(p), lambda a, p: a[0] + float(p),
              lambda p: ("+" if float(p) >= 0 else "-") + _fmt(abs(float(p))), "x + c", has_param=True, plain_derivative=True,
+             hint="adding a constant passes the upstream gradient on unchanged",
              table=OpDoc("`+c` / `-c` (`+1`)", "`a + 1`, `1 + a`, `a - 2`", "a + c", "1")))
 register_op(Op("rsub_const", 1, lambda a, p: p - a[0], lambda a, o, p: [sp.Integer(-1)],
              lambda a, p: float(p) - a[0], lambda a, p: float(p) - a[0],
              lambda p: f"{_fmt(p)}-x", "c - x", has_param=True,
+             hint="a c − x gate passes the upstream gradient on with its sign flipped",
              table=OpDoc("`c-x`", "`1 - a`", "c − a", "−1")))
 register_op(Op("mul_const", 1, lambda a, p: p * a[0], lambda a, o, p: [as_sympy(p)],
              lambda a, p: float(p) * a[0], lambda a, p: float(p) * a[0],
              lambda p: f"*{_fmt(p)}", "c * x", has_param=True, plain_derivative=True,
+             hint="a *c gate multiplies the upstream gradient by the constant c",
              table=OpDoc("`*c`", "`2*a`, `a*2`", "c·a", "c")))
 register_op(Op("div_const", 1, lambda a, p: a[0] / p, lambda a, o, p: [1 / as_sympy(p)],
              lambda a, p: a[0] / float(p), lambda a, p: a[0] / float(p),
              lambda p: f"/{_fmt(p)}", "x / c", has_param=True, plain_derivative=True,
+             hint="a /c gate divides the upstream gradient by the constant c",
              table=OpDoc("`/c`", "`a / 2`", "a / c", "1/c")))
 register_op(Op("rdiv_const", 1, lambda a, p: p / a[0], lambda a, o, p: [-p / a[0] ** 2],
              lambda a, p: float(p) / a[0], lambda a, p: float(p) / a[0],
              lambda p: f"{_fmt(p)}/x", "c / x (1/x is the reciprocal)", domain=lambda a, p: _zero_divisor(a[0]),
              has_param=True, edges=lambda p: _NONZERO,
+             hint="a c/x gate multiplies the upstream gradient by −c/x², x being its input",
              table=OpDoc("`c/x` (`1/x`)", "`1/a` (the reciprocal)", "c / a", "−c/a²", "a = 0")))
 
 
@@ -500,16 +531,19 @@ def _pow_const_edges(p: Any) -> tuple[DomainEdge, ...]:
 register_op(Op("pow_const", 1, lambda a, p: a[0] ** p, lambda a, o, p: [p * a[0] ** (p - 1)],
              lambda a, p: np.power(a[0], float(p)), lambda a, p: a[0] ** float(p),
              lambda p: f"^{_fmt(p)}", "x ** c", domain=_pow_const_domain, has_param=True, edges=_pow_const_edges,
+             hint="an x^c gate multiplies the upstream gradient by c·xᶜ⁻¹, x being its input",
              table=OpDoc("`^c` (`^2`)", "`a**2`", "aᶜ", "c·aᶜ⁻¹", "a = 0 for c < 0; a < 0 for fractional c")))
 register_op(Op("rpow_const", 1, lambda a, p: p ** a[0], lambda a, o, p: [sp.log(p) * o],
              lambda a, p: np.power(float(p), a[0]),
              lambda a, p: _torch().pow(float(p), a[0]),
              lambda p: f"{_fmt(p)}^x", "c ** x (needs c > 0)", has_param=True,
              domain=lambda a, p: None if float(p) > 0 else "a constant base must be positive in c**x",
+             hint="a c^x gate multiplies the upstream gradient by its output times log c",
              table=OpDoc("`c^x`", "`2**a`", "cᵃ", "out·log c", "c ≤ 0")))
 register_op(Op("identity", 1, lambda a, p: a[0], lambda a, o, p: [sp.Integer(1)],
              lambda a, p: np.asarray(a[0], dtype=float) + 0.0, lambda a, p: a[0] * 1.0, lambda p: "=",
              "y = x (a name for a value)", plain_derivative=True,
+             hint="a new name for a value passes the gradient on unchanged",
              table=OpDoc("`=`", "`y = x` (a new name for a value)", "a", "1")))
 
 # Functions ---------------------------------------------------------------------------------------
@@ -518,11 +552,13 @@ register_op(Op("identity", 1, lambda a, p: a[0], lambda a, o, p: [sp.Integer(1)]
 register_op(Op("exp", 1, lambda a, p: sp.exp(a[0]), lambda a, o, p: [o],
              lambda a, p: np.exp(a[0]), lambda a, p: _torch().exp(a[0]), lambda p: "exp", "exp(x)",
              call="exp", latex=r"\exp", activation=True,
+             hint="an exp gate multiplies the upstream gradient by its own output (the derivative of eˣ is eˣ)",
              table=OpDoc("`exp`", "`exp(a)`", "eᵃ", "out")))
 register_op(Op("log", 1, lambda a, p: sp.log(a[0]), lambda a, o, p: [1 / a[0]],
              lambda a, p: np.log(a[0]), lambda a, p: _torch().log(a[0]), lambda p: "log", "natural log",
              call="log", aliases=("ln",), latex=r"\log", activation=True,
              domain=lambda a, p: _any_nonpositive(a, "log"), edges=lambda p: _POSITIVE,
+             hint="a log gate multiplies the upstream gradient by 1/x, x being its input",
              table=OpDoc("`log`", "`log(a)` (natural)", "ln a", "1/a", "a ≤ 0")))
 
 
@@ -538,42 +574,52 @@ register_op(Op("sqrt", 1, lambda a, p: sp.sqrt(a[0]), lambda a, o, p: [1 / (2 * 
              lambda a, p: np.sqrt(a[0]), lambda a, p: _torch().sqrt(a[0]), lambda p: "√", "square root",
              call="sqrt", activation=True,
              domain=_sqrt_domain, edges=lambda p: _POSITIVE,
+             hint="a √ gate multiplies the upstream gradient by 1/(2·out), out being its output",
              table=OpDoc("`√`", "`sqrt(a)`", "√a", "1/(2·out)", "a < 0; infinite slope at 0")))
 register_op(Op("sin", 1, lambda a, p: sp.sin(a[0]), lambda a, o, p: [sp.cos(a[0])],
              lambda a, p: np.sin(a[0]), lambda a, p: _torch().sin(a[0]), lambda p: "sin", "sine",
              call="sin", latex=r"\sin", activation=True,
+             hint="a sin gate multiplies the upstream gradient by cos x, x being its input",
              table=OpDoc("`sin`", "`sin(a)`", "sin a", "cos a")))
 register_op(Op("cos", 1, lambda a, p: sp.cos(a[0]), lambda a, o, p: [-sp.sin(a[0])],
              lambda a, p: np.cos(a[0]), lambda a, p: _torch().cos(a[0]), lambda p: "cos", "cosine",
              call="cos", latex=r"\cos", activation=True,
+             hint="a cos gate multiplies the upstream gradient by −sin x, x being its input",
              table=OpDoc("`cos`", "`cos(a)`", "cos a", "−sin a")))
 register_op(Op("sigmoid", 1, lambda a, p: sympy_functions().sigmoid(a[0]), lambda a, o, p: [o * (1 - o)],
              lambda a, p: np_sigmoid(a[0]), lambda a, p: _torch().sigmoid(a[0]), lambda p: "σ",
              "logistic 1/(1+exp(-x))", call="sigmoid", aliases=("sig", "sigma", "σ"), latex=r"\sigma",
              text="σ", activation=True, saturation=3.0,
-             output_mistake="the derivative of σ is σ·(1 − σ), not σ itself", table=OpDoc("`σ`", "`sigmoid(a)`", "1/(1+e⁻ᵃ)", "out·(1 − out)")))
+             output_mistake="the derivative of σ is σ·(1 − σ), not σ itself",
+             hint="a σ gate multiplies the upstream gradient by σ·(1 − σ), σ being its output",
+             table=OpDoc("`σ`", "`sigmoid(a)`", "1/(1+e⁻ᵃ)", "out·(1 − out)")))
 register_op(Op("tanh", 1, lambda a, p: sp.tanh(a[0]), lambda a, o, p: [1 - o**2],
              lambda a, p: np.tanh(a[0]), lambda a, p: _torch().tanh(a[0]), lambda p: "tanh",
              "hyperbolic tangent", call="tanh", latex=r"\tanh", activation=True, saturation=2.0,
              output_mistake="the derivative of tanh is 1 − tanh², not tanh itself",
+             hint="a tanh gate multiplies the upstream gradient by 1 − tanh², tanh being its output",
              table=OpDoc("`tanh`", "`tanh(a)`", "tanh a", "1 − out²")))
 register_op(Op("softplus", 1, lambda a, p: sympy_functions().softplus(a[0]),
              lambda a, o, p: [sympy_functions().sigmoid(a[0])],
              lambda a, p: np_softplus(a[0]),
              lambda a, p: _torch().nn.functional.softplus(a[0], beta=1.0, threshold=50.0),
              lambda p: "softplus", "log(1 + exp(x))", call="softplus", activation=True,
+             hint="a softplus gate multiplies the upstream gradient by σ(x), x being its input",
              table=OpDoc("`softplus`", "`softplus(a)`", "log(1 + eᵃ)", "σ(a)")))
 register_op(Op("relu", 1, lambda a, p: sympy_functions().relu(a[0]), lambda a, o, p: [sp.Heaviside(a[0])],
              lambda a, p: np_relu(a[0]), lambda a, p: _torch().relu(a[0]), lambda p: "relu", "max(x, 0)",
              call="relu", aliases=("ReLU",), activation=True,
              kink_distance=lambda a, p: np.abs(a[0]),
              kink_conventions={"sympy": [0.5], "torch": [0.0], "left": [0.0], "right": [1.0]},
+             hint=("a relu gate passes the upstream gradient where its input is "
+                   "positive and blocks it (0) where it is negative"),
              table=OpDoc("`relu`", "`relu(a)`", "max(a, 0)", "Heaviside(a)", "kink at a = 0")))
 register_op(Op("abs", 1, lambda a, p: sp.Abs(a[0]), lambda a, o, p: [sp.sign(a[0])],
              lambda a, p: np.abs(a[0]), lambda a, p: _torch().abs(a[0]), lambda p: "|x|", "absolute value",
              call="abs", aliases=("Abs",), activation=True, delimiters=("|", "|"),
              kink_distance=lambda a, p: np.abs(a[0]),
              kink_conventions={"sympy": [0.0], "torch": [0.0], "left": [-1.0], "right": [1.0]},
+             hint="an |x| gate multiplies the upstream gradient by the sign of its input",
              table=OpDoc("`|x|`", "`abs(a)`", "|a|", "sign(a)", "kink at a = 0")))
 register_op(Op("max", 2, lambda a, p: sp.Max(a[0], a[1]),
              lambda a, o, p: [sp.Heaviside(a[0] - a[1]), sp.Heaviside(a[1] - a[0])],
@@ -581,6 +627,7 @@ register_op(Op("max", 2, lambda a, p: sp.Max(a[0], a[1]),
              "larger of a and b", verb="take the max of",
              call="max", aliases=("Max",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
              kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [0.0, 1.0], "right": [1.0, 0.0]},
+             hint="a max gate routes the upstream gradient to the larger input; the other input gets 0",
              table=OpDoc("`max`", "`max(a, b)` (more arguments chain)", "max(a, b)", "H(a − b), H(b − a)",
                          "kink at a = b")))
 register_op(Op("min", 2, lambda a, p: sp.Min(a[0], a[1]),
@@ -589,6 +636,7 @@ register_op(Op("min", 2, lambda a, p: sp.Min(a[0], a[1]),
              "smaller of a and b", verb="take the min of",
              call="min", aliases=("Min",), variadic=True, kink_distance=lambda a, p: np.abs(a[0] - a[1]),
              kink_conventions={"sympy": [0.5, 0.5], "torch": [0.5, 0.5], "left": [1.0, 0.0], "right": [0.0, 1.0]},
+             hint="a min gate routes the upstream gradient to the smaller input; the other input gets 0",
              table=OpDoc("`min`", "`min(a, b)`", "min(a, b)", "H(b − a), H(a − b)", "kink at a = b")))
 
 #: Gates over vectors and matrices (``matmul``, ``softmax``, ...), filled by :mod:`gradlab.ops.tensor`;

@@ -98,8 +98,8 @@ def rounding_notes(key: AnswerKey, *, shown: int = 3) -> list[str]:
 
 
 def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, *, variants: int | None = None,
-                   seed: int | None = None, formats: Sequence[str] = FORMATS, moodle_symbolic: str = "essay",
-                   jobs: int = 2) -> WorksheetResult:
+                   seed: int | None = None, formats: Sequence[str] = FORMATS, moodle_symbolic: str | None = None,
+                   moodle_pictures: str | None = None, jobs: int = 2) -> WorksheetResult:
     """Write every variant's sheet and key, the index, ``key.json`` and the chosen formats to ``out``
     (any registered format, see :mod:`gradlab.worksheet.formats`).
 
@@ -114,10 +114,12 @@ def make_worksheet(source: WorksheetSpec | Graph | str | Path, out: str | Path, 
     if not have_renderer:
         notes.append("pictures left out: gradlab's renderer (gradlab.render) is not installed; the sheets list the "
                      "blanks instead")
+    options = {"moodle_symbolic": moodle_symbolic or spec.moodle.get("symbolic", "essay"),
+               "moodle_pictures": moodle_pictures or spec.moodle.get("pictures", "svg")}
     ws = build_worksheet(spec, variants=variants, seed=seed, pictures=have_renderer,
-                         png=have_renderer and any(f.png for f in todo))
+                         png=have_renderer and any(f.wants_png(options) for f in todo))
     folder = output_folder(out)
-    job = Job(ws, tuple(f.name for f in todo), {"moodle_symbolic": moodle_symbolic}, notes)
+    job = Job(ws, tuple(f.name for f in todo), options, notes)
     key = ws.key()
     notes += rounding_notes(key)
     files: Files = {"key.json": key.to_json(indent=1) + "\n", "responses-template.csv": responses_template(ws)}

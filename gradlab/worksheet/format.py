@@ -28,7 +28,7 @@ Files = dict[str, str | bytes]
 @dataclass
 class Job:
     """What the formats share while one folder is made: the worksheet, the chosen formats, options
-    (``moodle_symbolic``), the notes for the teacher, and each sheet's document (built once)."""
+    (``moodle_symbolic``, ``moodle_pictures``), the notes for the teacher, and each sheet's document (built once)."""
 
     ws: Worksheet
     formats: tuple[str, ...]
@@ -51,7 +51,7 @@ class Format:
     ``files(job)`` gives the files it writes into the folder; ``finish(job, folder)``, when given,
     runs after every file is written and returns the names of the files it made (PDF: Chromium
     prints the HTML); ``needs`` names formats whose files it reads (they are made too); ``png``: it
-    embeds PNG pictures; ``index(job)``, when given, is the folder's index page in this format
+    embeds PNG pictures (or a function of the job's options saying whether); ``index(job)``, when given, is the folder's index page in this format
     (file name, text), written whatever formats are chosen.
     """
 
@@ -60,8 +60,12 @@ class Format:
     description: str = ""
     finish: Optional[Callable[[Job, Path], list[str]]] = None
     needs: tuple[str, ...] = ()
-    png: bool = False
+    png: bool | Callable[[dict[str, Any]], bool] = False
     index: Optional[Callable[[Job], tuple[str, str]]] = None
+
+    def wants_png(self, options: dict[str, Any]) -> bool:
+        """Whether the worksheet needs PNG pictures for this format, with these options."""
+        return self.png(options) if callable(self.png) else self.png
 
 
 __all__ = ["Format", "Job", "Files"]

@@ -22,6 +22,10 @@ A bare graph file works too (:func:`load_spec` gives it sensible defaults). A sp
     mode = "follow-through"        # or "tolerance" or "strict": see below
     timeout = 5                    # seconds per answer
 
+    [moodle]                       # the Moodle XML export (the command line's --moodle-* win)
+    symbolic = "stack"             # formula questions as STACK questions; or "essay" (default) or "skip"
+    pictures = "png"               # or "svg" (default): the pictures in the questions
+
     [[part]]
     graph = "../graphs/neuron_sigmoid_gate.toml"   # relative to the spec; or program = "..."
     title = "A sigmoid neuron"
@@ -81,10 +85,12 @@ QUESTION_TYPES = ("forward", "backward", "symbolic", "matrix", "numeric")
 DEFAULT_QUESTIONS = ["forward", "backward", "symbolic"]
 DEFAULT_POINTS = {"forward": 0.5, "backward": 0.5, "symbolic": 2.0, "numeric": 1.0, "matrix": 2.0}
 MAX_VARIANTS = 1000
-SPEC_KEYS = {"title", "instructions", "seed", "variants", "numbers", "grading", "part"}
+SPEC_KEYS = {"title", "instructions", "seed", "variants", "numbers", "grading", "moodle", "part"}
 PART_KEYS = {"graph", "program", "title", "description", "questions", "wrt", "numeric", "points", "aliases", "values"}
 NUMBER_KEYS = {"values", "min", "max", "step", "zero", "decimals", "rtol", "atol", "sigfigs"}
 GRADING_KEYS = {"partial", "timeout", "memory_mb", "student_seconds", "class_seconds", "mode"}
+#: The [moodle] table: how formula questions and pictures go to Moodle (see gradlab.worksheet.moodle).
+MOODLE_CHOICES = {"symbolic": ("essay", "stack", "skip"), "pictures": ("svg", "png")}
 #: How a new worksheet grades numbers that follow from earlier blanks (see answerkey.MODES).
 DEFAULT_MODE = "follow-through"
 #: Bounds of a value range: no exercise has inputs beyond a million or a grid finer than a millionth.
@@ -144,6 +150,7 @@ class WorksheetSpec:
     variants: int = 1
     grading: Grading = field(default_factory=lambda: Grading(mode=DEFAULT_MODE))
     path: str = ""
+    moodle: dict[str, str] = field(default_factory=dict)  # the [moodle] table: symbolic, pictures
 
 
 def _fail(msg: str, where: str, line: int | None = None) -> WorksheetError:
@@ -328,6 +335,16 @@ def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *
                 raise _fail(f"[grading] {key} must be from 1 to {hi:g} seconds", where, _line(text, key))
             setattr(grading, key, seconds)
 
+    moodle = data.get("moodle", {})
+    if not isinstance(moodle, Mapping):
+        raise _fail("[moodle] must be a table", where)
+    for key, value in moodle.items():
+        if key not in MOODLE_CHOICES:
+            raise _fail(f"[moodle]: unknown key '{key}' ({', '.join(sorted(MOODLE_CHOICES))})", where, _line(text, key))
+        if value not in MOODLE_CHOICES[key]:
+            raise _fail(f"[moodle] {key} must be one of {', '.join(MOODLE_CHOICES[key])}, got {value!r}", where,
+                        _line(text, key))
+
     parts_data = data.get("part")
     if not isinstance(parts_data, list) or not parts_data:
         raise _fail("the spec needs at least one [[part]] with a graph = \"file.toml\" or a program = \"...\"", where)
@@ -339,7 +356,7 @@ def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *
     if isinstance(variants, bool) or not isinstance(variants, int) or not 1 <= variants <= MAX_VARIANTS:
         raise _fail(f"variants must be a whole number from 1 to {MAX_VARIANTS}", where, _line(text, "variants"))
     return WorksheetSpec(str(data.get("title", "Backpropagation worksheet")), parts, str(data.get("instructions", "")),
-                         seed, variants, grading, where)
+                         seed, variants, grading, where, {str(k): str(v) for k, v in moodle.items()})
 
 
 def _part(i: int, d: Any, base: Path, base_range: ValueRange, explicit: bool, where: str, text: str) -> Part:
