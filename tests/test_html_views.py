@@ -105,7 +105,9 @@ def test_a_sweep_shows_its_table_and_its_bar_chart_inline(tmp_path):
     h = res._repr_html_()
     assert "0.8125 ± 0.0125" in cells(h) and "0.6875 ± 0.0125" in cells(h) and "12.3 s" in cells(h)
     assert "SGD &lt;0.1&gt;" in h and "<0.1>" not in h and 'src="data:image/png;base64,' in h
-    assert "3 runs per point" in h and "total time 75 s" in h
+    assert "mean ± std over 3 runs per point" in h and "total time 75 s" in h
+    spec.runs = 1
+    assert "sweep opt: one run per point" in res._repr_html_()
 
 
 def test_a_grade_report_shows_the_class_and_every_item():

@@ -199,11 +199,9 @@ class SweepResult:
                 rows.append([p.label, _pm(s["final_test_acc"]), _pm(s["best_test_acc"]), _pm(s["final_train_loss"]),
                              _pm(s["test_acc_shifted"]) if "test_acc_shifted" in s else "-",
                              f"{s['seconds_per_run']['mean']:.1f} s"])
-        spread = "mean ± std over" if self.spec.runs > 1 else "one run of"
+        spread = f"mean ± std over {self.spec.runs} runs per point" if self.spec.runs > 1 else "one run per point"
         table = html_table(["point", "final test acc", "best test acc", "final train loss", "shifted/rotated test acc",
-                            "time per run"], rows, left=(0,),
-                           caption=f"sweep {self.spec.name}: {spread} {self.spec.runs} run{'s' * (self.spec.runs > 1)} "
-                                   "per point")
+                            "time per run"], rows, left=(0,), caption=f"sweep {self.spec.name}: {spread}")
         picture = png_img(Path(self.out) / "final.png", "final test accuracy per point", width=640)
         return (f'<div class="gradlab-sweep">{table}{picture or ""}<p>{esc(f"total time {self.seconds:.0f} s; files in {self.out}")}'
                 "</p></div>")
