@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,15 @@ def execute(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("GRADLAB_NB_SMALL", "1")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     monkeypatch.delenv("GRADLAB_NB_OUT", raising=False)
+    # a kernel of this interpreter (not whatever "python3" kernel the machine has installed elsewhere)
+    spec = tmp_path / "jupyter" / "kernels" / "gradlab-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
+                                                           "{connection_file}"],
+                                                  "display_name": "gradlab test", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     nb = nbformat.read(FOLDER / f"{name}.ipynb", as_version=4)
-    nbclient.NotebookClient(nb, timeout=240, kernel_name="python3",
+    nbclient.NotebookClient(nb, timeout=240, kernel_name="gradlab-test",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     assert not any("Warning" in o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
                    if o.get("name") == "stderr"), f"{name}: a warning reaches the reader"
