@@ -105,7 +105,9 @@ def test_a_sweep_shows_its_table_and_its_bar_chart_inline(tmp_path):
     h = res._repr_html_()
     assert "0.8125 ± 0.0125" in cells(h) and "0.6875 ± 0.0125" in cells(h) and "12.3 s" in cells(h)
     assert "SGD &lt;0.1&gt;" in h and "<0.1>" not in h and 'src="data:image/png;base64,' in h
-    assert "3 runs per point" in h and "total time 75 s" in h
+    assert "mean ± std over 3 runs per point" in h and "total time 75 s" in h
+    spec.runs = 1
+    assert "sweep opt: one run per point" in res._repr_html_()
 
 
 def test_a_grade_report_shows_the_class_and_every_item():
@@ -128,3 +130,38 @@ def test_a_grade_report_shows_the_class_and_every_item():
         assert cells("<td>" + row)[1:8] == [f"{i.max_points:g}", f"{i.mean_points:g}",
                                             *(str(i.counts.get(c, 0)) for c in ("correct", "partial", "wrong",
                                                                                 "rejected", "blank"))]
+
+
+def test_a_training_shows_every_run_the_spread_the_verdicts_and_its_curves(tmp_path):
+    pytest.importorskip("matplotlib")
+    from gradlab.lenet import TrainConfig, train
+
+    import lenet_helpers  # noqa: F401  (one torch thread per test worker)
+
+    cfg = TrainConfig(dataset="mnist5k", model="lenet-relu-maxpool", optimizer="adam", epochs=1, runs=2,
+                      batch_size=64, train_limit=128, test_limit=64)
+    res = train(cfg, tmp_path / "t")
+    h = res._repr_html_()
+    for r in res.runs:
+        row = cells(h.split(f"<td style=\"text-align:left\">{r.run}</td>", 1)[1].split("</tr>", 1)[0])
+        assert row[:6] == [f"{r.seed}", "1", f"{r.final['train_loss']:.4f}", f"{r.final['train_acc']:.4f}",
+                           f"{r.final['test_acc']:.4f}", f"{r.final['best_test_acc']:.4f}"]
+        assert esc(r.verdict) in h
+    acc = res.summary["final_test_acc"]
+    assert f"{acc['mean']:.4f} ± {acc['std']:.4f}" in cells(h) and "2 runs" in h
+    assert 'src="data:image/png;base64,' in h  # curves.png inline
+    assert "data:image/png" not in train(cfg.__class__(**{**cfg.to_dict(), "runs": 1}))._repr_html_()  # no folder
+
+
+def test_a_worksheet_shows_its_questions_points_and_where_its_files_are(tmp_path):
+    from gradlab.worksheet import make_worksheet, parse_spec
+
+    spec = parse_spec('title = "Quiz <1>"\n[[part]]\nprogram = "z = w*x + b; s = sigmoid(z)"\n'
+                      'questions = ["backward", "symbolic"]\n')
+    res = make_worksheet(spec, tmp_path / "sheets", variants=2, seed=3, formats=("markdown",))
+    h = res._repr_html_()
+    assert "Quiz &lt;1&gt;: 2 variants, seed 3" in h and f"{res.total_points:g} points" in h and "<1>" not in h
+    for q in res.questions:
+        row = cells(h.split(f"<td>{q['id']}</td>", 1)[1].split("</tr>", 1)[0])
+        assert row == [q["type"], esc(q["title"]), str(len(q["items"])), f"{q['points']:g}"]
+    assert f"{len(res.files)} files in {tmp_path / 'sheets'}" in h and esc(tmp_path / "sheets" / "key.json") in h

@@ -76,19 +76,30 @@ class SweepSpec:
         else:  # pragma: no cover
             import tomli as tomllib
 
-        from .train import TrainConfig
-
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise SweepError(f"{where}: not valid TOML: {e}") from None
         except RecursionError:
             raise SweepError(f"{where}: not valid TOML: arrays or tables nested too deeply") from None
+        return cls.from_dict(data, where, source=text)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "sweep", *, source: str = "") -> "SweepSpec":
+        """A sweep from the data a sweep file holds (``name``, ``runs``, ``base``, ``vary`` or ``point``), e.g.
+        from a notebook: ``SweepSpec.from_dict({"name": "lr", "base": {"epochs": 2}, "vary": {"lr": [0.1, 0.9]}})``.
+        A ``None`` in ``base`` or a point keeps that setting's default."""
+        from .train import TrainConfig
+
+        if not isinstance(data, dict):
+            raise SweepError(f"{where}: a sweep is a table of settings")
         known = {"name", "description", "runs", "base", "vary", "point", "points"}
         unknown = set(data) - known
         if unknown:
             raise SweepError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; expected {', '.join(sorted(known))}")
-        base = dict(data.get("base", {}))
+        if not isinstance(data.get("base", {}), dict):
+            raise SweepError(f"{where}: [base] is a table of settings")
+        base = {k: v for k, v in data.get("base", {}).items() if v is not None}
         runs = data.get("runs", base.pop("runs", 3))
         if not isinstance(runs, int) or isinstance(runs, bool) or runs < 1:
             raise SweepError(f"{where}: runs must be a whole number >= 1, got {runs!r}")
@@ -102,7 +113,7 @@ class SweepSpec:
         for b in bases:
             if not isinstance(b, dict):
                 raise SweepError(f"{where}: each [[point]] is a table of settings")
-            b = dict(b)
+            b = {k: v for k, v in b.items() if v is not None}
             label = b.pop("label", None)
             for g in grid:
                 over = {**b, **g}
@@ -118,7 +129,9 @@ class SweepSpec:
         for p in points:  # validate every configuration before anything runs
             cfg = {**base, **p.overrides, "runs": runs}
             TrainConfig.from_dict(cfg, f"{where}, point {p.label!r}")
-        return cls(str(data.get("name", "sweep")), base, points, runs, str(data.get("description", "")), text)
+        if not source:  # what sweep.toml in the output folder keeps: the same sweep as TOML
+            source = _toml(data)
+        return cls(str(data.get("name", "sweep")), base, points, runs, str(data.get("description", "")), source)
 
     @classmethod
     def load(cls, path: str | Path) -> "SweepSpec":
@@ -129,6 +142,22 @@ class SweepSpec:
         from .train import TrainConfig
 
         return TrainConfig.from_dict({**self.base, **point.overrides, "runs": self.runs})
+
+
+def _toml(data: dict[str, Any]) -> str:
+    """A sweep given as data, written as a sweep file (numbers, text, booleans and lists: JSON writes them as
+    TOML does)."""
+    def line(k: str, v: Any) -> str:
+        key = k if re.fullmatch(r"[A-Za-z0-9_-]+", k) else json.dumps(k, ensure_ascii=False)
+        return f"{key} = {json.dumps(v, ensure_ascii=False)}"
+
+    out = [line(k, data[k]) for k in ("name", "description", "runs") if k in data]
+    out += ["[base]", *(line(k, v) for k, v in data.get("base", {}).items() if v is not None)]
+    if data.get("vary"):
+        out += ["[vary]", *(line(k, v) for k, v in data["vary"].items())]
+    for p in list(data.get("point", [])) + list(data.get("points", [])):
+        out += ["[[point]]", *(line(k, v) for k, v in p.items() if v is not None)]
+    return "\n".join(out) + "\n"
 
 
 def _short(v: Any) -> str:
@@ -170,11 +199,9 @@ class SweepResult:
                 rows.append([p.label, _pm(s["final_test_acc"]), _pm(s["best_test_acc"]), _pm(s["final_train_loss"]),
                              _pm(s["test_acc_shifted"]) if "test_acc_shifted" in s else "-",
                              f"{s['seconds_per_run']['mean']:.1f} s"])
-        spread = "mean ± std over" if self.spec.runs > 1 else "one run of"
+        spread = f"mean ± std over {self.spec.runs} runs per point" if self.spec.runs > 1 else "one run per point"
         table = html_table(["point", "final test acc", "best test acc", "final train loss", "shifted/rotated test acc",
-                            "time per run"], rows, left=(0,),
-                           caption=f"sweep {self.spec.name}: {spread} {self.spec.runs} run{'s' * (self.spec.runs > 1)} "
-                                   "per point")
+                            "time per run"], rows, left=(0,), caption=f"sweep {self.spec.name}: {spread}")
         picture = png_img(Path(self.out) / "final.png", "final test accuracy per point", width=640)
         return (f'<div class="gradlab-sweep">{table}{picture or ""}<p>{esc(f"total time {self.seconds:.0f} s; files in {self.out}")}'
                 "</p></div>")

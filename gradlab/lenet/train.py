@@ -20,6 +20,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -204,6 +205,32 @@ class TrainResult:
         lines += [f"run {r.run} (seed {r.seed}): {r.verdict}" for r in self.runs]
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: a row per run, mean ± std over the runs, each run's verdict, and the curves
+        inline when the training wrote them."""
+        from ..htmltable import esc, html_table, png_img
+
+        c, s = self.config, self.summary
+        rows: list[list[Any]] = []
+        for r in self.runs:
+            f = r.final
+            rows.append([f"{r.run}", f"{r.seed}", f"{f['epoch']}", f"{f['train_loss']:.4f}", f"{f['train_acc']:.4f}",
+                         f"{f['test_acc']:.4f}", f"{f['best_test_acc']:.4f}", f"{r.seconds:.1f} s"])
+        if len(self.runs) > 1:
+            rows.append(["mean ± std", "", "", *(_pm(s[k]).replace("+/-", "±") for k in
+                         ("final_train_loss", "final_train_acc", "final_test_acc", "best_test_acc")), ""])
+        table = html_table(["run", "seed", "epochs", "train loss", "train acc", "test acc", "best test acc", "time"],
+                           rows, left=(0,), caption=f"{c.model} on {self.data.get('name', '?')}: {c.optimizer} lr "
+                                                    f"{c.lr:g}, batch {c.batch_size}, {len(self.runs)} "
+                                                    f"run{'s' * (len(self.runs) > 1)}")
+        notes = [f"<li>run {r.run} (seed {r.seed}): {esc(r.verdict)}</li>" for r in self.runs]
+        if "test_acc_shifted" in s:
+            notes.append(f"<li>test accuracy on the shifted/rotated test set: "
+                         f"{esc(_pm(s['test_acc_shifted']).replace('+/-', '±'))}</li>")
+        picture = png_img(Path(self.out) / "curves.png", "train loss, train and test accuracy per epoch",
+                          width=900) if self.out else None
+        return f'<div class="gradlab-train">{table}<ul>{"".join(notes)}</ul>{picture or ""}</div>'
+
 
 def _pm(stat: dict[str, float]) -> str:
     if stat.get("n", 1) > 1:
@@ -371,7 +398,9 @@ class _Progress:
         self.bar = None
         if enabled:
             try:
-                from tqdm.auto import tqdm
+                with warnings.catch_warnings():  # Jupyter without ipywidgets: tqdm.auto falls back to a text bar
+                    warnings.filterwarnings("ignore", message="IProgress not found")
+                    from tqdm.auto import tqdm
 
                 self.bar = tqdm(total=total, desc=desc, unit=unit, leave=False, mininterval=0.5,
                                 dynamic_ncols=True, file=sys.stderr)
@@ -477,7 +506,7 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
                 c = directional_check(model, xb[:config.check_batch], yb[:config.check_batch], step=step, seed=seed)
                 epoch_checks.append(c.to_dict())
             if bar.bar is not None:
-                bar.update(1, float(loss))
+                bar.update(1, float(loss.detach()))
             if stop_after_steps is not None and step >= stop_after_steps:  # for tests of interruption
                 raise KeyboardInterrupt
         bar.close()

@@ -25,6 +25,7 @@ True
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -144,7 +145,27 @@ def _bundle(dot_source: str, text: str, gates: int = 0) -> dict[str, Any]:
                                      "graph.render('graph.svg') or the DOT source with graph.to_dot())"}
     if not dot_available():
         return {"text/plain": text + "\n(install Graphviz to see the picture: " + INSTALL_HINT + ")"}
-    return {"image/svg+xml": run_dot(dot_source, "svg").decode("utf-8"), "text/plain": text}
+    return {"image/svg+xml": fit_width(run_dot(dot_source, "svg").decode("utf-8")), "text/plain": text}
+
+
+#: The widest picture Jupyter shows at its own size (points); a wider one is scaled down to this width, so that
+#: a graph of many gates fits a notebook's output area instead of scrolling sideways.
+INLINE_MAX_WIDTH_PT = 720.0
+
+
+def fit_width(svg: str, max_pt: float = INLINE_MAX_WIDTH_PT) -> str:
+    """Graphviz's SVG with its ``width``/``height`` scaled down to ``max_pt`` points wide if it is wider (the
+    ``viewBox`` keeps the drawing whole).
+
+    >>> fit_width('<svg width="1440pt" height="300pt" viewBox="0 0 1440 300">', 720)
+    '<svg width="720pt" height="150pt" viewBox="0 0 1440 300">'
+    """
+    m = re.search(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"', svg)
+    if m is None or float(m.group(1)) <= max_pt:
+        return svg
+    width, height = float(m.group(1)), float(m.group(2))
+    return (svg[:m.start()] + f'<svg width="{max_pt:g}pt" height="{height * max_pt / width:.6g}pt"'
+            + svg[m.end():])
 
 
 def figure(graph: Graph | str, at: Any = None, opts: RenderOptions | None = None, **kwargs: Any) -> Figure:

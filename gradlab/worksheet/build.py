@@ -60,6 +60,21 @@ class WorksheetResult:
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the worksheet in one line, a row per question (answer boxes, points), the notes."""
+        from ..htmltable import esc, html_table
+
+        rows = [[q["id"], q["type"], q["title"], len(q["items"]), f"{q['points']:g}"] for q in self.questions]
+        table = html_table(["question", "type", "asks for", "answer boxes", "points"], rows, left=(1, 2),
+                           caption=f"{self.title}: {self.variants} variants, seed {self.seed}, "
+                                   f"{self.total_points:g} points")
+        notes = "".join(f"<li>note: {esc(n)}</li>" for n in self.notes)
+        index, key = Path(self.folder) / "index.html", Path(self.folder) / "key.json"
+        files = f"{len(self.files)} files in {self.folder}"
+        return (f'<div class="gradlab-worksheet">{table}<p>{esc(files)} (open <code>{esc(index)}</code>; grade with '
+                f"<code>gradlab grade RESPONSES.csv --key {esc(key)}</code>)</p>"
+                + (f"<ul>{notes}</ul>" if notes else "") + "</div>")
+
 
 def _spec_of(source: WorksheetSpec | Graph | str | Path) -> WorksheetSpec:
     if isinstance(source, WorksheetSpec):

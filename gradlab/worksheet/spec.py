@@ -259,20 +259,33 @@ def load_spec(path: str | Path) -> WorksheetSpec:
         raise WorksheetError(f"no such spec or graph file: {shown(p)}")
     text = read_text(p, "worksheet spec", error=WorksheetError, bom=True)  # a byte-order mark, as some editors write
     where = str(p)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise _fail(f"not valid TOML: {e}", where) from None
-    except RecursionError:
-        raise _fail("not valid TOML: arrays or tables nested too deeply", where) from None
+    data = _read_toml(text, where)
     if "part" not in data and "program" in data:
         gf = load_graph_file(p)
         return spec_from_graph(gf.graph, where, title=gf.title)  # the file's description is not the sheet's
     return parse_spec(data, text, where, base=p.parent)
 
 
-def parse_spec(data: Mapping[str, Any], text: str = "", where: str = "<spec>", *, base: Path = Path(".")) -> WorksheetSpec:
-    """A spec from parsed TOML (see the module docstring)."""
+def _read_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise _fail(f"not valid TOML: {e}", where) from None
+    except RecursionError:
+        raise _fail("not valid TOML: arrays or tables nested too deeply", where) from None
+
+
+def parse_spec(data: Mapping[str, Any] | str, text: str = "", where: str = "<spec>", *,
+               base: Path = Path(".")) -> WorksheetSpec:
+    """A spec from parsed TOML, or from the TOML text itself (see the module docstring); a ``graph = "file"``
+    in it is found relative to ``base``.
+
+    >>> parse_spec('title = "Quiz"\\n[[part]]\\nprogram = "f = x*y"').title
+    'Quiz'
+    """
+    if isinstance(data, str):
+        text = data
+        data = _read_toml(text, where)
     unknown = sorted(set(data) - SPEC_KEYS)
     if unknown:
         raise _fail(f"unknown key '{unknown[0]}'; a worksheet spec has {', '.join(sorted(SPEC_KEYS))} "

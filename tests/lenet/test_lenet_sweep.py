@@ -29,6 +29,24 @@ def test_grid_and_points():
     assert spec.config(spec.points[1]).lr == 1e-2  # Adagrad's own default learning rate
 
 
+def test_a_sweep_given_as_data_is_the_sweep_its_file_would_be():
+    data = {"name": "arch \"x\"", "runs": 2, "base": {"dataset": "mnist5k", "epochs": 2, "test_limit": None},
+            "point": [{"label": "ReLU", "model": "lenet-relu"},
+                      {"label": "own", "model": "conv 8@5x5 | relu | flatten | dense 10", "lr": 1e-3}]}
+    spec = SweepSpec.from_dict(data)
+    assert spec.base == {"dataset": "mnist5k", "epochs": 2}  # None keeps the default
+    assert [(p.label, p.overrides) for p in spec.points] == [(q["label"], {k: v for k, v in q.items() if k != "label"})
+                                                             for q in data["point"]]
+    again = SweepSpec.parse(spec.source)  # what sweep.toml keeps reads back as the same sweep
+    assert (again.name, again.runs, again.base, again.points) == (spec.name, spec.runs, spec.base, spec.points)
+    grid = SweepSpec.from_dict({"name": "lr", "base": {"epochs": 1}, "vary": {"lr": [0.1, 0.9]}})
+    assert [p.label for p in grid.points] == ["lr=0.1", "lr=0.9"] and grid.runs == 3
+    with pytest.raises(SweepError, match="nothing varies"):
+        SweepSpec.from_dict({"name": "x", "base": {"epochs": 1}})
+    with pytest.raises(Exception, match="epochs must be"):
+        SweepSpec.from_dict({"name": "x", "base": {"epochs": 0}, "vary": {"lr": [1.0]}})
+
+
 @pytest.mark.parametrize("text, match", [
     (BASE, "nothing varies"),
     (BASE + "[vary]\nlr = []\n", "non-empty list"),

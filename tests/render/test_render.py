@@ -406,6 +406,25 @@ def test_jupyter_display_of_graph_and_drawing():
     assert big._repr_svg_() is None and "too many to draw inline" in big._repr_mimebundle_()["text/plain"]
 
 
+def test_a_wide_picture_is_scaled_to_fit_a_notebook_and_a_narrow_one_is_not():
+    needs_dot()
+    from gradlab.render import INLINE_MAX_WIDTH_PT
+
+    def size(svg: str) -> tuple[float, float, list[float]]:
+        m = re.search(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"\s+viewBox="([0-9. ]+)"', svg)
+        assert m, svg[:300]
+        return float(m.group(1)), float(m.group(2)), [float(v) for v in m.group(3).split()]
+
+    wide = Graph.parse("z = w0*x0 + w1*x1 + w2; a = 1/(1+exp(-z))").draw({"w0": 2, "x0": -1, "w1": -3, "x1": -2,
+                                                                         "w2": -3})
+    w, h, box = size(wide._repr_svg_())
+    assert box[2] > INLINE_MAX_WIDTH_PT and w == INLINE_MAX_WIDTH_PT  # the viewBox keeps the whole drawing
+    assert h == pytest.approx(box[3] * w / box[2], rel=1e-5) and size(wide.svg())[:2] == (box[2], box[3])
+    narrow = Graph.parse("f = x*y").draw({"x": 2, "y": 3})
+    w, h, box = size(narrow._repr_svg_())
+    assert w <= INLINE_MAX_WIDTH_PT and (w, h) == (box[2], box[3])
+
+
 # ------------------------------------------------------------------ numbers and formulas
 
 def test_number_format():
