@@ -519,8 +519,9 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
 
 
 # ----------------------------------------------------------------------------- several runs
-def _stats(values: list[float]) -> dict[str, float]:
-    t = torch.tensor(values, dtype=torch.float64)
+def _stats(values: list[float | None]) -> dict[str, float]:
+    # a diverged run's NaN loss is null in its result.json, and None when read back
+    t = torch.tensor([math.nan if v is None else v for v in values], dtype=torch.float64)
     std = float(t.std(unbiased=True)) if len(values) > 1 else 0.0
     return {"mean": float(t.mean()), "std": std, "min": float(t.min()), "max": float(t.max()), "n": len(values)}
 
