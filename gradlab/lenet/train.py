@@ -174,8 +174,13 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunResult":
-        return cls(d["run"], d["seed"], [EpochMetrics(**h) for h in d["history"]], d["final"], d["verdict"],
-                   d.get("checks", []), d.get("seconds", 0.0))
+        # JSON has no NaN: a diverged run's losses were written as null; they are NaN again here
+        nan = ("train_loss", "train_acc", "test_loss", "test_acc")
+        rows: list[dict[str, Any]] = [{k: math.nan if k in nan and v is None else v for k, v in h.items()}
+                                      for h in d["history"]]
+        history = [EpochMetrics(**row) for row in rows]
+        final = {k: math.nan if k in nan and v is None else v for k, v in d["final"].items()}
+        return cls(d["run"], d["seed"], history, final, d["verdict"], d.get("checks", []), d.get("seconds", 0.0))
 
 
 @dataclass
