@@ -136,3 +136,15 @@ def test_save_and_load_give_bit_identical_predictions(tmp_path):
     loaded = load_keras_file(tmp_path / "m.keras")
     moving = [w for w in loaded.non_trainable_weights if "moving_mean" in w.path][0]
     assert float(np.abs(keras.ops.convert_to_numpy(moving)).max()) > 0  # the statistics were saved too
+
+
+def test_the_docs_show_what_the_keras_summary_prints(capsys):
+    """docs/lenet.md shows the output of `gradlab lenet summary --framework keras` as it is."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "lenet.md").read_text(encoding="utf-8")
+    (shown,) = re.findall(r"<!-- keras-summary: gradlab lenet summary --framework keras -->\n```text\n(.*?)```",
+                          page, re.S)
+    assert main(["lenet", "summary", "--framework", "keras"]) == 0
+    assert capsys.readouterr().out == shown
