@@ -3,7 +3,7 @@
     gradlab lenet train [--dataset fashion-mnist] [--model lenet] [--optimizer sgd] [--runs 3] [--out runs/lenet]
     gradlab lenet sweep SPEC.toml [--out DIR] [--jobs 2]
     gradlab lenet featuremaps MODEL_OR_CHECKPOINT --index 7 [--out featuremaps.png]
-    gradlab lenet summary [MODEL] [--dtype float32] [--layout keras]
+    gradlab lenet summary [MODEL] [--dtype float32] [--layout keras] [--framework keras]
     gradlab lenet save CHECKPOINT OUT          gradlab lenet load MODEL [--compare CHECKPOINT]
     gradlab lenet gradcheck [--model lenet ...] gradlab lenet augment --preview aug.png
     gradlab lenet models                        gradlab lenet data [--dataset ...]
@@ -36,10 +36,14 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     _data_args(p)
     p.add_argument("--model", default="lenet", help="a variant (see 'gradlab lenet models'), a layer spec "
                    "'conv 6@5x5 pad=2 | relu | maxpool 2 | flatten | dense 10', or a .toml file (default lenet)")
-    p.add_argument("--optimizer", default="sgd", help="sgd, adam, adamw, adamax, nadam, radam, rmsprop, adagrad, "
-                   "adadelta, adafactor (default sgd)")
-    p.add_argument("--lr", type=float, help="learning rate (default: 0.9 for sgd as in the notebook, else the "
-                   "optimizer's usual default)")
+    p.add_argument("--framework", default="torch", choices=["torch", "keras"],
+                   help="train with torch (default) or Keras 3 on torch (needs gradlab[keras]): the same data, runs, "
+                        "curves and reports; Keras writes model.keras")
+    p.add_argument("--optimizer", default="sgd", help="torch: sgd, adam, adamw, adamax, nadam, radam, rmsprop, "
+                   "adagrad, adadelta, adafactor; keras: sgd, adam, adamw, adamax, nadam, rmsprop, adagrad, adadelta, "
+                   "adafactor, lion, ftrl, lamb (default sgd)")
+    p.add_argument("--lr", type=float, help="learning rate (default: torch: 0.9 for sgd as in the notebook, else "
+                   "torch's default for the optimizer; keras: Keras's default, 0.01 for sgd and 0.001 for the others)")
     p.add_argument("--momentum", type=float, default=0.0, help="momentum for sgd and rmsprop (default 0)")
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--schedule", default="constant", choices=["constant", "cosine"],
@@ -98,9 +102,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _data_args(f, default="")
     f.set_defaults(func=run_featuremaps)
 
-    m = sub.add_parser("summary", help="Keras-style table: output shapes, Param # with formulas, memory",
-                       description="A Keras-style model summary; every Param # shows its formula.")
-    m.add_argument("model", nargs="?", default="lenet", help="a variant, layer spec, .toml file, or saved model")
+    m = sub.add_parser("summary", help="Keras-style table (or Keras's own): output shapes, Param # with formulas, "
+                       "memory", description="A model summary where every Param # shows its formula. With "
+                       "--framework keras: Keras's own model.summary(line_length=80, expand_nested=True, "
+                       "show_trainable=True), then each row, the memory, (None, 10) and the arguments explained.")
+    m.add_argument("model", nargs="?", default="lenet", help="a variant, layer spec, .toml file, or saved model "
+                   "(with --framework keras also a .keras file)")
+    m.add_argument("--framework", default="torch", choices=["torch", "keras"],
+                   help="torch (gradlab's table of the torch model) or keras (Keras 3's own summary, on torch)")
+    m.add_argument("--line-length", type=int, default=80, help="keras: model.summary's line_length (default 80)")
+    m.add_argument("--no-expand-nested", action="store_true", help="keras: expand_nested=False")
+    m.add_argument("--no-show-trainable", action="store_true", help="keras: show_trainable=False")
     m.add_argument("--dtype", default="float32", choices=["float16", "bfloat16", "float32", "float64"])
     m.add_argument("--layout", default="torch", choices=["torch", "keras"],
                    help="print shapes as torch (None, C, H, W) or Keras (None, H, W, C)")
@@ -113,7 +125,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sv.set_defaults(func=run_save)
 
     ld = sub.add_parser("load", help="load a saved model, evaluate it, compare its logits with a checkpoint")
-    ld.add_argument("model", help="a saved model (.safetensors/.json or their stem) or a run folder")
+    ld.add_argument("model", help="a saved model (.safetensors/.json or their stem), a Keras .keras file, or a run "
+                    "folder")
     ld.add_argument("--compare", metavar="CHECKPOINT", help="check that the logits on the test set are bit-identical "
                     "to this checkpoint's (or model's)")
     ld.add_argument("--test-limit", type=int, help="evaluate on the first N test images")
@@ -161,7 +174,8 @@ def _config(args: argparse.Namespace) -> Any:
                        schedule=args.schedule,
                        epochs=args.epochs, iterations=args.iterations, batch_size=args.batch_size, seed=args.seed,
                        runs=args.runs, threads=args.threads, device=args.device, augment=args.augment,
-                       check_every=args.check_every, train_limit=args.train_limit, test_limit=args.test_limit)
+                       check_every=args.check_every, train_limit=args.train_limit, test_limit=args.test_limit,
+                       framework=args.framework)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -172,7 +186,12 @@ def run_train(args: argparse.Namespace) -> int:
     architecture(cfg.model)
     if args.resume and args.force:
         raise UsageError("--resume and --force contradict each other")
-    require("safetensors", purpose="gradlab lenet train (it saves each run's model)")
+    if cfg.framework == "keras":
+        from ..lenet.keras_env import import_keras
+
+        import_keras(purpose="gradlab lenet train --framework keras")
+    else:
+        require("safetensors", purpose="gradlab lenet train (it saves each run's model)")
     output_folder(args.out, "--out", create=False)
     res = train(cfg, args.out, resume=args.resume, force=args.force,
                 progress=not args.no_progress and sys.stderr.isatty(), log=_log)
@@ -180,7 +199,9 @@ def run_train(args: argparse.Namespace) -> int:
         print(res.to_json(indent=1))
     else:
         print(res)
-        print(f"wrote {args.out}/: " + ", ".join(res.files) + ", run-*/ (checkpoint.pt, model.safetensors, model.json)")
+        runs = ("checkpoint.keras, model.keras" if cfg.framework == "keras" else
+                "checkpoint.pt, model.safetensors, model.json")
+        print(f"wrote {args.out}/: " + ", ".join(res.files) + f", run-*/ ({runs})")
     return 0
 
 
@@ -189,6 +210,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     from ..lenet.sweep import run_sweep as _run
 
     spec = SweepSpec.load(args.spec)
+    if any(spec.config(p).framework == "keras" for p in spec.points):
+        from ..lenet.keras_env import import_keras
+
+        import_keras(purpose="a sweep with framework = \"keras\"")
     require("safetensors", purpose="gradlab lenet sweep (it saves each run's model)")
     out = args.out or f"runs/sweep-{spec.points[0].slug if not spec.name else _slug(spec.name)}"
     res = _run(spec, out, jobs=args.jobs, force=args.force, log=_log, threads=args.threads)
@@ -244,6 +269,8 @@ def run_featuremaps(args: argparse.Namespace) -> int:
 
 
 def run_summary(args: argparse.Namespace) -> int:
+    if args.framework == "keras":
+        return _keras_summary(args)
     require("torchinfo", purpose="gradlab lenet summary")
     from ..lenet.summary import model_summary
 
@@ -261,6 +288,19 @@ def run_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keras_summary(args: argparse.Namespace) -> int:
+    if not 40 <= args.line_length <= 400:
+        raise UsageError(f"--line-length {args.line_length}: give 40 to 400 characters")
+    from ..lenet.keras_env import import_keras
+    from ..lenet.keras_summary import keras_summary
+
+    import_keras(purpose="gradlab lenet summary --framework keras")
+    s = keras_summary(args.model, line_length=args.line_length, expand_nested=not args.no_expand_nested,
+                      show_trainable=not args.no_show_trainable)
+    print(s.to_json(indent=1) if args.json else s)
+    return 0
+
+
 def run_save(args: argparse.Namespace) -> int:
     require("safetensors", purpose="gradlab lenet save")
     from ..lenet.train import checkpoint_to_model
@@ -273,7 +313,52 @@ def run_save(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_keras(path: str) -> bool:
+    p = Path(path)
+    return p.suffix == ".keras" or (path_kind(p) == "folder" and path_kind(p / "model.keras") == "file")
+
+
+def _keras_load(args: argparse.Namespace) -> int:
+    from ..lenet.augment import shifted_test_set
+    from ..lenet.data import load_dataset, to_float
+    from ..lenet.keras_env import import_keras
+    from ..lenet.keras_persist import compare_predictions, keras_model_path, load_keras_file, predict_logits
+    from ..lenet.keras_train import channels_last
+
+    import_keras(purpose="gradlab lenet load of a .keras model")
+    model = load_keras_file(args.model)
+    data = load_dataset(args.dataset or "auto", args.data_dir, download_missing=args.download)
+    if args.test_limit:
+        data = data.subset(None, args.test_limit)
+    _log(data.notice)
+    x, y = to_float(data.test_x), data.test_y.numpy()
+    xk = channels_last(x)
+    acc = float((predict_logits(model, xk).argmax(-1) == y).mean())
+    acc_shifted = float((predict_logits(model, channels_last(shifted_test_set(x))).argmax(-1) == y).mean())
+    out: dict[str, Any] = {"model": str(keras_model_path(args.model)), "architecture": model.name,
+                           "framework": "keras", "dataset": data.name, "test_images": len(y), "test_acc": acc,
+                           "test_acc_shifted": acc_shifted}
+    code = 0
+    if args.compare:
+        c = compare_predictions(model, load_keras_file(args.compare), xk)
+        out["compare"] = {"with": str(keras_model_path(args.compare)), **c.to_dict()}
+        code = 0 if c.bit_identical else 1
+    if args.json:
+        print_json(out)
+    else:
+        print(f"loaded {out['model']} ({out['architecture']}, Keras); {data.name} test set, {len(y):,} images: "
+              f"accuracy {acc:.4f}; on the shifted/rotated test set {acc_shifted:.4f}")
+        if args.compare:
+            c2 = out["compare"]
+            print(f"logits vs {c2['with']}: " + ("bit-identical" if c2["bit_identical"] else
+                                                  f"DIFFERENT (max |difference| {c2['max_abs_diff']:.3g}, "
+                                                  f"{c2['different_predictions']} predictions differ)"))
+    return code
+
+
 def run_load(args: argparse.Namespace) -> int:
+    if _is_keras(args.model):
+        return _keras_load(args)
     import torch
 
     from ..lenet.augment import shifted_test_set

@@ -8,7 +8,9 @@ Importing this package imports torch; ``import gradlab`` does not import it.
 One module per idea: :mod:`.data` (IDX files, Debian's Fashion-MNIST, the embedded MNIST
 subset), :mod:`.models` (the reference LeNet, variants, specs), :mod:`.train` (runs,
 metrics, plots, checkpoints), :mod:`.sweep`, :mod:`.featuremaps`, :mod:`.summary`,
-:mod:`.persist` (safetensors), :mod:`.augment`, :mod:`.gradcheck`.
+:mod:`.persist` (safetensors), :mod:`.augment`, :mod:`.gradcheck`; the Keras side (Keras 3 on torch, the
+``keras`` extra, imported only when used): :mod:`.keras_env`, :mod:`.keras_models`, :mod:`.keras_summary`,
+:mod:`.keras_persist`, :mod:`.keras_augment`, :mod:`.keras_train`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ from .gradcheck import (
     layer_checks,
     run_gradchecks,
 )
+from .keras_augment import keras_augmentation
+from .keras_env import KERAS_DEFAULT_LR, KERAS_OPTIMIZERS, KerasError, import_keras
+from .keras_models import build_keras_model
+from .keras_persist import PredictionComparison, compare_predictions, load_keras_file, round_trip, save_keras_model
+from .keras_summary import KerasSummary, keras_summary
+from .keras_train import keras_train_run  # registers framework = "keras" with train_run
 from .models import VARIANTS, Architecture, ModelError, architecture, build_model
 from .persist import PersistError, load_any, load_model, save_model
 from .summary import ModelSummary, model_summary
@@ -50,6 +58,9 @@ __all__ = [
     "feature_maps", "plot_feature_maps", "plot_kernels",
     "DirectionalCheck", "GradcheckReport", "GraphCheck", "LayerCheck", "directional_check", "graph_checks",
     "layer_checks", "run_gradchecks",
+    "keras_augmentation", "KERAS_DEFAULT_LR", "KERAS_OPTIMIZERS", "KerasError", "import_keras", "build_keras_model",
+    "PredictionComparison", "compare_predictions", "load_keras_file", "round_trip", "save_keras_model", "KerasSummary",
+    "keras_summary", "keras_train_run",
     "VARIANTS", "Architecture", "ModelError", "architecture", "build_model",
     "PersistError", "load_any", "load_model", "save_model",
     "ModelSummary", "model_summary",

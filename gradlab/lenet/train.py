@@ -34,6 +34,7 @@ from ..jsonable import jsonable as _jsonable
 from .augment import Augment, shifted_test_set
 from .data import Dataset, load_dataset
 from .gradcheck import directional_check
+from .keras_env import KERAS_DEFAULT_LR, KERAS_OPTIMIZERS
 from .models import architecture, build_model
 from .persist import (
     CHECKPOINT_FORMAT,
@@ -57,7 +58,9 @@ OPTIMIZERS: dict[str, str] = {
     "sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "adamax": "Adamax", "nadam": "NAdam", "radam": "RAdam",
     "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta", "adafactor": "Adafactor",
 }
-#: learning rates used when none is given: the reference SGD rate, and each optimizer's usual default
+#: learning rates used when none is given: the reference notebook's SGD rate 0.9, and for every other optimizer
+#: torch's own default (the ``lr=`` default of its class in torch.optim; Keras's defaults differ: with
+#: ``framework = "keras"`` Keras's optimizers and defaults are used, see gradlab.lenet.keras_env)
 DEFAULT_LR = {"sgd": 0.9, "adam": 1e-3, "adamw": 1e-3, "adamax": 2e-3, "nadam": 2e-3, "radam": 1e-3,
               "rmsprop": 1e-3, "adagrad": 1e-2, "adadelta": 1.0, "adafactor": 1e-2}
 
@@ -92,13 +95,17 @@ class TrainConfig:
     train_limit: int | None = None
     test_limit: int | None = None
     eval_shifted: bool = True
+    framework: str = "torch"
 
     def __post_init__(self) -> None:
         self.optimizer = self.optimizer.lower()
-        if self.optimizer not in OPTIMIZERS:
-            raise TrainError(f"unknown optimizer {self.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+        if self.framework not in ("torch", "keras"):
+            raise TrainError(f"unknown framework {self.framework!r}; choose torch or keras (Keras 3 on torch)")
+        table, defaults = (KERAS_OPTIMIZERS, KERAS_DEFAULT_LR) if self.framework == "keras" else (OPTIMIZERS, DEFAULT_LR)
+        if self.optimizer not in table:
+            raise TrainError(f"unknown optimizer {self.optimizer!r} for {self.framework}; choose from {', '.join(table)}")
         if self.lr is None:
-            self.lr = DEFAULT_LR[self.optimizer]
+            self.lr = defaults[self.optimizer]
         for name in ("epochs", "batch_size", "runs"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -168,8 +175,13 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunResult":
-        return cls(d["run"], d["seed"], [EpochMetrics(**h) for h in d["history"]], d["final"], d["verdict"],
-                   d.get("checks", []), d.get("seconds", 0.0))
+        # JSON has no NaN: a diverged run's losses were written as null; they are NaN again here
+        nan = ("train_loss", "train_acc", "test_loss", "test_acc")
+        rows: list[dict[str, Any]] = [{k: math.nan if k in nan and v is None else v for k, v in h.items()}
+                                      for h in d["history"]]
+        history = [EpochMetrics(**row) for row in rows]
+        final = {k: math.nan if k in nan and v is None else v for k, v in d["final"].items()}
+        return cls(d["run"], d["seed"], history, final, d["verdict"], d.get("checks", []), d.get("seconds", 0.0))
 
 
 @dataclass
@@ -393,6 +405,11 @@ def _same_settings(state: dict[str, Any], config: TrainConfig, where: Path) -> N
 
 
 # ----------------------------------------------------------------------------- one run
+#: the run functions of the other frameworks, each registered by its module: gradlab.lenet.keras_train adds "keras"
+#: (the package gradlab.lenet imports it), so that train_run, train and the sweeps run them as they run torch's
+RUNNERS: dict[str, Callable[..., "RunResult"]] = {}
+
+
 class _Progress:
     def __init__(self, enabled: bool, total: int, desc: str, unit: str = "batch"):
         self.bar = None
@@ -422,6 +439,9 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
               resume: bool = False, progress: bool = False, log: Callable[[str], None] | None = None,
               stop_after_steps: int | None = None) -> RunResult:
     """Train one model; with ``run_dir``, checkpoint every epoch there and write the run's metrics and model."""
+    if config.framework in RUNNERS:
+        return RUNNERS[config.framework](config, data, run_dir, run=run, seed=seed, resume=resume, progress=progress,
+                                         log=log, stop_after_steps=stop_after_steps)
     seed = config.seed if seed is None else seed
     set_threads(config.threads)
     device = resolve_device(config.device)
@@ -548,8 +568,9 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
 
 
 # ----------------------------------------------------------------------------- several runs
-def _stats(values: list[float]) -> dict[str, float]:
-    t = torch.tensor(values, dtype=torch.float64)
+def _stats(values: list[float | None]) -> dict[str, float]:
+    # a diverged run's NaN loss is null in its result.json, and None when read back
+    t = torch.tensor([math.nan if v is None else v for v in values], dtype=torch.float64)
     std = float(t.std(unbiased=True)) if len(values) > 1 else 0.0
     return {"mean": float(t.mean()), "std": std, "min": float(t.min()), "max": float(t.max()), "n": len(values)}
 
@@ -637,7 +658,7 @@ def train(config: TrainConfig, out: str | Path | None = None, *, resume: bool = 
         result.files = ["config.json", "metrics.csv", "metrics.json"]
         if plot:
             plot_curves({config.model if config.runs else "": runs}, out_dir / "curves.png",
-                        title=f"{config.model} on {data.name}: {config.optimizer} lr {config.lr:g}, "
+                        title=f"{config.model}{' (Keras)' * (config.framework == 'keras')} on {data.name}: {config.optimizer} lr {config.lr:g}, "
                               f"batch {config.batch_size}, {config.runs} run{'s' * (config.runs > 1)}")
             result.files.append("curves.png")
         write_atomic(out_dir / "metrics.json", result.to_json(indent=1))

@@ -234,3 +234,15 @@ def test_devices():
             resolve_device("cuda")
     with pytest.raises(TrainError, match="unknown device"):
         resolve_device("tpu")
+
+
+def test_a_diverged_run_read_back_from_its_json_is_summarised():
+    """A NaN loss is null in result.json: read back it is NaN again, so the verdict and a sweep's report work."""
+    from gradlab.lenet.train import EpochMetrics, RunResult, summarize, verdict
+
+    h = EpochMetrics(1, 10, float("nan"), 0.1, float("nan"), 0.1, 1.0, 100.0, 0.1)
+    run = RunResult.from_dict(RunResult(1, 0, [h], {**h.__dict__, "best_test_acc": 0.1}, "diverged").to_dict())
+    assert math.isnan(run.final["train_loss"]) and math.isnan(run.history[0].train_loss)
+    assert verdict(run.history).startswith("diverged")
+    s = summarize([run, run])
+    assert s["final_test_acc"]["mean"] == pytest.approx(0.1) and s["final_train_loss"]["mean"] != s["final_train_loss"]["mean"]

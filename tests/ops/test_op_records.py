@@ -24,6 +24,7 @@ MATRIX_AST = ("engine/tensor_forms.py", "worksheet/matrixtext.py", "worksheet/mi
 NOT_OPS = {
     ("lenet/gradcheck.py", "relu"): "the LeNet lab's activation layers are torch modules, not gates of a graph",
     ("lenet/models.py", "max"): "a pooling mode (max or average pooling)",
+    ("lenet/keras_models.py", "max"): "a pooling mode (max or average pooling), as in lenet/models.py",
     ("model/networks.py", "max"): "a pooling mode (max or average pooling)",
     ("worksheet/spec.py", "min"): "a key of a worksheet's [numbers] table (the lowest value)",
     ("worksheet/spec.py", "max"): "a key of a worksheet's [numbers] table (the highest value)",
