@@ -10,7 +10,7 @@ referee is run on its own, always, as the truth. Counted:
   than 1e-6 (relative) off the exact one (inputs on a kink left out: conventions differ there);
 * crash: an exception that is not gradlab's own message for a point outside a gate's domain (refused
   points are counted apart);
-* time per program of the check (median, p99, max).
+* time per program of the check (median, p99, max), after one warm-up check (imports) that is not timed.
 
 Run:  python benchmarks/referee.py [--programs 1000] [--seed 0] [--show 5]
 Not a CI test: a 2-core machine takes a few minutes.
@@ -89,6 +89,7 @@ def run(programs: int, seed: int, show: int) -> int:
     crashes: list[str] = []
     refused = ran = not_refereeable = 0
     slowest = (0.0, "")
+    gradients("f = sin(x)*exp(x)", at={"x": 1.0})  # imports (SymPy, torch) and first-call costs, not timed
     for k in range(programs):
         program, at = random_program(rng, rng.randint(2, 12))
         t0 = time.perf_counter()

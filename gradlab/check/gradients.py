@@ -24,6 +24,7 @@ kink conventions) the difference lives in that one step.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -42,6 +43,7 @@ from ..engine.numeric import Evaluation, backward, forward
 from ..errors import GradlabError
 from ..model.graph import Graph
 from .blame import find_blame
+from .budget import FORMULA_BUDGET, Budget, OutOfTime
 from .kinks import as_value, find_kinks
 from .referee import referee_blame, referee_step
 from .results import (
@@ -54,9 +56,11 @@ from .results import (
     LazyEntries,
     NodeResult,
     OutputResult,
+    StagedForm,
     Tolerances,
     Value,
 )
+from .staged import staged_form
 
 __all__ = ["METHODS", "Blame", "Formulas", "GradientReport", "InputResult", "KinkResult", "NodeResult",
            "OutputResult", "Tolerances", "find_blame", "find_kinks", "gradients"]
@@ -85,6 +89,8 @@ class Formulas:
     matrix: str | None = None
     entries: dict[str, str] = field(default_factory=dict)
     representative: str = ""
+    #: why ``expr`` is the staged form, where it is (the time budget ran out, too big to read, a big graph)
+    staged_reason: str = ""
 
 
 # ------------------------------------------------------------------------------------------ the steps
@@ -110,20 +116,46 @@ def prepare(graph_or_program: Graph | str, at: Mapping[str, Any] | None, methods
     return graph, ("symbolic", *[m for m in methods if m != "symbolic"]), tol or Tolerances()
 
 
-def formulas(graph: Graph, simplify: bool = True) -> dict[str, Formulas]:
-    """d output / d each node as text (inputs get the formulas, every node its chain-rule step)."""
-    return _tensor_formulas(graph, simplify) if graph.is_tensor else _scalar_formulas(graph, simplify)
+def formulas(graph: Graph, simplify: bool = True, budget: Budget | None = None) -> dict[str, Formulas]:
+    """d output / d each node as text (inputs get the formulas, every node its chain-rule step); a graph of
+    numbers builds its formulas in the inputs within ``budget`` (past it: the staged form)."""
+    return _tensor_formulas(graph, simplify) if graph.is_tensor else _scalar_formulas(graph, simplify, budget)
 
 
-def _scalar_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
-    from ..engine.symbolic import symbolic_gradients
+def staged_step(graph: Graph, text: Mapping[str, Formulas]) -> StagedForm | None:
+    """Where some input's formula is the staged form: the definitions a script needs to evaluate it, and why."""
+    why = list(dict.fromkeys(text[n].staged_reason for n in graph.inputs if text[n].staged_reason))
+    if graph.is_tensor or not why:
+        return None
+    return staged_form(graph, "; ".join(why))
+
+
+def _scalar_formulas(graph: Graph, simplify: bool, budget: Budget | None = None) -> dict[str, Formulas]:
+    from ..engine.symbolic import FULL_FORM_LIMIT, symbolic_gradients
 
     sym = symbolic_gradients(graph, simplify=simplify)
     if not sym.small:  # big graphs: the staged form; LaTeX on request from symbolic_gradients()
-        return {n: Formulas(str(sym.staged[n]), str(sym.staged[n])) if graph.kind(n) == "input" else Formulas()
-                for n in graph.nodes}
-    return {n: Formulas(str(sym.expr(n)), str(sym.readable_named(n)), sym.latex(n, "expr"), str(sym.staged[n]))
-            if graph.kind(n) == "input" else Formulas(staged=str(sym.staged[n])) for n in graph.nodes}
+        why = f"the graph has more than {FULL_FORM_LIMIT} gates"
+        return {n: Formulas(str(sym.staged[n]), str(sym.staged[n]), staged_reason=why) if graph.kind(n) == "input"
+                else Formulas() for n in graph.nodes}
+    found = {n: Formulas(staged=str(sym.staged[n])) for n in graph.nodes}
+    sym.tick = budget.check if budget is not None else None
+    try:
+        with budget.interrupting() if budget is not None else contextlib.nullcontext():
+            for n in graph.inputs:
+                if budget is not None:
+                    budget.check()
+                found[n] = Formulas(str(sym.expr(n)), str(sym.readable_named(n)), sym.latex(n, "expr"),
+                                    str(sym.staged[n]), staged_reason="" if sym.form(n) != "staged"
+                                    else "its formula in the inputs would be too big to read")
+    except OutOfTime:  # the rest in the staged form, always linear in the graph
+        assert budget is not None
+        why = f"building the formulas in the inputs took longer than the formula budget of {budget.seconds:g} s"
+        for n in graph.inputs:
+            if not found[n].expr:
+                s = sym.staged[n]
+                found[n] = Formulas(str(s), str(s), sym.latex(n, "staged"), str(s), staged_reason=why)
+    return found
 
 
 def _tensor_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
@@ -365,21 +397,28 @@ def _program(graph: Graph) -> str:
 
 def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None, *,
               methods: Sequence[str] = METHODS, tol: Tolerances | None = None,
-              simplify: bool = True) -> GradientReport:
+              simplify: bool = True, formula_budget: float | None = FORMULA_BUDGET) -> GradientReport:
     """Every forward value and gradient of a graph, checked by independent methods.
 
     ``at`` maps each input to a number (an array for a vector or matrix input); without it, only
     symbolic results are given. ``methods`` picks the independent checks (``"fd"``, ``"torch"``);
-    ``"symbolic"`` (with the numeric values computed from it) is always there.
+    ``"symbolic"`` (with the numeric values computed from it) is always there. Formulas in the inputs are
+    built within ``formula_budget`` seconds (None: no limit); past it an input's formula is the staged form
+    (each node's gradient in its consumers' adjoints and local partials), and :attr:`GradientReport.staged_form`
+    holds the definitions that evaluate it.
 
     >>> r = gradients("f = (x + y)*z", at=dict(x=-2, y=5, z=-4), methods=["fd"])
     >>> r.inputs["x"].grad, r.inputs["x"].status, r.methods
     (-4.0, 'ok', ('symbolic', 'fd'))
     """
+    budget = Budget(formula_budget)
     graph, methods, tol = prepare(graph_or_program, at, methods, tol)
-    text = formulas(graph, simplify)
+    text = formulas(graph, simplify, budget)
+    staged = staged_step(graph, text)
     if at is None:
-        return symbolic_only(graph, text, tol)
+        report = symbolic_only(graph, text, tol)
+        report.staged_form = staged
+        return report
     ev = evaluate_point(graph, at)
     kinks = find_kinks(graph, ev.values, tol)
     fd = fd_step(graph, ev, methods)
@@ -399,7 +438,8 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None
                                              "input outside the sample has a wrong gradient")
     return GradientReport(_program(graph), OutputResult(graph.output, float(ev.output)), inputs, nodes, ok,
                           {n: r.value for n, r in inputs.items() if r.value is not None}, methods, kinks, blame, tol,
-                          title=graph.title, is_tensor=graph.is_tensor, fd_sampling=sampling, referee=refereed)
+                          title=graph.title, is_tensor=graph.is_tensor, fd_sampling=sampling, referee=refereed,
+                          staged_form=staged)
 
 
 def _as_graph(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None) -> Graph:

@@ -54,6 +54,7 @@ from ..errors import GradlabError, GraphFileError, Location
 from ..fileio import path_kind, read_text, shown
 from ..lang.parse import parse_program, parse_tensor_program
 from ..model.graph import Graph
+from .budget import FORMULA_BUDGET
 from .gradients import GradientReport, Tolerances, gradients
 
 if sys.version_info >= (3, 11):
@@ -417,19 +418,21 @@ def _find_section(text: str, section: str) -> int | None:
 
 
 def check_graph_file(path_or_file: str | Path | GraphFile, *, methods: tuple[str, ...] = ("symbolic", "fd", "torch"),
-                     simplify: bool = True) -> FileReport:
-    """Check one graph file: gradients by every method at its point, and its expected numbers.
+                     simplify: bool = True, formula_budget: float | None = FORMULA_BUDGET) -> FileReport:
+    """Check one graph file: gradients by every method at its point, and its expected numbers (formulas in the
+    inputs within ``formula_budget`` seconds, as :func:`gradlab.gradients` builds them).
 
     At a kink an expected gradient passes if it matches any of the documented conventions
     (SymPy's, torch's, or a one-sided slope), and the check says which one.
     """
     gf = path_or_file if isinstance(path_or_file, GraphFile) else load_graph_file(path_or_file)
     if not gf.at:
-        report = gradients(gf.graph, None, simplify=simplify)
+        report = gradients(gf.graph, None, simplify=simplify, formula_budget=formula_budget)
         formulas = _check_formulas(gf)
         return FileReport(gf.path, report, [], all(f.ok for f in formulas), formulas)
     try:
-        report = gradients(gf.graph, gf.at, methods=methods, tol=gf.tolerances, simplify=simplify)
+        report = gradients(gf.graph, gf.at, methods=methods, tol=gf.tolerances, simplify=simplify,
+                           formula_budget=formula_budget)
     except GradlabError as e:
         raise e.located(gf.path, gf.line_offset, gf.col_offset) if not (e.where and e.where.file) else e from None
     checks: list[ExpectedCheck] = []

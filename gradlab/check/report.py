@@ -70,6 +70,15 @@ def referee_lines(r: "GradientReport") -> list[str]:
     return ["", head, *(f"  {v}" for v in ref.verdict)]
 
 
+def staged_lines(r: "GradientReport") -> list[str]:
+    """Why formulas are shown in the staged form, where some are (nothing elsewhere)."""
+    if r.staged_form is None:
+        return []
+    out = r.staged_form.output
+    return [f"  (staged form: {r.staged_form.reason}; each d{out}_d<node> is the sum over the node's consumers "
+            "of their adjoint times the local partial; the JSON's staged_form defines every one)"]
+
+
 def header_lines(r: "GradientReport", value: Callable[[Any], str] = num, sep: str = "=") -> list[str]:
     """The lines every report opens with: title, program, the point and the output's value."""
     lines = [r.title] if r.title else []
@@ -128,6 +137,7 @@ def format_report(r: "GradientReport", *, nodes: bool = False, width: int = 100)
         if i.named and i.named != i.expr:
             text += f"\n      = {i.named}"
         lines.append(text if len(text) <= 4 * width else text[: 4 * width] + " ...")
+    lines += staged_lines(r)
     if nodes and r.at is not None:
         lines.append("")
         lines.append("every node (value, adjoint d%s/d node by the symbolic partials and by torch):" % out)
@@ -278,5 +288,5 @@ def html_report(r: "GradientReport") -> str:
     return (f'<table class="gradlab-report"><caption>{caption}</caption>'
             f"<thead><tr>{''.join(f'<th>{h}</th>' for h in head)}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table><p>{html.escape(verdict)}</p>"
-            + "".join(f"<p>{html.escape(line.strip())}</p>" for line in referee_lines(r) if line)
+            + "".join(f"<p>{html.escape(line.strip())}</p>" for line in referee_lines(r) + staged_lines(r) if line)
             + (f"<p>BLAME: {html.escape(r.blame.message)}</p>" if r.blame else ""))

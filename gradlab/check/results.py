@@ -184,6 +184,19 @@ class RefereeResult:
 
 
 @dataclass
+class StagedForm:
+    """What evaluating the staged form takes, where an input's formula is shown in it (:mod:`gradlab.check.staged`):
+    why it is shown (``reason``), the ``output``, every gate's value in its arguments (``values``, forward order)
+    and every adjoint ``d<output>_d<node>`` in its consumers' adjoints and local partials (``adjoints``, backward
+    order), each a formula in gradlab's formula language."""
+
+    reason: str
+    output: str
+    values: dict[str, str]
+    adjoints: dict[str, str]
+
+
+@dataclass
 class KinkResult:
     """A gate evaluated exactly on (or near) its kink, and what each convention gives there."""
 
@@ -254,6 +267,8 @@ class GradientReport:
     fd_sampling: FDSampling | None = None
     #: the high-precision referee's findings, where it ran (else None, and no JSON key)
     referee: RefereeResult | None = None
+    #: the definitions the staged form needs, where an input's formula is shown in it (else None, and no JSON key)
+    staged_form: StagedForm | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -262,6 +277,8 @@ class GradientReport:
             del d["fd_sampling"]
         if self.referee is None:  # the referee's keys only where it ran: other reports keep theirs
             del d["referee"]
+        if self.staged_form is None:
+            del d["staged_form"]
         for row in [*d["inputs"].values(), *d["nodes"]]:
             if row["reference"] is None:
                 del row["reference"]

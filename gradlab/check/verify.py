@@ -44,7 +44,8 @@ from ..lang.claims import (
     prove_equal,
 )
 from ..model.graph import Graph
-from .verify_scalar import ScalarProblem
+from .verify_points import near_kink_points
+from .verify_scalar import EXACT_POINTS, ScalarProblem
 from .verify_tensor import TensorProblem, check_formulas  # noqa: F401  (re-exported: worksheets check many forms)
 
 #: Differing entries listed in a counterexample.
@@ -84,8 +85,11 @@ class VerifyResult:
     """The verdict on one claim; ``to_json()`` keeps these keys stable.
 
     ``decided`` is ``"symbolic"`` when gradlab proved the claim right (the difference reduces
-    to 0), else ``"numeric"`` (a counterexample proves it wrong; a right claim that could not be
-    proved symbolically holds at every one of ``trials`` random points).
+    to 0); ``"exact"`` when the claim is within float64's tolerance at every point but exact arithmetic
+    (decimals as the rationals they are written as, 50 digits) finds it off; else ``"numeric"`` (a
+    counterexample proves it wrong; a right claim that could not be proved symbolically holds at every one of
+    ``trials`` random points, and for a graph of numbers equals the truth to 30 digits at a few of them:
+    numeric only, and the message says so).
     """
 
     ok: bool
@@ -220,12 +224,19 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
     problem.explain = explain
     rng = np.random.default_rng(seed)
     values = problem.sample(trials, rng, at)
+    near = near_kink_points(problem, values, trials, rng) if trials else None
+    n_near = 0
+    if near is not None:  # points next to the claim's own kinks and thresholds, where it may be wrong alone
+        values = {n: np.concatenate([v, near[n]]) for n, v in values.items()}
+        n_near = next(iter(near.values())).shape[0]
     truth = problem.truth_numeric(values)
     claimed = problem.claim_numeric(values)
     n_points = truth.shape[0]
     shape = list(problem.shape)
     rhs_text = c.rhs if graph.is_tensor else str(problem.expr)
     notes = problem.notes
+    if n_near:
+        notes.append(f"{n_near} of the {n_points} points lie next to the claim's own kinks or thresholds")
     same_shape = claimed.shape == truth.shape
     if same_shape:
         axes = tuple(range(1, truth.ndim))
@@ -235,10 +246,19 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
         close = None
         bad_points = np.arange(n_points)
     if len(bad_points) == 0:
-        # right at every point: try to prove it (a proof of a wrong claim cannot succeed, so only now)
+        # right at every point in float64: prove it, in exact arithmetic (a proof of a wrong claim cannot succeed)
         proved = problem.decide() if symbolic else False
         truth_text = getattr(problem, "truth_text", None)
-        how = "proved symbolically" if proved else "no symbolic proof found"
+        exact = problem.exact_difference(values) if symbolic and not proved else None
+        if exact is not None:
+            return _exactly_wrong(problem, c, rhs_text, shape, values, n_points, seed, truth_text, notes, *exact)
+        if proved:
+            how = "proved symbolically"
+        elif getattr(problem, "exact_checked", False):
+            how = (f"numeric only: no symbolic proof found; equal in exact arithmetic at "
+                   f"{min(n_points, EXACT_POINTS)} of them")
+        else:
+            how = "numeric only: no symbolic proof found"
         message = f"{c.lhs} = {c.rhs} holds ({how}; true at {n_points} random point{'s' * (n_points != 1)})"
         return VerifyResult(True, c.text, c.lhs, rhs_text, c.of, c.wrt, shape, "symbolic" if proved else "numeric",
                             n_points, None, None, message, seed, "", truth_text, notes)
@@ -270,6 +290,22 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
                         ce, mistake, message, seed, why, truth_text, notes)
 
 
+def _exactly_wrong(problem: Any, c: Claim, rhs_text: str, shape: list[int], values: Mapping[str, np.ndarray],
+                   n_points: int, seed: int, truth_text: str | None, notes: list[str], i: int,
+                   found: tuple[float, float, float]) -> VerifyResult:
+    """The verdict on a claim float64 cannot tell from the truth while exact arithmetic can."""
+    claimed, true, diff = found
+    point, named = problem.point_of(values, i)
+    ce = Counterexample(point, named, [EntryDiff(c.lhs, [], claimed, true)])
+    mistake, hint = problem.exact_reason(values)
+    rel = abs(diff) / max(abs(claimed), abs(true), 1e-300)
+    message = (f"{c.lhs} = {c.rhs} is wrong: in exact arithmetic it differs from the true derivative by {diff:.3g} "
+               f"at a random point ({rel:.1e} of its size, too little for float64 to see)"
+               + (f"; {hint}" if hint else ""))
+    return VerifyResult(False, c.text, c.lhs, rhs_text, c.of, c.wrt, shape, "exact", n_points, ce, mistake,
+                        message, seed, hint, truth_text, notes)
+
+
 def _shape_words(shape: tuple[int, ...]) -> str:
     from ..ops.tensor import shape_text
 
@@ -291,8 +327,14 @@ def format_result(r: VerifyResult) -> str:
     lines = [f"claim:    {r.claim}"]
     if r.ok:
         how = ("proved symbolically, and true at" if r.decided == "symbolic"
-               else "no symbolic proof found; true at")
+               else "numeric only: no symbolic proof found; true at")
         lines.append(f"verdict:  TRUE ({how} {r.trials} random point{'s' * (r.trials != 1)})")
+    elif r.decided == "exact":
+        lines.append(f"verdict:  FALSE (decided in exact arithmetic: within float64's tolerance at all {r.trials} "
+                     "points, but not equal)")
+        lines.append(f"reason:   {r.message.split(' is wrong: ', 1)[-1]}")
+        if r.mistake:
+            lines.append(f"likely mistake: {r.mistake}")
     else:
         lines.append(f"verdict:  FALSE (wrong at a random point; {r.trials} points tested)")
         if r.mistake:
@@ -327,8 +369,12 @@ def html_result(r: VerifyResult) -> str:
     from ..htmltable import esc, html_table, html_text
 
     if r.ok:
-        how = "proved symbolically, and true at" if r.decided == "symbolic" else "no symbolic proof found; true at"
+        how = ("proved symbolically, and true at" if r.decided == "symbolic"
+               else "numeric only: no symbolic proof found; true at")
         verdict = html_text("b", "TRUE", "color:#1b7a2e") + esc(f" ({how} {r.trials} random point{'s' * (r.trials != 1)})")
+    elif r.decided == "exact":
+        verdict = html_text("b", "FALSE", "color:#b00020") + esc(" (decided in exact arithmetic: " +
+                                                                  r.message.split(" is wrong: ", 1)[-1] + ")")
     else:
         verdict = html_text("b", "FALSE", "color:#b00020") + esc(f" (wrong at a random point; {r.trials} points tested)")
     parts = [f"<p>claim: {html_text('code', r.claim)}<br>verdict: {verdict}</p>"]

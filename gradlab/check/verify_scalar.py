@@ -14,8 +14,14 @@ import sympy as sp
 from ..engine.numeric import backward, forward_lazy, local_partials, point_values
 from ..errors import GradlabError
 from ..lang.claims import Claim, claim_names, forgettable_gates, is_activation, prove_equal, subgraph_to
+from ..lang.exact import exact_decimals
 from ..model.graph import Graph
 from ..ops import Op, as_sympy, op_for
+
+#: Points at which a claim that float64 cannot tell from the truth is compared in exact arithmetic.
+EXACT_POINTS = 4
+#: A difference of at most this many operations is shown in the reason.
+SHORT_DIFFERENCE = 24
 
 
 class ScalarProblem:
@@ -48,23 +54,84 @@ class ScalarProblem:
         return self.sg.named(self.claim.wrt)
 
     def definitions(self) -> dict[sp.Symbol, sp.Expr]:
+        """Each named node's value in the inputs and earlier names, in graph order, decimals exact."""
         from ..engine.symbolic import node_symbol, symbolic_gradients
 
         sg = symbolic_gradients(self.graph)
-        return {node_symbol(n): sg.named_value_expr(n) for n in self.graph.op_nodes
+        return {node_symbol(n): exact_decimals(sg.named_value_expr(n)) for n in self.graph.op_nodes
                 if self.graph.attrs(n).get("named")}
 
     notes: list[str]
+    #: whether :meth:`exact_difference` compared every point it meant to (and found the claim equal there)
+    exact_checked = False
 
     def truth_formula(self) -> str:
         return str(self.truth_symbolic())
 
     def decide(self) -> bool:
+        """Whether the claim is proved right, in exact arithmetic (the graph's decimals as written: 0.1 is 1/10)."""
         truth = self.truth_symbolic()
         self.truth_text = str(truth)
-        return prove_equal(self.expr - truth, self.definitions(), keep=self.expr.free_symbols)
+        self.exact_truth = exact_decimals(truth)
+        return prove_equal(self.expr - self.exact_truth, self.definitions(), keep=self.expr.free_symbols)
+
+    def exact_difference(self, values: Mapping[str, np.ndarray]) -> tuple[int, tuple[float, float, float]] | None:
+        """A point (its number, and claimed, true, difference there) where the claim is not the true derivative in
+        exact arithmetic, among the first :data:`EXACT_POINTS` points; None where it is to the digits evaluated.
+        Call after :meth:`decide`."""
+        from ..engine.symbolic import node_symbol
+        from ..lang.exact import difference
+
+        defs = list(self.definitions().items())
+        n = next(iter(values.values())).shape[0]
+        self.exact_checked = False
+        for i in range(min(n, EXACT_POINTS)):
+            env = {node_symbol(x): float(values[x][i]) for x in self.graph.inputs}
+            try:
+                found = difference(self.expr, self.exact_truth, env, defs)
+            except (TypeError, ValueError, ArithmeticError, RecursionError):  # no number to 50 digits: undecided
+                return None
+            if found is not None:
+                return i, found
+        self.exact_checked = True
+        return None
+
+    def exact_reason(self, values: Mapping[str, np.ndarray]) -> tuple[str | None, str]:
+        """(mistake, hint) for a claim that is wrong only in exact arithmetic: its decimals rounding simple
+        fractions, or the difference itself where it is short."""
+        from ..engine.symbolic import node_symbol
+        from ..lang.exact import decimal_text, difference, rounded_decimals
+
+        rounded = rounded_decimals(self.expr)
+        if rounded:
+            fixed = self.expr.xreplace(rounded)
+            defs = list(self.definitions().items())
+            n = next(iter(values.values())).shape[0]
+            if all(difference(fixed, self.exact_truth, {node_symbol(x): float(values[x][i]) for x in self.graph.inputs},
+                              defs) is None for i in range(min(n, EXACT_POINTS))):
+                pairs = ", ".join(f"{decimal_text(r)} for {c}" for r, c in rounded.items())
+                return "rounded constant", f"the claim rounds exact constants ({pairs}); with them it is right"
+        diff = self.expr - self.exact_truth
+        if sp.count_ops(diff) <= 8 * SHORT_DIFFERENCE:  # only a short difference is worth expanding
+            diff = sp.factor(sp.expand(diff))
+            if sp.count_ops(diff) <= SHORT_DIFFERENCE:
+                return None, f"the claim minus the true derivative is {diff}, not 0"
+        return None, ""
 
     # numeric -------------------------------------------------------------------------------
+    def claim_exprs(self) -> list[Any]:
+        """The claim as SymPy (for its kinks: :mod:`.verify_points`)."""
+        return [self.expr]
+
+    def symbol_values(self, values: Mapping[str, np.ndarray]) -> dict[sp.Symbol, np.ndarray]:
+        return {s: values[n] for n, s in self.symbols.items()}
+
+    def forward_points(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return _forward_tolerant(self.graph, inputs)
+
+    def valid(self, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
+        return _valid(self.graph, values, kink_margin)
+
     def sample(self, trials: int, rng: np.random.Generator, at: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
         g = self.graph
         wanted = trials

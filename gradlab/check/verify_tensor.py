@@ -32,6 +32,8 @@ from ..ops.tensor import tensor_op
 #: Gradients with at most this many entries are decided symbolically entry by entry; bigger ones
 #: are tested at random points only.
 SYMBOLIC_ENTRIES = 64
+#: Claims with at most this many entries are searched for their kinks (:mod:`.verify_points`).
+KINK_ENTRIES = 256
 
 
 class _EntryNames(Mapping[str, Any]):
@@ -218,7 +220,40 @@ class TensorProblem:
 
         return f"(entry {entry_name(self.wrt, idx, self.shape)}) {e}"
 
+    def exact_difference(self, values: Mapping[str, np.ndarray]) -> None:
+        """Vectors and matrices: no exact comparison (the symbolic proof and the random points decide)."""
+        return None
+
     # numeric -------------------------------------------------------------------------------
+    def claim_exprs(self) -> list[Any]:
+        """The claim's entries as SymPy (for its kinks: :mod:`.verify_points`); none for a big claim."""
+        from ..engine.tensor_symbolic import node_symbols
+        from ..ops.tensor import size
+
+        if size(self.claimed_shape) > KINK_ENTRIES:
+            return []
+        c = self._parse({n: node_symbols(self.graph, n) for n in self.names}, batch=False)
+        return [as_sympy(e) for e in np.asarray(c.data, dtype=object).flat]
+
+    def symbol_values(self, values: Mapping[str, np.ndarray]) -> dict[sp.Symbol, np.ndarray]:
+        from ..engine.tensor_symbolic import node_symbols
+
+        out: dict[sp.Symbol, np.ndarray] = {}
+        for n in self.names:
+            syms = np.asarray(node_symbols(self.graph, n), dtype=object)
+            for idx in np.ndindex(*syms.shape):
+                out[syms[idx]] = values[n][(slice(None),) + idx]
+        return out
+
+    def forward_points(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from ..engine.numeric import forward
+
+        with np.errstate(all="ignore"):
+            return forward(self.graph, inputs=dict(inputs), check=False)
+
+    def valid(self, values: Mapping[str, np.ndarray], kink_margin: float = 1e-3) -> np.ndarray:
+        return self._valid(values, kink_margin)
+
     def sample(self, trials: int, rng: np.random.Generator, at: Mapping[str, Any] | None) -> dict[str, np.ndarray]:
         from ..engine.numeric import forward, point_values
 

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..errors import GradlabError
-from .common import add_json, print_json
+from .common import add_formula_budget, add_json, print_json
 
 if TYPE_CHECKING:
     from ..check.graphfile import FileReport
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("paths", nargs="*", default=["graphs"], metavar="PATH", help="graph files or folders")
     p.add_argument("--nodes", action="store_true", help="also list every node's value and adjoint")
     p.add_argument("-q", "--quiet", action="store_true", help="only the summary table")
+    add_formula_budget(p)
     add_json(p)
     p.set_defaults(func=run)
 
@@ -49,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     errors: list[tuple[str, str]] = []
     for f in files:
         try:
-            reports.append(check_graph_file(f))
+            reports.append(check_graph_file(f, **({} if args.formula_budget is None
+                                                  else {"formula_budget": args.formula_budget})))
         except GradlabError as e:
             errors.append((str(f), str(e)))
     if args.json:

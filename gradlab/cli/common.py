@@ -75,6 +75,22 @@ def add_at(parser: argparse.ArgumentParser) -> None:
                              "vectors and matrices as arrays: --at 'x=[1, 2]' --at 'A=[[1, 0], [0, 1]]'")
 
 
+def add_formula_budget(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--formula-budget", type=_seconds, default=None, metavar="SECONDS",
+                        help="time for building each report's formulas in the inputs (default 5); past it they "
+                             "are shown in the staged form, and the JSON's staged_form defines it")
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds (0 or more)")
+    return v
+
+
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
 

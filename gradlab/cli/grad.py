@@ -6,7 +6,7 @@ import argparse
 import os
 
 from ..errors import GradlabError
-from .common import UsageError, add_at, add_json, looks_like_file, parse_at, print_json
+from .common import UsageError, add_at, add_formula_budget, add_json, looks_like_file, parse_at, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", default="fd,torch",
                    help="independent checks to run, comma-separated from fd,torch (default: both; '' for none)")
     p.add_argument("--no-simplify", action="store_true", help="skip SymPy simplification of the formulas")
+    add_formula_budget(p)
     add_json(p)
     p.set_defaults(func=run)
 
@@ -47,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         if m not in METHODS:
             raise UsageError(f"--methods: unknown method '{m}' (choose from fd, torch)")
     try:
-        report = gradients(graph, at, methods=tuple(methods), simplify=not args.no_simplify)
+        report = gradients(graph, at, methods=tuple(methods), simplify=not args.no_simplify,
+                           **({} if args.formula_budget is None else {"formula_budget": args.formula_budget}))
     except GradlabError as e:  # a graph file's program: the place in the file
         if not looks_like_file(args.program) or (e.where and e.where.file):
             raise

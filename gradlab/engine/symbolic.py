@@ -218,17 +218,19 @@ def adjoint_symbol(output: str, node: str) -> sp.Symbol:
     return sp.Symbol(adjoint_name(output, node), real=True)
 
 
-def accumulate_adjoints(graph: Graph, partials: Mapping[Edge, sp.Expr], exprs: Mapping[str, sp.Expr]
-                        ) -> dict[str, sp.Expr]:
+def accumulate_adjoints(graph: Graph, partials: Mapping[Edge, sp.Expr], exprs: Mapping[str, sp.Expr], *,
+                        tick: Callable[[], None] | None = None) -> dict[str, sp.Expr]:
     """The adjoints of a graph of numbers by :func:`reverse_accumulation`, the local partials (in node symbols)
-    written in ``exprs`` (each op node's symbol replaced by its expression there).
+    written in ``exprs`` (each op node's symbol replaced by its expression there); ``tick()`` is called once per
+    node (a time budget raises there: :mod:`gradlab.check.budget`).
 
     >>> g = Graph.parse("f = (x + y)*z")
     >>> sg = symbolic_gradients(g)
     >>> accumulate_adjoints(g, sg.partials, value_exprs(g))["x"]
     z
     """
-    adj = reverse_accumulation(graph, partial_shares(graph, partials, exprs))
+    prepare = None if tick is None else (lambda v, g: (tick(), g)[1])
+    adj = reverse_accumulation(graph, partial_shares(graph, partials, exprs), prepare=prepare)
     return {n: a[()] for n, a in adj.items()}
 
 
@@ -240,6 +242,8 @@ class SymbolicGradients:
     partials: dict[Edge, sp.Expr]
     staged: dict[str, sp.Expr]
     simplify: bool = True
+    #: called between the steps of building a form in the inputs; a time budget raises there
+    tick: Callable[[], None] | None = field(default=None, repr=False)
     _named_expr: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
     _named_adj: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
     _full_expr: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
@@ -330,7 +334,7 @@ class SymbolicGradients:
         self._full_adj.update(self._accumulate(self._full_expr))
 
     def _accumulate(self, exprs: dict[str, sp.Expr]) -> dict[str, sp.Expr]:
-        return accumulate_adjoints(self.graph, self.partials, exprs)
+        return accumulate_adjoints(self.graph, self.partials, exprs, tick=self.tick)
 
     def named(self, node: str) -> sp.Expr:
         """d output / d node in the inputs and the user's names (``w0*a*(1 - a)``)."""

@@ -12,8 +12,12 @@ How one formula is graded (:func:`grade_formula`), the way PrairieLearn and STAC
    answers in the key (missing chain-rule factor, sign, σ for σ(1−σ), one branch of a fork, the
    forward value) and with constant multiples of the key.
 4. **Prove** equality symbolically when the numbers agree: the difference is simplified with
-   bounded effort (``expand``, ``cancel``, then ``simplify`` under a deadline). If the proof does
-   not finish in time the numbers decide (``equal at 16 random points``).
+   bounded effort (``expand``, ``cancel``, then ``simplify`` under a deadline). Without a proof, the
+   difference is evaluated in exact arithmetic (decimals as written, 50 digits) at a few probe points, as
+   ``gradlab verify`` does: a formula off by a relative 1e-9 (``w0*s*(1-s)*(1 + 1e-9)``) is wrong, though the
+   probes cannot see it; one whose decimals round simple fractions (``0.33333333`` for 1/3) and is right
+   with them is accepted, as the probes' tolerance says, and the feedback names the rounding. If none of
+   this finishes in time the numbers decide (``equal at 16 random points``).
 
 Everything here runs inside a grading worker (:mod:`gradlab.grading.worker`), which bounds its
 time and memory; this module itself is plain and synchronous.
@@ -39,6 +43,7 @@ import numpy as np
 import sympy as sp
 
 from ..errors import ParseError
+from ..lang.exact import decimal_text, difference, rounded_decimals
 from ..lang.expr import FORMULA_ONLY, Limits, normalise, parse_expression
 from ..model.answerkey import MISTAKES, Answer, Grading
 from ..ops import HEADS
@@ -51,6 +56,8 @@ PROBES = 16
 MIN_PROBES = 6
 PROBE_RTOL = 1e-7
 PROBE_ATOL = 1e-10
+#: Probe points at which a formula the probes cannot tell from the key is compared in exact arithmetic.
+EXACT_PROBES = 4
 
 
 class Unsupported(Exception):
@@ -237,16 +244,46 @@ def grade_formula(text: str, answer: Answer, grading: Grading, *, prove_seconds:
         if not agree.all():
             return _wrong(mine, agree, ctx, grading, read_as)
     deadline = time.monotonic() + prove_seconds
+    exact: Verdict | None = None
     try:
         with SOFT_DEADLINE(prove_seconds):
             proved = prove_zero(expr - ctx.key, deadline)
+            if not proved and usable:  # as verify decides: exact arithmetic where the probes cannot tell
+                exact = _exactly(expr, ctx, read_as)
     except Deadline:
         proved = None
     if proved:
         return Verdict("correct", 1.0, "correct", method="symbolic", read_as=read_as)
+    if exact is not None:
+        return exact
     if usable:
         return Verdict("correct", 1.0, "correct", method=f"numeric ({len(ctx.points)} random points)", read_as=read_as)
     return Verdict.rejected("gradlab could not decide this answer (no usable test points); ask your teacher")
+
+
+def _exactly(expr: sp.Expr, ctx: Context, read_as: str) -> Verdict | None:
+    """The verdict where the probes agree but exact arithmetic (decimals as written, 50 digits) tells the formula
+    from the key at a probe point: wrong, unless its decimals round simple fractions (``0.33333333`` for 1/3) and
+    with those it is right, which the tolerance of the probes accepts (the feedback says so). None where the two
+    are equal to the digits evaluated."""
+    points = [dict(zip(ctx.inputs, row)) for row in ctx.points[:EXACT_PROBES]]
+    try:
+        found = next(((p, d) for p in points if (d := difference(expr, ctx.key, p)) is not None), None)
+        if found is None:
+            return None
+        rounded = rounded_decimals(expr)
+        explained = bool(rounded) and all(difference(expr.xreplace(rounded), ctx.key, p) is None for p in points)
+    except (TypeError, ValueError, ArithmeticError, RecursionError):  # no number to 50 digits: the probes decide
+        return None
+    if explained:
+        pairs = ", ".join(f"{decimal_text(r)} for {c}" for r, c in rounded.items())
+        return Verdict("correct", 1.0, f"correct (rounded constants: {pairs})",
+                       method=f"numeric ({len(ctx.points)} random points; rounded constants)", read_as=read_as)
+    p, (mine, key, diff) = found
+    at = ", ".join(f"{s}={_pretty(v)}" for s, v in p.items())
+    rel = abs(diff) / max(abs(mine), abs(key), 1e-300)
+    return Verdict("wrong", 0.0, f"not equal to the gradient: at {at} your formula differs from it by {diff:.3g} "
+                   f"({rel:.1e} of its size) in exact arithmetic", method="exact", read_as=read_as)
 
 
 def _wrong(mine: np.ndarray, agree: np.ndarray, ctx: Context, grading: Grading, read_as: str) -> Verdict:

@@ -392,8 +392,11 @@ class ExpressionParser:
             return sp.Integer(v)
         if not math.isfinite(v):
             raise self.fail("the number is not finite", node)
-        if self.rational:
-            frac = Fraction(repr(v)).limit_denominator(10**12)
+        if self.rational:  # the decimal as written (1e-20 is not 0), or the fraction float64 cannot tell it from
+            frac = Fraction(repr(v))           # (0.3333333333333333, Python's float of 1/3, is 1/3)
+            near = frac.limit_denominator(10**6)
+            if near != frac and float(near) == v:
+                frac = near
             return sp.Rational(frac.numerator, frac.denominator)
         return sp.Float(v)
 
