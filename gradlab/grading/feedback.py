@@ -265,7 +265,7 @@ def overview_body(report: GradeReport, key: AnswerKey, links: dict[int, str] | N
     out.append(f'<div class="plots">{"".join(figures)}</div>')
     rows = [(f"{i.item} {i.label.split(' on the ')[0]}", i.share_correct, f"{100 * i.share_correct:.0f}%") for i in report.items]
     out.append("<h2>Difficulty per blank: the share of the class who got it right</h2>")
-    out.append("<figure>" + plots.bars(rows, scale=1.0, width=720, label_width=330,
+    out.append("<figure>" + plots.bars(rows, scale=1.0, width=560, label_width=180,
                                        colours=[plots.share_colour(r[1]) for r in rows]) + "</figure>")
     if mistakes:
         out.append("<h2>Named mistakes</h2><table><tr><th>mistake</th><th>answers</th><th>what it means</th>"
