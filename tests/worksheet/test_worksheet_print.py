@@ -48,3 +48,34 @@ def test_every_variant_of_the_task6_sheets_starts_on_an_odd_page_with_footers(tm
                 assert f"Variant {v}, page {k} of {n}" in t, (name, v, k)
                 lines = [x for x in t.splitlines() if x.strip()]
                 assert not lines[-2].startswith("Question"), (name, v, k, lines[-2])  # no heading at the foot
+
+
+def _pdf(path: Path, texts: list[str]) -> Path:
+    from pypdf import PdfWriter
+
+    from gradlab.worksheet.paging import _footer_page
+
+    writer = PdfWriter()
+    for t in texts:
+        writer.add_page(_footer_page(t, 595.0, 842.0))
+    with open(path, "wb") as f:
+        writer.write(f)
+    return path
+
+
+def test_blank_pages_after_odd_variants_and_a_footer_on_every_printed_page(tmp_path):
+    pytest.importorskip("pypdf")
+    from pypdf import PdfReader
+
+    from gradlab.worksheet.paging import arrange, split
+
+    texts = ["Variant 1 a", "b", "c", "Variant 2 d", "Variant 3 e", "f"]
+    pdf = _pdf(tmp_path / "s.pdf", texts)
+    paged = arrange(pdf, ["Variant 1", "Variant 2", "Variant 3"], lambda d, k, n: f"V{d + 1}, page {k} of {n}")
+    assert (paged.counts, paged.blanks, paged.pages, paged.first_pages) == ([3, 1, 2], 2, 8, [0, 4, 6])
+    pages = [p.extract_text() or "" for p in PdfReader(pdf).pages]
+    assert len(pages) == 8 and not pages[3].strip() and not pages[5].strip()  # the blank pages
+    assert "V1, page 3 of 3" in pages[2] and "V2, page 1 of 1" in pages[4] and "V3, page 2 of 2" in pages[7]
+    assert pages[6].startswith("Variant 3") or "Variant 3" in pages[6]
+    parts = split(pdf, paged, [tmp_path / f"{n}.pdf" for n in "abc"])
+    assert [len(PdfReader(p).pages) for p in parts] == [3, 1, 2]  # each without the blank page after it
