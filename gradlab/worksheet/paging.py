@@ -3,8 +3,9 @@ an odd page, so that printed double-sided no student gets the back of another's 
 footer such as "Variant 07, page 2 of 4".
 
 Chromium prints all documents in one run (:func:`gradlab.worksheet.pdf.print_pdf`); this module reads that PDF
-with pypdf, finds the page where each document starts by its heading's text (the documents are in order, so
-each heading is looked for after the one before), puts a blank page after a document with an odd number of
+with pypdf, finds the page where each document starts from the PDF's outline (one top-level heading a document)
+or else by its heading's text (the documents are in order, so each heading is looked for after the one
+before), puts a blank page after a document with an odd number of
 pages, and lays a footer over each page (in Helvetica, a font every PDF reader has).
 Without pypdf (``pip install gradlab[pdf]``) the PDF stays as Chromium printed it.
 
@@ -65,6 +66,20 @@ def starts(texts: Sequence[str], markers: Sequence[str]) -> list[int]:
     return out
 
 
+def outline_starts(reader: Any, documents: int) -> list[int] | None:
+    """The pages where the documents start, from the PDF's outline (Chromium makes one from the headings with
+    ``--generate-pdf-document-outline``): each document has one top-level heading (``h1``), so the outline's
+    top-level entries are the documents' starts, in order. None when the outline does not say so plainly."""
+    try:
+        top = [e for e in reader.outline if not isinstance(e, list)]
+        found = [reader.get_destination_page_number(e) for e in top]
+    except Exception:  # noqa: BLE001 - a broken outline: read the text instead
+        return None
+    if len(found) != documents or not found or found[0] != 0 or any(b <= a for a, b in zip(found, found[1:])):
+        return None
+    return found
+
+
 def page_counts(first_pages: Sequence[int], total: int) -> list[int]:
     """How many pages each document has, from the pages where they start and the PDF's page count."""
     ends = [*first_pages[1:], total]
@@ -102,9 +117,10 @@ def arrange(pdf: str | Path, markers: Sequence[str], footer: FooterText | None =
     path = Path(pdf)
     data = read_bytes(path, "PDF file", limit=PDF_LIMIT)
     reader = PdfReader(io.BytesIO(data))
-    texts = [p.extract_text() or "" for p in reader.pages]
-    first = starts(texts, markers)
-    counts = page_counts(first, len(texts))
+    first = outline_starts(reader, len(markers))
+    if first is None:  # no outline of one heading per document: read every page's text (slow: 0.1 s a page)
+        first = starts([p.extract_text() or "" for p in reader.pages], markers)
+    counts = page_counts(first, len(reader.pages))
     writer = PdfWriter()
     layout: list[tuple[int, int, int] | None] = []  # per final page: (document, page, count), None for a blank
     first_final: list[int] = []
@@ -190,5 +206,5 @@ def split(pdf: str | Path, paged: Paged, names: Sequence[str | Path]) -> list[Pa
     return out
 
 
-__all__ = ["arrange", "starts", "page_counts", "page_texts", "split", "available", "Paged",
+__all__ = ["arrange", "starts", "outline_starts", "page_counts", "page_texts", "split", "available", "Paged",
            "PagingError"]

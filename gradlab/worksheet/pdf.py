@@ -138,11 +138,12 @@ def _run(args: list[str], out: Path, timeout: float) -> None:
 
 
 def print_pdf(html_file: str | Path, pdf_file: str | Path, *, timeout: float = 180) -> Path:
-    """Print an HTML file to PDF (A4, no header or footer); reproducible bytes."""
+    """Print an HTML file to PDF (A4, no header or footer, an outline of the headings); reproducible bytes."""
     src = Path(html_file).resolve()
     target = Path(pdf_file)
     with atomic_path(target) as tmp:
-        _run(["--no-pdf-header-footer", "--print-to-pdf-no-header", f"--print-to-pdf={tmp}", src.as_uri()],
+        _run(["--no-pdf-header-footer", "--print-to-pdf-no-header", "--generate-pdf-document-outline",
+              f"--print-to-pdf={tmp}", src.as_uri()],
              tmp, timeout)
         data = tmp.read_bytes()
         data = re.sub(rb"D:\d{14}[^)]*", lambda m: FIXED_DATE + b"Z" + b" " * (len(m.group(0)) - len(FIXED_DATE) - 1),
