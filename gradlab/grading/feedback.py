@@ -224,7 +224,7 @@ def _answer_table(answers: Sequence[Any], key: AnswerKey, variant: str) -> str:
                 if v.read_as and v.read_as.replace(" ", "") != a.answer.replace(" ", "")
                 and not (item.kind == "number" and is_plain_number(a.answer.strip())) else "")
         mistake = (f'<span class="mistake">{esc(v.mistake)}</span>: ' if v.mistake else "")
-        follow = " follow" if "follow-through" in v.feedback or "as the sheet rounds" in v.feedback else ""
+        follow = " follow" if "→ full marks by" in v.feedback else ""  # follow-through or rounding as told
         feedback = "" if v.status == "correct" and v.feedback == "correct" else f"{mistake}{esc(v.feedback)}"
         rows.append(f'<tr class="{v.status}{follow}"><td>{esc(a.item)}</td><td>{esc(item.plain or item.label)}</td>'
                     f"<td><code>{esc(a.answer)}</code>{read}</td><td><code>{esc(_expected(key, variant, a.item))}"
