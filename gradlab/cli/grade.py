@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "formulas by safe parsing, numerical probing and symbolic equivalence, with partial credit "
                     "and feedback that names common mistakes. Each answer is graded in a worker with time and "
                     "memory limits; an answer that cannot be read is rejected with a message and the rest of "
-                    "the class is graded. Writes scores.csv, answers.csv, statistics.csv, report.md, report.json.",
+                    "the class is graded. Writes scores.csv, answers.csv, statistics.csv, report.md, report.json, "
+                    "a feedback page per student (feedback/ID.html, with their variant's picture marked) and a "
+                    "class overview (overview.html, with plots), and their PDFs when Chromium is installed.",
         epilog="the CSV has a row per student: id, variant, and one column per answer box (see "
                "DIR/responses-template.csv written by 'gradlab worksheet')")
     p.add_argument("responses", metavar="RESPONSES.csv", help="the class's answers")
@@ -31,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="grading time for one student's answers; the rest are not graded (default: the key's, 30)")
     p.add_argument("--class-seconds", type=float, default=None,
                    help="grading time for the whole class (default: the key's, 3600)")
+    p.add_argument("--sheets", metavar="DIR", default=None,
+                   help="the worksheet folder whose pictures the feedback pages show (default: the key's folder)")
+    p.add_argument("--no-feedback", action="store_true", help="no feedback pages or class overview")
+    p.add_argument("--no-pdf", action="store_true", help="feedback pages and overview in HTML only (no Chromium)")
     add_json(p)
     p.set_defaults(func=run)
 
@@ -53,6 +59,18 @@ def run(args: argparse.Namespace) -> int:
     report = grade(args.responses, key, workers=args.workers, timeout=args.timeout,
                    student_seconds=args.student_seconds, class_seconds=args.class_seconds)
     files = report.write(args.out, key)
+    notes: list[str] = []
+    if not args.no_feedback:
+        from pathlib import Path
+
+        from ..grading.feedback import write_feedback
+
+        sheets = args.sheets if args.sheets is not None else Path(args.key).parent
+        feedback = write_feedback(report, key, args.out, sheets=sheets, pdf=not args.no_pdf)
+        files += [f for f in feedback.files if f.parent == feedback.folder]
+        if feedback.students:
+            files.append(feedback.folder / "feedback")
+        notes = feedback.notes
     if args.json:
         print_json({"files": [str(f) for f in files], **{k: v for k, v in report.to_dict(students=False).items()
                                                           if k != "students"},
@@ -60,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
                                for s in report.students]})
     else:
         print(report_summary(report))
-        print(f"wrote {', '.join(f.name for f in files)} to {args.out}")
+        print(f"wrote {', '.join(f.name + ('/' if f.is_dir() else '') for f in files)} to {args.out}")
     for w in report.warnings:
         sys.stderr.write(f"gradlab grade: warning: {w}\n")
+    for n in notes:
+        sys.stderr.write(f"gradlab grade: note: {n}\n")
     return 0
 
 

@@ -141,8 +141,7 @@ def run(args: argparse.Namespace) -> int:
             d["file"] = str(path)
             print_json(d)
         else:
-            blanks = f", {len(drawing.blanks)} blanks" if drawing.blanks else ""
-            print(f"wrote {path} ({drawing.mode}{blanks})")
+            print(f"wrote {path} ({_what_drawn(drawing, args.numbered)})")
             if drawing.blanks and args.numbered:
                 print(_key_table(drawing))
         return 0
@@ -153,6 +152,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(drawing.dot)
     return 0
+
+
+def _what_drawn(drawing: Any, numbered: bool) -> str:
+    """What the picture shows, for the line after writing it: ``solution``, or ``exercise: 13 numbered blanks``
+    (a picture with blanks is a sheet to fill in, whatever its mode draws around them)."""
+    if not drawing.blanks:
+        return str(drawing.mode)
+    n = len(drawing.blanks)
+    kind = "" if drawing.mode == "solution" else f", {drawing.mode} pass"
+    return f"exercise{kind}: {n} {'numbered ' if numbered else ''}blank{'s' * (n != 1)}"
 
 
 def _key_table(drawing: Any) -> str:

@@ -311,9 +311,36 @@ def _wrong(mine: np.ndarray, agree: np.ndarray, ctx: Context, grading: Grading, 
                            method="numeric", read_as=read_as)
     j = int(np.argmin(agree))
     at = ", ".join(f"{s}={_pretty(v)}" for s, v in zip(ctx.inputs, ctx.points[j]))
-    yours = "undefined" if not math.isfinite(mine[j]) else _pretty(mine[j])
+    if not math.isfinite(mine[j]):
+        yours, right = "undefined", _pretty(ctx.key_values[j])
+    else:
+        yours, right = apart(float(mine[j]), float(ctx.key_values[j]))
     return Verdict("wrong", 0.0, f"not equal to the gradient: at {at} your formula gives {yours}, the gradient is "
-                   f"{_pretty(ctx.key_values[j])}", method="numeric", read_as=read_as)
+                   f"{right}", method="numeric", read_as=read_as)
+
+
+def apart(mine: float, key: float, digits: int = 4, most: int = 8) -> tuple[str, str]:
+    """Two numbers as text that tells them apart: ``digits`` significant digits, more where they print the
+    same (up to ``most``); numbers closer than that are shown alike, the first with how far off it is.
+
+    >>> apart(0.2075, 0.0118)
+    ('0.2075', '0.0118')
+    >>> apart(0.00771312, 0.00771344)
+    ('0.0077131', '0.0077134')
+    >>> apart(0.007713 * (1 + 1e-9), 0.007713)
+    ('0.007713 (off by 1e-9 relative)', '0.007713')
+    """
+    for d in range(digits, most + 1):
+        a, b = f"{mine:.{d}g}", f"{key:.{d}g}"
+        if a != b:
+            return a, b
+    a, b = f"{mine:.{digits}g}", f"{key:.{digits}g}"
+    if mine == key:
+        return a, b
+    rel = abs(mine - key) / abs(key) if key else abs(mine - key)
+    mantissa, exponent = f"{rel:.0e}".split("e")
+    off = f"{mantissa}e{int(exponent)}" + (" relative" if key else "")
+    return f"{a} (off by {off})", b
 
 
 def _pretty(x: float) -> str:

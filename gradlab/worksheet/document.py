@@ -13,7 +13,7 @@ matrices themselves; Markdown prints them as LaTeX, HTML as MathML.
 ['Title', 'Paragraph', 'Program', 'Point', 'Paragraph']
 >>> table = next(b for b in doc.blocks if isinstance(b, AnswerTable))
 >>> table.rows[0].box, table.rows[0].where
-('1.1', 'the wire from the * gate into z (+)')
+('1.1', 'the wire from w0*x0 into z (+)')
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from .matrixtext import (
     value_mathml_inner,
 )
 from .questions import VariantView, Worksheet
+from .strips import print_strips
 
 CSS = """
 :root { color-scheme: light; }
@@ -68,7 +69,12 @@ ol.matrices li { margin: .5rem 0; } ol.matrices math { font-size: 1.3em; }
 math { font-size: 1.1em; }
 .sheet + .sheet { margin-top: 3rem; }
 @media print { body { margin: 0 auto; } .sheet { break-after: page; } .sheet:last-child { break-after: auto; } }
-@page { size: A4; margin: 16mm 14mm; }
+h1, h2, h3 { break-after: avoid; break-inside: avoid; }
+figure.strips { display: none; break-inside: auto; } figure.strips img { break-inside: avoid; display: block; margin: .15rem auto; max-width: none; }
+figure.strips img + img { border-top: 1px dashed #999; padding-top: .3rem; }
+@media print { figure[data-print="strips"] { display: none; } figure.strips { display: block; } }
+figure, table, tr, .point, ol.partials li, pre.program, p.note { break-inside: avoid; }
+@page { size: A4; margin: 16mm 14mm 20mm; }
 """
 
 
@@ -76,7 +82,7 @@ math { font-size: 1.1em; }
 #: than the text column's, and printed pages are landscape.
 WIDE_CSS = """
 figure.wide { width: calc(100vw - 2rem); max-width: 96rem; position: relative; left: 50%; transform: translateX(-50%); }
-@page { size: A4 landscape; }
+@page { size: A4 landscape; margin: 10mm 12mm 15mm; }
 """
 
 
@@ -92,10 +98,10 @@ def _wide(ws: Worksheet) -> bool:
     return any(p.graph.is_tensor for p in ws.spec.parts)
 
 
-def _img(svg: str, alt: str, wide: bool = False) -> str:
+def _img(svg: str, alt: str, wide: bool = False, attrs: str = "") -> str:
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     cls = ' class="wide"' if wide else ""
-    return f'<figure{cls}><img alt="{esc(alt)}" src="data:image/svg+xml;base64,{data}"></figure>'
+    return f'<figure{cls}{attrs}><img alt="{esc(alt)}" src="data:image/svg+xml;base64,{data}"></figure>'
 
 
 def partial_inner(p: Partial) -> str:
@@ -143,9 +149,21 @@ def _(b: Point) -> str:
     return "<p>At " + ", ".join(f"{name_mathml(n)} = {esc(value_text(x))}" for n, x in b.values.items()) + ".</p>"
 
 
+#: The width of a printed page's text (pt): A4 less the margins of :data:`CSS`, portrait and landscape.
+TEXT_WIDTH_PT = {False: 515.0, True: 760.0}
+
+
 @block.register
 def _(b: Picture) -> str:
-    return _img(b.svg, b.alt, wide=b.wide)
+    parts = print_strips(b.svg, TEXT_WIDTH_PT[b.wide])
+    if not parts:
+        return _img(b.svg, b.alt, wide=b.wide)
+    screen = _img(b.svg, b.alt, wide=b.wide, attrs=' data-print="strips"')
+    strips = "\n".join(f'<img alt="{esc(b.alt)}, part {k} of {len(parts)}" style="width: {w:.0f}pt" '
+                       f'src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode("ascii")}">'
+                       for k, (svg, w) in enumerate(parts, start=1))
+    return (f'{screen}\n<figure class="strips">{strips}\n<figcaption>The picture in {len(parts)} rows, left to '
+            "right: each row continues the one above.</figcaption></figure>")
 
 
 @block.register

@@ -25,6 +25,7 @@ from typing import Iterator
 from ..children import alive, child_options, kill_group
 from ..errors import GradlabError
 from ..fileio import atomic_path, write_atomic
+from . import paging
 from .format import Files, Format, Job
 from .html import all_documents
 
@@ -137,11 +138,12 @@ def _run(args: list[str], out: Path, timeout: float) -> None:
 
 
 def print_pdf(html_file: str | Path, pdf_file: str | Path, *, timeout: float = 180) -> Path:
-    """Print an HTML file to PDF (A4, no header or footer); reproducible bytes."""
+    """Print an HTML file to PDF (A4, no header or footer, an outline of the headings); reproducible bytes."""
     src = Path(html_file).resolve()
     target = Path(pdf_file)
     with atomic_path(target) as tmp:
-        _run(["--no-pdf-header-footer", "--print-to-pdf-no-header", f"--print-to-pdf={tmp}", src.as_uri()],
+        _run(["--no-pdf-header-footer", "--print-to-pdf-no-header", "--generate-pdf-document-outline",
+              f"--print-to-pdf={tmp}", src.as_uri()],
              tmp, timeout)
         data = tmp.read_bytes()
         data = re.sub(rb"D:\d{14}[^)]*", lambda m: FIXED_DATE + b"Z" + b" " * (len(m.group(0)) - len(FIXED_DATE) - 1),
@@ -178,12 +180,29 @@ def _print_all(job: Job, folder: Path) -> list[str]:
     try:
         for key, name in ((False, "students"), (True, "keys")):
             doc = folder / "html" / f"all-{name}.html"
-            write_atomic(doc, all_documents(job.ws, [job.document(v, key=key) for v in job.ws.variants], key=key))
+            docs = [job.document(v, key=key) for v in job.ws.variants]
+            write_atomic(doc, all_documents(job.ws, docs, key=key))
             print_pdf(doc, folder / f"{name}.pdf")
             written += [f"html/all-{name}.html", f"{name}.pdf"]
+            if paging.available():
+                try:
+                    print_ready(folder / f"{name}.pdf", [d.variant for d in docs])
+                except paging.PagingError as e:
+                    job.notes.append(f"{name}.pdf is as Chromium printed it (no blank pages or footers): {e.message}")
+            elif not key:
+                job.notes.append("students.pdf is as Chromium printed it: without pypdf ('pip install gradlab[pdf]') "
+                                 "no blank pages put a variant on an odd page and no page has its footer")
     except ChromiumNotFound as e:
         job.notes.append(f"PDF files not made: {e.message}")
     return written
+
+
+def print_ready(pdf: str | Path, variants: list[str]) -> paging.Paged:
+    """Make a PDF of every variant's sheet (in order) ready to print double-sided: each variant starts on an odd
+    page (a blank page after a variant with an odd page count) and every page has the footer
+    ``Variant 07, page 2 of 4``; the variants are found by the heading's ``Variant 07``."""
+    return paging.arrange(pdf, [f"Variant {v}" for v in variants],
+                          lambda d, k, n: f"Variant {variants[d]}, page {k} of {n}")
 
 
 FORMAT = Format("pdf", _no_files, "students.pdf, keys.pdf: every sheet and key, one a page (Chromium prints the HTML)",

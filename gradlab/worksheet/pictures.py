@@ -195,12 +195,23 @@ def fallback_blanks(graph: Graph, ev: Evaluation, spec: Any) -> list[BlankSlot]:
     return out
 
 
+#: The longest program text that names an unnamed gate in a blank's words (longer is shortened with "...").
+WORDS_TEXT = 28
+
+
+def _gate_text(graph: Graph, n: str) -> str:
+    text = str(graph.attrs(n).get("text") or graph.attrs(n)["label"])
+    return text if len(text) <= WORDS_TEXT else text[: WORDS_TEXT - 3] + "..."
+
+
 def wire_words(graph: Graph, w: Wire) -> str:
-    """``the wire from z into σ`` for a sheet's list of blanks."""
+    """``the wire from z into a (σ)`` for a sheet's list of blanks; an unnamed gate is named by what it computes
+    (``the wire from w0*x0 into the + gate (w0*x0 + w1*x1)``), so that two wires between gates of the same kind
+    read differently."""
     u, v, _ = w
-    src = u if graph.attrs(u).get("named") or graph.kind(u) != "op" else f"the {graph.attrs(u)['label']} gate"
+    src = u if graph.attrs(u).get("named") or graph.kind(u) != "op" else _gate_text(graph, u)
     if v is None:
         return f"the output wire ({u})"
     label = graph.attrs(v)["label"]
-    dst = f"{v} ({label})" if graph.attrs(v).get("named") else f"the {label} gate"
+    dst = f"{v} ({label})" if graph.attrs(v).get("named") else f"the {label} gate ({_gate_text(graph, v)})"
     return f"the wire from {src} into {dst}"

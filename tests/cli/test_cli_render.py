@@ -35,7 +35,7 @@ def test_render_a_worksheet_prints_its_answer_key_and_json(tmp_path, capsys):
     out = tmp_path / "sheet.png"
     assert main(["render", NEURON, "--blanks", "--numbered", "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "13 blanks" in text and "answer key:" in text
+    assert "(exercise: 13 numbered blanks)" in text and "solution" not in text.split("answer key:")[0] and "answer key:" in text
     assert "(2)    gradient  t6->a      -0.53" in text
     assert main(["render", NEURON, "--blanks", "x0,value:z", "--numbered", "--json", "-o", str(out)]) == 0
     d = json.loads(capsys.readouterr().out)
