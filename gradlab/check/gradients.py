@@ -39,6 +39,7 @@ from ..engine.finite_diff import (
     scale_atol,
 )
 from ..engine.numeric import Evaluation, backward, forward
+from ..engine.plan import plan_of
 from ..errors import GradlabError
 from ..model.graph import Graph
 from .blame import find_blame
@@ -116,14 +117,19 @@ def formulas(graph: Graph, simplify: bool = True) -> dict[str, Formulas]:
 
 
 def _scalar_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
-    from ..engine.symbolic import symbolic_gradients
+    from ..engine.symbolic import symbolic_gradients, text
 
     sym = symbolic_gradients(graph, simplify=simplify)
-    if not sym.small:  # big graphs: the staged form; LaTeX on request from symbolic_gradients()
-        return {n: Formulas(str(sym.staged[n]), str(sym.staged[n])) if graph.kind(n) == "input" else Formulas()
-                for n in graph.nodes}
+    plan = plan_of(graph)
+    if not sym.small:  # big graphs: the staged form of the inputs; LaTeX on request from symbolic_gradients()
+        empty = Formulas()  # nodes other than inputs share one (nothing is written into it)
+        found = dict.fromkeys(plan.nodes, empty)
+        for n in plan.inputs:
+            staged = text(sym.staged[n])
+            found[n] = Formulas(staged, staged)
+        return found
     return {n: Formulas(str(sym.expr(n)), str(sym.readable_named(n)), sym.latex(n, "expr"), str(sym.staged[n]))
-            if graph.kind(n) == "input" else Formulas(staged=str(sym.staged[n])) for n in graph.nodes}
+            if kind == "input" else Formulas(staged=str(sym.staged[n])) for n, kind in zip(plan.nodes, plan.kind)}
 
 
 def _tensor_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
@@ -282,20 +288,26 @@ def judge_inputs(graph: Graph, ev: Evaluation, text: Mapping[str, Formulas], fd:
     fd_atol = scale_atol(tol.fd_atol, float(ev.output))
     tensor = graph.is_tensor  # once: it looks at every node
     found = {}
-    for n in graph.inputs:
-        grad = ev.adjoints[n]
-        r = _input_result(graph, n, text[n], as_value(ev.values[n]), as_value(grad), tensor=tensor)
+    for n in plan_of(graph).inputs:
+        r = _input_result(graph, n, text[n], as_value(ev.values[n]), as_value(ev.adjoints[n]), tensor=tensor)
+        grad = r.grad  # a float for a number: the comparisons below make no arrays
         agree_fd = agree_torch = True
         if n in fd:
             est = fd[n]
             r.fd = as_value(est.value)
-            # the entries differenced: all of them, but for the sample of a big graph (the others nan)
-            m = np.asarray(est.scheme) != ""
-            g, value, error = np.asarray(grad)[m], np.asarray(est.value)[m], np.asarray(est.error)[m]
-            r.fd_error = float(np.max(error)) if np.size(error) else 0.0
-            r.fd_rel_err = max_rel_error(g, value)
-            # the estimated error of the differences widens the tolerance where they are unreliable
-            agree_fd = close(g, value, tol.fd_rtol, fd_atol + 2 * error)
+            if not tensor and est.scheme != "":  # a number, differenced
+                error = float(est.error)
+                r.fd_error = error
+                r.fd_rel_err = max_rel_error(grad, r.fd)
+                agree_fd = close(grad, r.fd, tol.fd_rtol, fd_atol + 2 * error)
+            else:
+                # the entries differenced: all of them, but for the sample of a big graph (the others nan)
+                m = np.asarray(est.scheme) != ""
+                g, value, err = np.asarray(grad)[m], np.asarray(est.value)[m], np.asarray(est.error)[m]
+                r.fd_error = float(np.max(err)) if np.size(err) else 0.0
+                r.fd_rel_err = max_rel_error(g, value)
+                # the estimated error of the differences widens the tolerance where they are unreliable
+                agree_fd = close(g, value, tol.fd_rtol, fd_atol + 2 * err)
         if torch is not None:
             r.torch = torch[n]
             r.torch_rel_err = max_rel_error(grad, r.torch)
@@ -321,13 +333,14 @@ def judge_nodes(graph: Graph, ev: Evaluation, text: Mapping[str, Formulas], torc
                 judge: _Verdicts) -> list[NodeResult]:
     """Each node's value and adjoint beside torch's, with the error and a verdict."""
     found = []
-    for n in graph.nodes:
-        adj = ev.adjoints[n]
-        r = _node_result(graph, n, text[n], as_value(ev.values[n]), as_value(adj))
+    rtol, atol = judge.tol.torch_rtol, judge.tol.torch_atol
+    for n in plan_of(graph).nodes:
+        r = _node_result(graph, n, text[n], as_value(ev.values[n]), as_value(ev.adjoints[n]))
         if torch is not None:
+            adj = r.grad  # a float for a number: no arrays made
             r.torch = torch[n]
             r.rel_err = max_rel_error(adj, r.torch)
-            r.ok, r.status = judge(n, close(adj, r.torch, judge.tol.torch_rtol, judge.tol.torch_atol), True, r.torch)
+            r.ok, r.status = judge(n, close(adj, r.torch, rtol, atol), True, r.torch)
         found.append(r)
     return found
 
