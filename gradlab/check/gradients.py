@@ -215,8 +215,11 @@ def fd_directions_step(graph: Graph, ev: Evaluation, methods: Sequence[str], fd:
     if plan is None:
         return None
     d = directional_differences(graph, _point(graph, ev))
-    exact = sum((d.directions[n] * ev.adjoints[n]).reshape(len(d.value), -1).sum(axis=1) for n in graph.inputs)
-    scale = sum(np.abs(d.directions[n] * ev.adjoints[n]).reshape(len(d.value), -1).sum(axis=1) for n in graph.inputs)
+    names = plan_of(graph).inputs
+    count = len(d.value)
+    grad = np.concatenate([np.ravel(ev.adjoints[n]) for n in names])
+    dirs = np.concatenate([d.directions[n].reshape(count, -1) for n in names], axis=1)
+    exact, scale = dirs @ grad, np.abs(dirs) @ np.abs(grad)
     usable = np.isfinite(d.error)
     fd_atol = scale_atol(tol.fd_atol, float(ev.output))
     agree = np.abs(d.value - exact) <= tol.fd_rtol * scale + fd_atol + 2 * d.error

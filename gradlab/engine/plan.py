@@ -4,8 +4,8 @@ Forward and backward passes, finite differences, torch, the symbolic pass and th
 graph in topological order and ask each gate for its record, its parameter, its arguments in order and their
 shapes. Asked of the networkx model, each answer costs a dictionary walk (``Graph.args`` sorts a gate's
 in-wires); a 10,000-gate chain asked them some 60,000 times per check. A plan holds the answers in flat
-tuples indexed by the node's position, built in one pass and kept on the graph until it changes (a node or
-wire added or removed, a node renamed, another output chosen).
+tuples indexed by the node's position, built in one pass and kept on the graph until it changes (a node
+added or removed, a node renamed, another output chosen).
 
 >>> from gradlab import Graph
 >>> p = plan_of(Graph.parse("q = x + y; f = q*z"))
@@ -34,7 +34,7 @@ class Plan:
     output's position, how often each node is read, whether the graph has vectors or matrices."""
 
     nx: Any  # the networkx graph this plan was made from (a plan is valid for it alone)
-    key: tuple[int, int, str]
+    key: tuple[int, str]
     nodes: tuple[str, ...]
     index: dict[str, int]
     kind: tuple[str, ...]
@@ -80,13 +80,15 @@ class Plan:
         return sum(self.size)
 
 
-def _key(graph: Graph) -> tuple[int, int, str]:
+def _key(graph: Graph) -> tuple[int, str]:
     g = graph.nx
-    return g.number_of_nodes(), g.number_of_edges(), g.graph.get("output")
+    return len(g._node), g.graph.get("output")
 
 
 def plan_of(graph: Graph) -> Plan:
-    """The graph's plan, made on first use and kept on the graph while its nodes, wires and output stay the same.
+    """The graph's plan, made on first use and kept on the graph while its nodes and output stay the same (a node
+    added, removed or renamed, or another output, makes a new one; wires come with their gate). A graph changed
+    otherwise through its networkx object (a node's attributes, a wire alone) is a new graph: ``graph.copy()``.
 
     >>> from gradlab import Graph
     >>> g = Graph.parse("f = x*x")
@@ -102,7 +104,7 @@ def plan_of(graph: Graph) -> Plan:
     return plan
 
 
-def _build(graph: Graph, key: tuple[int, int, str]) -> Plan:
+def _build(graph: Graph, key: tuple[int, str]) -> Plan:
     g = graph.nx
     nodes = tuple(g._node)
     index = {n: i for i, n in enumerate(nodes)}
@@ -128,8 +130,12 @@ def _build(graph: Graph, key: tuple[int, int, str]) -> Plan:
         consts.append(float(d["value"]) if k == "const" else None)
         if k == "op":
             op = gate_op(d["op"])
-            ins = sorted((key_, u) for u, keys in pred[n].items() for key_ in keys)
-            a = tuple(u for _, u in ins)
+            into = pred[n]
+            if len(into) == 1:  # one argument, or the same one twice (x*x)
+                ((u, keys),) = into.items()
+                a = (u,) * len(keys)
+            else:
+                a = tuple(u for _, u in sorted((key_, u) for u, keys in into.items() for key_ in keys))
             ops.append(op)
             names.append(d["op"])
             params.append(d.get("param"))

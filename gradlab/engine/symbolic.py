@@ -395,6 +395,23 @@ def _latex_name(name: str) -> str:
     return sp.latex(sp.Symbol(name))
 
 
+#: A stand-in for a gate's own symbol in local partials that do not contain it (``a*b``: b and a).
+_OUT = sp.Symbol("__gate_output__", real=True)
+_USES_OUTPUT: dict[tuple[int, Any], tuple[Any, bool]] = {}
+
+
+def _uses_output(op: Any, param: Any) -> bool:
+    """Whether the gate's local partials are written in its output (tanh: 1 - out**2), asked once per record and
+    parameter."""
+    key = (id(op), param)
+    hit = _USES_OUTPUT.get(key)
+    if hit is None or hit[0] is not op:
+        args = [sp.Symbol(f"__gate_argument_{k}__", real=True) for k in range(op.arity)]
+        parts = [as_sympy(lp) for lp in op.partials(args, _OUT, param)]
+        hit = _USES_OUTPUT[key] = (op, any(lp.has(_OUT) for lp in parts))
+    return hit[1]
+
+
 def _times(a: sp.Symbol, b: sp.Expr) -> sp.Expr:
     """``a*b``, as ``sp.Mul`` makes it; a product of two symbols (the staged form's usual term, ``df_dt3*h2``)
     without its general flattening: the two in SymPy's canonical order, by name."""
@@ -474,14 +491,29 @@ def symbolic_gradients(graph: Graph, *, simplify: bool = True) -> SymbolicGradie
     out_name = plan.nodes[out]
     nodes = plan.nodes
     gate_partials: dict[int, list[sp.Expr]] = {}
+    symbols: dict[int, sp.Expr] = {}  # each node's symbol (a constant's number), made once
+
+    def symbol(i: int) -> sp.Expr:
+        found = symbols.get(i)
+        if found is None:
+            found = symbols[i] = arg_expr(g, nodes[i])
+        return found
 
     def partials_of(v: int) -> list[sp.Expr]:
         """The local partials of gate ``v`` in its arguments' symbols (all its wires at once)."""
         found = gate_partials.get(v)
         if found is None:
-            arg_syms = [arg_expr(g, a) for a in plan.arg_names[v]]
-            parts = plan.op[v].partials(arg_syms, node_symbol(nodes[v]), sympy_param(plan.param[v]))  # type: ignore[union-attr]
-            found = gate_partials[v] = [as_sympy(lp) for lp in parts]
+            op, param = plan.op[v], sympy_param(plan.param[v])
+            assert op is not None
+            args = [symbol(a) for a in plan.args[v]]
+            found = None
+            if not _uses_output(op, param):  # the gate's own symbol is made only where a partial has it
+                found = [as_sympy(lp) for lp in op.partials(args, _OUT, param)]
+                if any(lp.has(_OUT) for lp in found):
+                    found = None
+            if found is None:
+                found = [as_sympy(lp) for lp in op.partials(args, symbol(v), param)]
+            gate_partials[v] = found
         return found
 
     consumers: list[list[tuple[int, int]]] = [[] for _ in nodes]  # per node: (gate, k), gates in order

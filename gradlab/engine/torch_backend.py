@@ -108,9 +108,10 @@ def torch_gradients(graph: Graph, at: Point) -> TorchGradients:
     names = list(values)
     out_i = names.index(graph.output)
     if numbers:  # one conversion for all nodes: floats
-        vals_f = torch.stack([t.detach().reshape(()) for t in tensors]).tolist()
         zero = torch.zeros((), dtype=torch.float64)
-        adj_f = torch.stack([zero if g is None else g.reshape(()) for g in grads]).tolist()
+        with torch.no_grad():
+            vals_f = torch.stack(tensors).tolist()
+            adj_f = torch.stack([zero if g is None else g for g in grads]).tolist()
         adj_f[out_i] = 1.0
         return TorchGradients(dict(zip(names, vals_f)), dict(zip(names, adj_f)))
 
