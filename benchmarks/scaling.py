@@ -12,11 +12,13 @@ then evaluate; it is stopped at a time cap and reported as over the cap.
 
 Run:  python benchmarks/scaling.py [--cap 20] [--sizes 100,1000,10000]
       python benchmarks/scaling.py --against /tmp/old [--rounds 3] [--sizes 1000,10000]
+      python benchmarks/scaling.py --fresh --sizes 10000,100000
 ``--against DIR`` times the full check of each graph with this checkout and with an older one
 (``git worktree add /tmp/old REV``), each in a fresh process, interleaved round by round, and prints
 the medians and their ratio: the side-by-side figure for "no slower than the previous engine".
-Targets (2-core machine): 10,000 gates fully checked in under 10 s;
-time(10,000) / time(1,000) <= 15.
+``--fresh`` checks the chain alone, each size in a fresh process, with CPU seconds and peak memory.
+Targets (2-core machine): 10,000 gates fully checked in under 3 s, 100,000 in under 30 s and 1 GB;
+time(100,000) / time(10,000) <= 12; no slower than the previous engine.
 """
 
 from __future__ import annotations
@@ -81,29 +83,50 @@ def run_naive(program: str, cap: float) -> str:
     return result if isinstance(result, str) else f"{result:.2f} s"
 
 
-#: One full check in a fresh process: parse, warm up, then time gradients() alone.
+#: One full check in a fresh process: parse, warm up, then time gradients() alone (wall and CPU seconds), and the
+#: process's peak resident memory (MB).
 _TIMED = """
-import sys, time
+import resource, sys, time
 from gradlab import Graph, gradients
 sys.path.insert(0, {bench!r})
 from scaling import {make}, point
 g = Graph.parse({make}({size}))
 gradients("f = tanh(x)", {{"x": 0.1}})
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 r = gradients(g, point(g))
-print(time.perf_counter() - t, r.ok)
+print(time.perf_counter() - t, time.process_time() - c, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, r.ok)
 """
+
+
+def measured(make: str, size: int, path: str) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak memory (MB) of one full check in a fresh process, with the gradlab
+    package found first on ``path``."""
+    code = _TIMED.format(bench=str(Path(__file__).parent), make=make, size=size)
+    env = {**os.environ, "PYTHONPATH": path}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd="/", capture_output=True, text=True, check=True)
+    seconds, cpu, rss, ok = out.stdout.split()
+    if ok != "True":
+        raise SystemExit(f"the check of {make}({size}) failed with {path}")
+    return float(seconds), float(cpu), float(rss)
 
 
 def timed(make: str, size: int, path: str) -> float:
     """Seconds of one full check with the gradlab package found first on ``path``."""
-    code = _TIMED.format(bench=str(Path(__file__).parent), make=make, size=size)
-    env = {**os.environ, "PYTHONPATH": path}
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd="/", capture_output=True, text=True, check=True)
-    seconds, ok = out.stdout.split()
-    if ok != "True":
-        raise SystemExit(f"the check of {make}({size}) failed with {path}")
-    return float(seconds)
+    return measured(make, size, path)[0]
+
+
+def fresh(sizes: list[int]) -> None:
+    """The chain's full check at each size in a fresh process: wall and CPU seconds, peak memory, and how the
+    time grows per 10x (issue 16: 10,000 gates under 3 s, 100,000 under 30 s and 1 GB, ratio at most 12)."""
+    here = str(Path(__file__).resolve().parent.parent)
+    print(f"{'graph':6} {'gates':>7} {'wall':>8} {'cpu':>8} {'peak RSS':>9}")
+    found = {}
+    for size in sizes:
+        wall, cpu, rss = measured("chain_program", size, here)
+        found[size] = (wall, cpu)
+        print(f"{'chain':6} {size:>7} {wall:>7.2f}s {cpu:>7.2f}s {rss:>6.0f} MB")
+    for a, b in zip(sizes, sizes[1:]):
+        print(f"time({b:,}) / time({a:,}) = {found[b][0] / found[a][0]:.1f} wall, {found[b][1] / found[a][1]:.1f} cpu")
 
 
 def against(old: str, sizes: list[int], rounds: int) -> None:
@@ -127,8 +150,13 @@ def main() -> None:
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--against", metavar="DIR", help="an older checkout to time beside this one")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--fresh", action="store_true", help="the chain alone, each size in a fresh process, with "
+                    "CPU seconds and peak memory (e.g. --sizes 10000,100000)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.fresh:
+        fresh(sizes)
+        return
     if args.against:
         against(args.against, sizes, args.rounds)
         return

@@ -110,7 +110,7 @@ class OutputResult:
     value: float | None
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a 100,000-gate check holds 160,000 results, a third of the size with them
 class InputResult:
     """One input: its value, d output / d input by each method, and whether they agree.
 
@@ -147,7 +147,7 @@ class InputResult:
     reference: Value | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeResult:
     """One node: its value and adjoint (numeric from the symbolic partials, and by torch); for a vector or
     matrix node arrays of its ``shape``, with the adjoint's checked ``matrix`` form."""

@@ -34,9 +34,10 @@ import numpy as np
 
 from ..errors import EvaluationError, ShapeError
 from ..model.graph import Graph
-from ..ops import DomainEdge, op_for
+from ..ops import DomainEdge
 from ..ops.tensor import shape_text
 from .numeric import Point, Watcher, forward, forward_lazy, point_values
+from .plan import plan_of
 
 EPS = float(np.finfo(np.float64).eps)
 #: A step moves each gate argument at most 1/EDGE_MARGIN of its distance to a domain edge (up to twice
@@ -148,6 +149,25 @@ def _edge_room(before: np.ndarray, after: np.ndarray, edge: DomainEdge) -> tuple
     return room.min(axis=1), crossed.any(axis=1), exited.any(axis=1)
 
 
+def _domain_edges(graph: Graph) -> dict[str, tuple[DomainEdge, ...]]:
+    """The gates whose arguments have domain edges (log, sqrt, 1/x, ...), and the edges."""
+    plan = plan_of(graph)
+    found = {}
+    for i in plan.gates:
+        edges = plan.domain_edges(i)
+        if edges:
+            found[plan.nodes[i]] = edges
+    return found
+
+
+def _all_finite(value: np.ndarray, n: int, inside: np.ndarray) -> None:
+    """``inside &=`` whether each of the ``n`` points' entries of ``value`` are finite."""
+    fin = np.isfinite(value)
+    if fin.ndim > 1:
+        fin = fin.reshape(n, -1).all(axis=1)
+    np.logical_and(inside, fin, out=inside)
+
+
 @dataclass(frozen=True)
 class _Points:
     """The output at perturbed points, and what watching the forward pass saw there: the smallest room of any
@@ -182,13 +202,8 @@ class _Sampler:
         self.entry = np.concatenate([np.arange(k) for k in sizes])  # ... and which of its entries
         self.x = np.concatenate([base[n].ravel() for n in self.names]).astype(np.float64)  # ... whose value is x
         self.offset = dict(zip(self.names, np.cumsum([0] + sizes[:-1]).tolist()))  # an input's first probe
-        self.edges: dict[str, tuple[DomainEdge, ...]] = {}
-        for n in graph.op_nodes:
-            d = graph.attrs(n)
-            edges = op_for(d["op"]).edges(d.get("param"))  # type: ignore[union-attr]
-            if edges:
-                self.edges[n] = edges
-        largest = max((int(np.prod(graph.shape(n))) for n in graph.nodes), default=1) if self.tensor else 1
+        self.edges = _domain_edges(graph)
+        largest = max(plan_of(graph).size, default=1) if self.tensor else 1
         self.chunk = max(1 if largest > FD_BATCH_ENTRIES // FD_CHUNK else FD_CHUNK, FD_BATCH_ENTRIES // max(1, largest))
         self.f0 = math.nan
 
@@ -222,7 +237,8 @@ class _Sampler:
 
         def make_input(name: str) -> np.ndarray:
             v = self.base[name]
-            a = np.broadcast_to(v, (n,) + v.shape).copy()
+            a = np.empty((n,) + v.shape)
+            a[...] = v
             cols = columns.get(name)
             if cols is not None:
                 a.reshape(n, -1)[cols, self.entry[probe[cols]]] += t[cols]
@@ -233,7 +249,7 @@ class _Sampler:
         exited = np.zeros(n, dtype=bool)
 
         def watch(node: str, args: list[np.ndarray], value: np.ndarray) -> None:
-            np.logical_and(inside, np.isfinite(value).reshape(n, -1).all(axis=1), out=inside)
+            _all_finite(value, n, inside)
             for edge in self.edges.get(node, ()):
                 r, crossed, out = _edge_room(args[edge.arg][-1], args[edge.arg], edge)
                 np.minimum(room, r, out=room)
@@ -414,8 +430,8 @@ def fd_work(graph: Graph) -> int:
     >>> fd_work(Graph.parse("f = x*y + z"))    # 3 inputs x 5 nodes (x, y, x*y, z, f)
     15
     """
-    size = {n: int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.nodes}
-    return sum(size[n] for n in graph.inputs) * sum(size.values())
+    plan = plan_of(graph)
+    return sum(plan.size[i] for i in plan.input_index) * plan.total_size()
 
 
 def sample_plan(graph: Graph, *, sample: int | None = None, seed: int = 0) -> dict[str, np.ndarray] | None:
@@ -434,11 +450,12 @@ def sample_plan(graph: Graph, *, sample: int | None = None, seed: int = 0) -> di
     work = fd_work(graph)
     if work <= FD_EXACT_WORK:
         return None
+    plan = plan_of(graph)
+    names = list(plan.inputs)
+    sizes = np.array([plan.size[i] for i in plan.input_index], dtype=np.int64)
     if sample is None:  # big values: fewer entries one by one, each point costs a pass over all of them
-        entries = work // max(1, sum(int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.inputs))
+        entries = work // max(1, int(sizes.sum()))
         sample = int(min(FD_SAMPLE, max(FD_MIN_SAMPLE, FD_POINT_WORK // max(1, entries))))
-    names = graph.inputs
-    sizes = np.array([int(np.prod(graph.shape(n), dtype=np.int64)) for n in names])
     total = int(sizes.sum())
     size = min(FD_SAMPLE if sample is None else sample, total)
     flat = np.sort(np.random.default_rng(seed).choice(total, size=size, replace=False))
@@ -472,19 +489,21 @@ def directional_differences(graph: Graph, at: Point, *, count: int | None = None
     base = _base_point(graph, at)
     count = FD_DIRECTIONS if count is None else count
     rng = np.random.default_rng(seed)
-    names = graph.inputs
-    directions = {n: rng.choice([-1.0, 1.0], size=(count,) + base[n].shape) * np.maximum(1.0, np.abs(base[n]))
-                  for n in names}
-    edges = {}
-    for n in graph.op_nodes:
-        d = graph.attrs(n)
-        found = op_for(d["op"]).edges(d.get("param"))  # type: ignore[union-attr]
-        if found:
-            edges[n] = found
+    plan = plan_of(graph)
+    names = list(plan.inputs)
+    sizes = [plan.size[i] for i in plan.input_index]
+    flat_base = np.concatenate([np.ravel(base[n]) for n in names]) if names else np.zeros(0)
+    # one draw for every entry of every input: count x entries signs, scaled by max(1, |x|)
+    flat_dirs = rng.choice([-1.0, 1.0], size=(count, flat_base.size)) * np.maximum(1.0, np.abs(flat_base))
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    position = dict(zip(names, range(len(names))))
+    directions = {n: flat_dirs[:, starts[k]: starts[k + 1]].reshape((count,) + base[n].shape)
+                  for n, k in position.items()}
+    edges = _domain_edges(graph)
     step = np.full(count, EPS ** (1 / 3))
     value, error = np.full(count, np.nan), np.full(count, np.inf)
     pending = np.ones(count, dtype=bool)
-    largest = max((int(np.prod(graph.shape(n), dtype=np.int64)) for n in graph.nodes), default=1)
+    largest = max(plan.size, default=1)
     group = max(1, FD_BATCH_ENTRIES // (4 * largest))  # directions per batch: bounded memory for big values
     tries = np.zeros(count, dtype=int)
     while True:  # shrink the step of a direction whose points leave the domain, or come near its edge
@@ -496,18 +515,19 @@ def directional_differences(graph: Graph, at: Point, *, count: int | None = None
         t = np.stack([step[idx], -step[idx], step[idx] / 2, -step[idx] / 2], axis=1).ravel()  # 4 points a direction
         n_pts = t.size + 1  # and the base point last
         which = np.repeat(idx, 4)
+        points = np.empty((n_pts, flat_base.size))  # every input's entries at every point, in one array
+        points[:-1] = flat_base + t[:, None] * flat_dirs[which]
+        points[-1] = flat_base
 
         def make_input(name: str) -> np.ndarray:
-            v = base[name]
-            a = np.broadcast_to(v, (n_pts,) + v.shape).copy()
-            a[:-1] += t.reshape((-1,) + (1,) * v.ndim) * directions[name][which]
-            return a
+            k = position[name]
+            return points[:, starts[k]: starts[k + 1]].reshape((n_pts,) + base[name].shape)
 
         room = np.full(n_pts, np.inf)
         inside = np.ones(n_pts, dtype=bool)
 
         def watch(node: str, args: list[np.ndarray], value: np.ndarray) -> None:
-            np.logical_and(inside, np.isfinite(value).reshape(n_pts, -1).all(axis=1), out=inside)
+            _all_finite(value, n_pts, inside)
             for edge in edges.get(node, ()):
                 r, crossed, out = _edge_room(args[edge.arg][-1], args[edge.arg], edge)
                 np.minimum(room, r, out=room)

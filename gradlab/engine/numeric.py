@@ -32,6 +32,7 @@ from ..model.graph import Graph
 from ..ops.tensor import (
     TensorOp,
     batch_of,
+    elementwise_forward,
     elementwise_partials,
     forward_values,
     gate_op,
@@ -39,6 +40,7 @@ from ..ops.tensor import (
     unbroadcast,
     vjp_values,
 )
+from .plan import Plan, plan_of
 
 Edge = tuple[str, str, int]
 Point = Mapping[str, Any]
@@ -127,6 +129,10 @@ def point_values(graph: Graph, at: Point, *, batch: bool | None = None,
     extra = [n for n in at if n not in is_input]
     if extra and not allow_extra:
         raise EvaluationError(f"'{extra[0]}' is not an input of the graph (its inputs: {', '.join(inputs) or 'none'})")
+    if not graph.is_tensor:
+        numbers = _numbers(inputs, at)
+        if numbers is not None:
+            return numbers
     if batch is None:
         batch = not graph.is_tensor
     out = {n: input_value(graph, n, at[n], batch=batch) for n in inputs}
@@ -137,6 +143,26 @@ def point_values(graph: Graph, at: Point, *, batch: bool | None = None,
         raise EvaluationError(f"the input values have batch shapes that do not fit together: {batches}") from None
     return {n: np.broadcast_to(v, common + graph.shape(n)).copy() if batches[n] != common else v
             for n, v in out.items()}
+
+
+def _numbers(inputs: list[str], at: Point) -> dict[str, np.ndarray] | None:
+    """The point of a graph of numbers given finite numbers (or 0-d float arrays) only, without the checks
+    :func:`input_value` makes of other values; None where any value needs them (or its error message)."""
+    out = {}
+    isfinite = math.isfinite
+    for n in inputs:
+        v = at[n]
+        t = type(v)
+        if t is float or t is np.float64 or (t is int and -2**53 <= v <= 2**53):
+            x = float(v)
+            if not isfinite(x):
+                return None
+            out[n] = np.array(x)
+        elif t is np.ndarray and v.shape == () and v.dtype == np.float64 and isfinite(v[()]):
+            out[n] = v.reshape(())
+        else:
+            return None
+    return out
 
 
 # ------------------------------------------------------------------------------------------ forward
@@ -188,44 +214,77 @@ def forward_lazy(graph: Graph, make_input: Callable[[str], np.ndarray], batch: S
     With ``keep=False`` every value is dropped after its last use, so a long chain evaluated at thousands
     of perturbed points at once (finite differences) needs little memory.
     """
-    values: dict[str, np.ndarray] = {}
-    remaining = {} if keep else {n: graph.nx.out_degree(n) for n in graph.nodes}
-    out_node = graph.output
+    plan = plan_of(graph)
+    if batch == () and not plan.tensor and watch is None:
+        return _forward_numbers(graph, plan, make_input, keep=keep, check=check)
+    nodes, kinds, args_of, shapes, out = plan.nodes, plan.kind, plan.args, plan.shape, plan.output
+    values: list[Any] = [None] * len(nodes)
+    remaining = list(plan.uses)
     with np.errstate(all="ignore"):
-        for n in graph.nodes:
-            d = graph.attrs(n)
-            kind = d["kind"]
+        for i, n in enumerate(nodes):
+            kind = kinds[i]
             if kind == "input":
-                if keep or n == out_node:
-                    values[n] = make_input(n)
+                if keep or i == out:
+                    values[i] = make_input(n)
                 continue
             if kind == "const":
-                values[n] = np.full(batch, float(d["value"]))
+                values[i] = np.full(batch, plan.const[i])
                 continue
-            arg_names = graph.args(n)
+            idx = args_of[i]
             if not keep:
-                for a in arg_names:
-                    if a not in values:
-                        values[a] = make_input(a)
-            args = [values[a] for a in arg_names]
-            shape = graph.shape(n)
-            r = np.asarray(forward_values(d["op"], args, [graph.shape(a) for a in arg_names], d.get("param"), shape),
-                           dtype=np.float64)
+                for j in idx:
+                    if values[j] is None:
+                        values[j] = make_input(nodes[j])
+            args = [values[j] for j in idx]
+            shape = shapes[i]
+            op = plan.op[i]
+            if plan.elementwise[i]:
+                r = elementwise_forward(op, args, [shapes[j] for j in idx], plan.param[i], shape)  # type: ignore[arg-type]
+            else:
+                r = np.asarray(forward_values(plan.op_name[i], args, [shapes[j] for j in idx],  # type: ignore[arg-type]
+                                              plan.param[i], shape), dtype=np.float64)
             if r.shape != batch + shape:
                 r = np.broadcast_to(r, batch + shape).copy()
-            if check and not np.all(np.isfinite(r)):
+            if check and not np.isfinite(r).all():
                 raise _forward_error(graph, n, args, r)
             if watch is not None:
                 watch(n, args, r)
-            values[n] = r
+            values[i] = r
             if not keep:
-                for a in set(arg_names):
-                    remaining[a] -= 1
-                    if remaining[a] == 0 and a != out_node:
-                        del values[a]
+                for j in set(idx):
+                    remaining[j] -= 1
+                    if remaining[j] == 0 and j != out:
+                        values[j] = None
     if not keep:
-        return {out_node: values[out_node]}
-    return values
+        return {nodes[out]: values[out]}
+    return dict(zip(nodes, values))
+
+
+def _forward_numbers(graph: Graph, plan: Plan, make_input: Callable[[str], np.ndarray], *, keep: bool,
+                     check: bool) -> dict[str, np.ndarray]:
+    """The forward pass of a graph of numbers at one point: numpy scalars (numpy's arithmetic and functions, so the
+    same numbers as arrays give, nan and inf included) with none of an array's overhead per gate."""
+    nodes, kinds, args_of, ops, params, out = plan.nodes, plan.kind, plan.args, plan.op, plan.param, plan.output
+    values: list[Any] = [None] * len(nodes)
+    f64 = np.float64
+    isfinite = math.isfinite
+    with np.errstate(all="ignore"):
+        for i, n in enumerate(nodes):
+            kind = kinds[i]
+            if kind == "input":
+                values[i] = f64(make_input(n))
+            elif kind == "const":
+                values[i] = f64(plan.const[i])
+            else:
+                args = [values[j] for j in args_of[i]]
+                r = ops[i].np_fn(args, params[i])  # type: ignore[union-attr]
+                r = f64(r) if type(r) is not f64 else r
+                if check and not isfinite(r):
+                    raise _forward_error(graph, n, [np.asarray(a) for a in args], np.asarray(r))
+                values[i] = r
+    if not keep:
+        return {nodes[out]: np.asarray(values[out])}
+    return {n: np.asarray(v) for n, v in zip(nodes, values)}
 
 
 # ------------------------------------------------------------------------------------------ backward
@@ -271,33 +330,40 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *, seeds: Mapping[s
     a constant or by values at each point (what a student who forgets a derivative, or writes σ for σ', computes;
     or a kink convention).
     """
-    out = graph.output
-    ob = batch_of(values[out], graph.shape(out))
+    plan = plan_of(graph)
+    out = plan.output
+    out_name = plan.nodes[out]
+    shapes = plan.shape
+    ob = batch_of(values[out_name], shapes[out])
+    overrides = overrides or {}
+    if seeds is None and shapes[out] != ():
+        raise ShapeError(f"the output '{out_name}' is {shape_text(shapes[out])}; gradients need a number "
+                         f"(a loss), e.g. L = sum({out_name})", graph.where(out_name))
+    if seeds is None and ob == () and not plan.tensor and all(np.ndim(o) == 0 for o in overrides.values()):
+        return _backward_numbers(graph, plan, values, identity, overrides, check)
     adjoints: dict[str, np.ndarray] = {}
     if seeds is None:
-        if graph.shape(out) != ():
-            raise ShapeError(f"the output '{out}' is {shape_text(graph.shape(out))}; gradients need a number "
-                             f"(a loss), e.g. L = sum({out})", graph.where(out))
-        adjoints = {n: np.zeros(ob + graph.shape(n)) for n in graph.nodes}
-        seeds = {out: np.ones(ob)}
+        adjoints = {n: np.zeros(ob + s) for n, s in zip(plan.nodes, shapes)}
+        seeds = {out_name: np.ones(ob)}
     for n, s in seeds.items():
         adjoints[n] = np.broadcast_to(np.asarray(s, dtype=np.float64), ob + graph.shape(n)).copy()
     edge_adj: dict[Edge, np.ndarray] = {}
     local: dict[Edge, np.ndarray] = {}
-    overrides = overrides or {}
     with np.errstate(all="ignore"):
-        for v in reversed(graph.nodes):
-            d = graph.attrs(v)
-            if d["kind"] != "op" or v not in adjoints:
+        for i in reversed(plan.gates):
+            v = plan.nodes[i]
+            if v not in adjoints:
                 continue
-            g, shape, param = adjoints[v], graph.shape(v), d.get("param")
-            args = graph.args(v)
-            arg_vals = [values[a] for a in args]
-            shapes = [graph.shape(a) for a in args]
-            edges = [(u, v, k) for k, u in enumerate(args)]
-            op = gate_op(d["op"])
-            if isinstance(op, TensorOp):
-                shares = vjp_values(d["op"], g, arg_vals, values[v], shapes, param, shape, identity=v in identity)
+            g, shape, param = adjoints[v], shapes[i], plan.param[i]
+            idx = plan.args[i]
+            arg_vals = [values[plan.nodes[j]] for j in idx]
+            arg_shapes = [shapes[j] for j in idx]
+            edges = plan.edges_into(i)
+            op = plan.op[i]
+            assert op is not None
+            if not plan.elementwise[i]:
+                shares = vjp_values(plan.op_name[i], g, arg_vals, values[v], arg_shapes, param, shape,  # type: ignore[arg-type]
+                                    identity=v in identity)
                 if check:
                     for e, share in zip(edges, shares):
                         if not np.all(np.isfinite(share)):
@@ -305,24 +371,67 @@ def backward(graph: Graph, values: Mapping[str, np.ndarray], *, seeds: Mapping[s
                                                   f"argument {e[0]} is not finite", graph.where(v))
             else:
                 parts = [np.ones(np.shape(values[v]))] if v in identity else elementwise_partials(
-                    op, arg_vals, values[v], shapes, param, shape)
+                    op, arg_vals, values[v], arg_shapes, param, shape)
                 for e, lp in zip(edges, parts):
                     if e in overrides:  # a constant, or values at each point (σ for σ·(1 − σ))
                         lp = np.broadcast_to(np.asarray(overrides[e], dtype=np.float64), np.shape(values[v])).copy()
                     if check and not np.all(np.isfinite(lp)):
                         raise _partial_error(graph, v, e[0], lp, arg_vals)
                     local[e] = lp
-                shares = [unbroadcast(g * local[e], shape, s) for e, s in zip(edges, shapes)]
-            for e, share in zip(edges, shares):
-                want = ob + graph.shape(e[0])
+                shares = [unbroadcast(g * local[e], shape, s) for e, s in zip(edges, arg_shapes)]
+            for e, share, j in zip(edges, shares, idx):
+                want = ob + shapes[j]
                 if np.shape(share) != want:
                     share = np.broadcast_to(np.asarray(share, dtype=np.float64), want)
                 edge_adj[e] = share
                 adjoints[e[0]] = adjoints[e[0]] + share if e[0] in adjoints else share.copy()
-    for n in graph.nodes:
+    for n, shape_n in zip(plan.nodes, shapes):
         if n not in adjoints:
-            adjoints[n] = np.zeros(ob + graph.shape(n))
+            adjoints[n] = np.zeros(ob + shape_n)
     return Evaluation(graph, dict(values), adjoints, edge_adj, local)
+
+
+def _backward_numbers(graph: Graph, plan: Plan, values: Mapping[str, np.ndarray],
+                      identity: frozenset[str] | set[str], overrides: Mapping[Edge, float | np.ndarray],
+                      check: bool) -> Evaluation:
+    """:func:`backward` of a graph of numbers at one point from the output: numpy scalars, the same arithmetic
+    (each wire's share is the adjoint times its compiled local partial), none of an array's overhead."""
+    nodes = plan.nodes
+    f64 = np.float64
+    isfinite = math.isfinite
+    vals = [f64(values[n]) for n in nodes]
+    adj = [f64(0.0)] * len(nodes)
+    adj[plan.output] = f64(1.0)
+    edge_adj: dict[Edge, Any] = {}
+    local: dict[Edge, Any] = {}
+    one = f64(1.0)
+    with np.errstate(all="ignore"):
+        for i in reversed(plan.gates):
+            v = nodes[i]
+            idx = plan.args[i]
+            edges = plan.edges_into(i)
+            g = adj[i]
+            if v in identity:
+                parts: Any = [one] * len(idx)
+            elif plan.elementwise[i]:
+                c = 0.0 if plan.param[i] is None else float(plan.param[i])
+                xs = [vals[j] for j in idx]
+                parts = [f(*xs, vals[i], c) for f in plan.partials(i)]
+            else:  # pragma: no cover - a graph of numbers has elementwise gates only
+                raise AssertionError(v)
+            for e, lp, j in zip(edges, parts, idx):
+                if e in overrides:
+                    lp = overrides[e]
+                lp = f64(lp)
+                if check and not isfinite(lp):
+                    raise _partial_error(graph, v, e[0], np.asarray(lp), [np.asarray(vals[j]) for j in idx])
+                local[e] = lp
+                share = g * lp
+                edge_adj[e] = share
+                adj[j] = adj[j] + share
+    as_array = np.asarray
+    return Evaluation(graph, dict(values), {n: as_array(a) for n, a in zip(nodes, adj)},
+                      {e: as_array(a) for e, a in edge_adj.items()}, {e: as_array(a) for e, a in local.items()})
 
 
 def _partial_error(graph: Graph, node: str, arg: str, lp: np.ndarray, arg_vals: list[np.ndarray]) -> EvaluationError:

@@ -31,7 +31,7 @@ a*w0*(1 - a)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterator, Mapping, Sequence
 
 import numpy as np
 import sympy as sp
@@ -39,6 +39,7 @@ import sympy as sp
 from ..model.graph import Graph, Number
 from ..ops import OPS, as_sympy
 from ..ops.tensor import Shape, vjp_values
+from .plan import plan_of
 
 #: Graphs with more gates than this get only the staged form (no substitution into the inputs).
 FULL_FORM_LIMIT = 400
@@ -239,8 +240,9 @@ class SymbolicGradients:
     """Local partials and adjoints of every node; see the module docstring for the forms."""
 
     graph: Graph
-    partials: dict[Edge, sp.Expr]
-    staged: dict[str, sp.Expr]
+    #: d gate / d argument per wire, in node symbols; and the staged adjoints: made when first read
+    partials: Mapping[Edge, sp.Expr]
+    staged: Mapping[str, sp.Expr]
     simplify: bool = True
     #: called between the steps of building a form in the inputs; a time budget raises there
     tick: Callable[[], None] | None = field(default=None, repr=False)
@@ -397,33 +399,147 @@ def _latex_name(name: str) -> str:
     return sp.latex(sp.Symbol(name))
 
 
+#: A stand-in for a gate's own symbol in local partials that do not contain it (``a*b``: b and a).
+_OUT = sp.Symbol("__gate_output__", real=True)
+_USES_OUTPUT: dict[tuple[int, Any], tuple[Any, bool]] = {}
+
+
+def _uses_output(op: Any, param: Any) -> bool:
+    """Whether the gate's local partials are written in its output (tanh: 1 - out**2), asked once per record and
+    parameter."""
+    key = (id(op), param)
+    hit = _USES_OUTPUT.get(key)
+    if hit is None or hit[0] is not op:
+        args = [sp.Symbol(f"__gate_argument_{k}__", real=True) for k in range(op.arity)]
+        parts = [as_sympy(lp) for lp in op.partials(args, _OUT, param)]
+        hit = _USES_OUTPUT[key] = (op, any(lp.has(_OUT) for lp in parts))
+    return hit[1]
+
+
+def _times(a: sp.Symbol, b: sp.Expr) -> sp.Expr:
+    """``a*b``, as ``sp.Mul`` makes it; a product of two symbols (the staged form's usual term, ``df_dt3*h2``)
+    without its general flattening: the two in SymPy's canonical order, by name."""
+    if type(b) is sp.Symbol and a.name != b.name:
+        return sp.Mul._from_args((a, b) if a.name < b.name else (b, a))
+    return sp.Mul(a, b)
+
+
+def text(e: Any) -> str:
+    """``str(e)``, without SymPy's printer for a symbol or a product of two symbols (in a big graph, most of the
+    staged forms: the printer took half the symbolic step of a 10,000-gate chain).
+
+    >>> x, y = node_symbol("x"), node_symbol("y")
+    >>> text(x), text(y*x), text(2*x + y)
+    ('x', 'x*y', '2*x + y')
+    """
+    t = type(e)
+    if t is sp.Symbol:
+        return e.name
+    if t is sp.Mul and len(e.args) == 2 and type(e.args[0]) is sp.Symbol and type(e.args[1]) is sp.Symbol:
+        return f"{e.args[0].name}*{e.args[1].name}"  # the canonical order is the printed one (both by name)
+    return str(e)
+
+
+class LazyMap(Mapping[Any, Any]):
+    """A read-only mapping whose keys are known at once and whose values are made on first read, each once
+    (``make(key)``): a big graph's check reads the staged forms of its inputs only, not of its 10,000 gates.
+
+    >>> m = LazyMap(["a", "b"], str.upper)
+    >>> len(m), "b" in m, m.made, m["b"], m.made, dict(m)
+    (2, True, 0, 'B', 1, {'a': 'A', 'b': 'B'})
+    """
+
+    def __init__(self, keys: Sequence[Any], make: Callable[[Any], Any]) -> None:
+        self._keys = list(keys)
+        self._known = set(self._keys)
+        self._make = make
+        self._made: dict[Any, Any] = {}
+
+    @property
+    def made(self) -> int:
+        """How many values have been made so far."""
+        return len(self._made)
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._made[key]
+        except KeyError:
+            if key not in self._known:
+                raise
+        value = self._made[key] = self._make(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._known
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
 def symbolic_gradients(graph: Graph, *, simplify: bool = True) -> SymbolicGradients:
-    """Local partials and staged adjoints of every node (linear in the graph's size).
+    """Local partials and staged adjoints of every node (linear in the graph's size), each made when first read.
 
     >>> from gradlab import Graph
     >>> symbolic_gradients(Graph.parse("f = (x + y)*z")).staged["x"]
     df_dt1
     """
     g = graph
-    out = g.output
-    partials: dict[Edge, sp.Expr] = {}
-    staged: dict[str, Any] = {n: [] for n in g.nodes}
-    for v in g.nodes:
-        d = g.attrs(v)
-        if d["kind"] != "op":
-            continue
-        args = g.args(v)
-        arg_syms = [arg_expr(g, a) for a in args]
-        parts = OPS[d["op"]].partials(arg_syms, node_symbol(v), sympy_param(d.get("param")))
-        for k, (u, lp) in enumerate(zip(args, parts)):
-            lp = as_sympy(lp)
-            partials[(u, v, k)] = lp
+    plan = plan_of(g)
+    out = plan.output
+    out_name = plan.nodes[out]
+    nodes = plan.nodes
+    gate_partials: dict[int, list[sp.Expr]] = {}
+    symbols: dict[int, sp.Expr] = {}  # each node's symbol (a constant's number), made once
+
+    def symbol(i: int) -> sp.Expr:
+        found = symbols.get(i)
+        if found is None:
+            found = symbols[i] = arg_expr(g, nodes[i])
+        return found
+
+    def partials_of(v: int) -> list[sp.Expr]:
+        """The local partials of gate ``v`` in its arguments' symbols (all its wires at once)."""
+        found = gate_partials.get(v)
+        if found is None:
+            op, param = plan.op[v], sympy_param(plan.param[v])
+            assert op is not None
+            args = [symbol(a) for a in plan.args[v]]
+            found = None
+            if not _uses_output(op, param):  # the gate's own symbol is made only where a partial has it
+                found = [as_sympy(lp) for lp in op.partials(args, _OUT, param)]
+                if any(lp.has(_OUT) for lp in found):
+                    found = None
+            if found is None:
+                found = [as_sympy(lp) for lp in op.partials(args, symbol(v), param)]
+            gate_partials[v] = found
+        return found
+
+    consumers: list[list[tuple[int, int]]] = [[] for _ in nodes]  # per node: (gate, k), gates in order
+    for v in plan.gates:
+        for k, u in enumerate(plan.args[v]):
+            consumers[u].append((v, k))
+
+    def staged(n: str) -> sp.Expr:
+        u = plan.index[n]
+        if u == out:
+            return sp.Integer(1)
+        terms = []
+        for v, k in consumers[u]:
+            lp = partials_of(v)[k]
             if v == out:
-                staged[u].append(lp)
+                terms.append(lp)
             elif lp == 1:
-                staged[u].append(adjoint_symbol(out, v))
+                terms.append(adjoint_symbol(out_name, nodes[v]))
             else:
-                staged[u].append(sp.Mul(adjoint_symbol(out, v), lp))
-    staged_exprs = {n: (sp.Add(*terms) if terms else sp.Integer(0)) for n, terms in staged.items()}
-    staged_exprs[out] = sp.Integer(1)
-    return SymbolicGradients(g, partials, staged_exprs, simplify=simplify)
+                terms.append(_times(adjoint_symbol(out_name, nodes[v]), lp))
+        return sp.Add(*terms) if terms else sp.Integer(0)
+
+    edges = [(u, nodes[v], k) for v in plan.gates for k, u in enumerate(plan.arg_names[v])]
+    partials = LazyMap(edges, lambda e: partials_of(plan.index[e[1]])[e[2]])
+    return SymbolicGradients(g, partials, LazyMap(nodes, staged), simplify=simplify)

@@ -24,6 +24,7 @@ from ..errors import GradlabError
 from ..model.graph import Graph
 from ..ops.tensor import batch_of, torch_values
 from .numeric import Point, point_values
+from .plan import plan_of
 
 
 def _torch() -> Any:
@@ -50,20 +51,25 @@ def torch_forward(graph: Graph, inputs: Mapping[str, Any], *, track_constants: b
     autograd reports d output / d constant (gradlab gives every node an adjoint).
     """
     torch = _torch()
-    values: dict[str, Any] = dict(inputs)
-    first = graph.inputs[0] if graph.inputs else None
-    batch = tuple(values[first].shape[: values[first].dim() - len(graph.shape(first))]) if first is not None else ()
-    for n in graph.nodes:
-        d = graph.attrs(n)
-        if d["kind"] == "input":
+    plan = plan_of(graph)
+    nodes, shapes = plan.nodes, plan.shape
+    values: list[Any] = [inputs.get(n) for n in nodes]
+    first = plan.input_index[0] if plan.inputs else None
+    batch = tuple(values[first].shape[: values[first].dim() - len(shapes[first])]) if first is not None else ()
+    for i, kind in enumerate(plan.kind):
+        if kind == "input":
             continue
-        if d["kind"] == "const":
-            values[n] = torch.full(batch, float(d["value"]), dtype=torch.float64, requires_grad=track_constants)
+        if kind == "const":
+            values[i] = torch.full(batch, plan.const[i], dtype=torch.float64, requires_grad=track_constants)
             continue
-        args = graph.args(n)
-        values[n] = torch_values(d["op"], [values[a] for a in args], [graph.shape(a) for a in args],
-                                 d.get("param"), graph.shape(n))
-    return values
+        idx = plan.args[i]
+        args = [values[j] for j in idx]
+        if plan.elementwise[i] and not plan.tensor:  # numbers: the record's torch forward, nothing to broadcast
+            values[i] = plan.op[i].torch_fn(args, plan.param[i])  # type: ignore[union-attr]
+        else:
+            values[i] = torch_values(plan.op_name[i], args, [shapes[j] for j in idx],  # type: ignore[arg-type]
+                                     plan.param[i], shapes[i])
+    return dict(zip(nodes, values))
 
 
 def torch_function(graph: Graph) -> Callable[..., Any]:
@@ -80,29 +86,40 @@ def torch_gradients(graph: Graph, at: Point) -> TorchGradients:
     """Forward values and d output / d node for every node by autograd at ``at`` (a batch of points for a
     graph of numbers given arrays)."""
     torch = _torch()
+    plan = plan_of(graph)
     pts = point_values(graph, at)
     first = graph.inputs[0] if graph.inputs else None
     batch = batch_of(pts[first], graph.shape(first)) if first is not None else ()
-    numbers = not graph.is_tensor and batch == ()
-    leaves = {n: torch.tensor(np.asarray(v), dtype=torch.float64, requires_grad=True) for n, v in pts.items()}
+    numbers = not plan.tensor and batch == ()
+    if numbers:
+        leaves = {n: torch.tensor(float(v), dtype=torch.float64, requires_grad=True) for n, v in pts.items()}
+    else:
+        leaves = {n: torch.tensor(np.asarray(v), dtype=torch.float64, requires_grad=True) for n, v in pts.items()}
     with torch.enable_grad():
         values = torch_forward(graph, leaves, track_constants=True)
-        for t in values.values():
-            if t.requires_grad and not t.is_leaf:
-                t.retain_grad()
+        tensors = list(values.values())
         out = values[graph.output]
-        if out.requires_grad:
-            out.sum().backward()
+        wanted = [i for i, t in enumerate(tensors) if t.requires_grad]
+        grads: list[Any] = [None] * len(tensors)
+        if out.requires_grad:  # every node's adjoint in one backward pass
+            found = torch.autograd.grad(out.sum(), [tensors[i] for i in wanted], allow_unused=True)
+            for i, g in zip(wanted, found):
+                grads[i] = g
+    names = list(values)
+    out_i = names.index(graph.output)
+    if numbers:  # one conversion for all nodes: floats
+        zero = torch.zeros((), dtype=torch.float64)
+        with torch.no_grad():
+            vals_f = torch.stack(tensors).tolist()
+            adj_f = torch.stack([zero if g is None else g for g in grads]).tolist()
+        adj_f[out_i] = 1.0
+        return TorchGradients(dict(zip(names, vals_f)), dict(zip(names, adj_f)))
 
     def conv(n: str, t: Any) -> Any:
-        a = np.broadcast_to(t.detach().numpy().astype(np.float64), batch + graph.shape(n))
-        return float(a.reshape(())) if numbers else np.array(a)
+        return np.array(np.broadcast_to(t.detach().numpy().astype(np.float64), batch + graph.shape(n)))
 
     vals = {n: conv(n, t) for n, t in values.items()}
-    adj: dict[str, Any] = {}
-    for n, t in values.items():
-        g = t.grad if (t.is_leaf or t.retains_grad) else None
-        adj[n] = conv(n, g) if g is not None else conv(n, torch.zeros(()))
+    adj: dict[str, Any] = {n: conv(n, g) if g is not None else conv(n, torch.zeros(())) for n, g in zip(names, grads)}
     adj[graph.output] = conv(graph.output, torch.ones(()))
     return TorchGradients(vals, adj)
 
