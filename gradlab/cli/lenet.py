@@ -84,7 +84,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "x runs; resumable; writes report.md, sweep.json, curves.png, final.png.")
     s.add_argument("spec", help="the sweep file (see docs/lenet.md; examples in docs/lenet/sweeps/)")
     s.add_argument("--out", help="output folder (default runs/sweep-<spec name>)")
-    s.add_argument("--jobs", type=int, default=1, help="processes for independent runs (default 1)")
+    s.add_argument("--jobs", type=int, default=1, help="processes for independent runs (default 1; with --engine "
+                   "ray: the local Ray's CPUs, at least 2)")
+    s.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process or --jobs processes; ray: every point and seed as a Ray task "
+                        "(needs the extra gradlab[ray])")
+    s.add_argument("--address", help="with --engine ray: the Ray cluster to use (auto, HOST:6379 or "
+                   "ray://HOST:10001; default: a local Ray started for the sweep)")
     s.add_argument("--threads", type=int, help="torch threads per run")
     s.add_argument("--force", action="store_true", help="discard finished runs and start over")
     s.add_argument("--json", action="store_true")
@@ -188,10 +194,15 @@ def run_sweep(args: argparse.Namespace) -> int:
     from ..lenet.sweep import SweepSpec
     from ..lenet.sweep import run_sweep as _run
 
+    if args.address and args.engine != "ray":
+        raise UsageError("--address names a Ray cluster: use it with --engine ray")
+    if args.engine == "ray":
+        require("ray", purpose="gradlab lenet sweep --engine ray")
     spec = SweepSpec.load(args.spec)
     require("safetensors", purpose="gradlab lenet sweep (it saves each run's model)")
     out = args.out or f"runs/sweep-{spec.points[0].slug if not spec.name else _slug(spec.name)}"
-    res = _run(spec, out, jobs=args.jobs, force=args.force, log=_log, threads=args.threads)
+    res = _run(spec, out, jobs=args.jobs, force=args.force, log=_log, threads=args.threads, engine=args.engine,
+               address=args.address)
     if args.json:
         print_json(res.to_dict())
     else:
