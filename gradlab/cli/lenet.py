@@ -50,6 +50,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the first run; run k uses seed + k - 1")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own, one per physical core)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the model (default: for runs of 1,000 steps or more, where a C++ compiler "
+                        "is there; compiled kernels are cached in ~/.cache/gradlab/inductor)")
     p.add_argument("--augment", help="none, affine, affine+erase, strong, or keys: degrees=15,translate=0.1,"
                    "scale=0.9:1.1,shear=5,erase=0.5,hflip=0.5 (erase and hflip are probabilities per image; "
                    "hflip mirrors left-right)")
@@ -166,7 +169,8 @@ def _config(args: argparse.Namespace) -> Any:
                        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                        schedule=args.schedule,
                        epochs=args.epochs, iterations=args.iterations, batch_size=args.batch_size, seed=args.seed,
-                       runs=args.runs, threads=args.threads, device=args.device, augment=args.augment,
+                       runs=args.runs, threads=args.threads, device=args.device, compile=args.compile,
+                       augment=args.augment,
                        check_every=args.check_every, train_limit=args.train_limit, test_limit=args.test_limit)
 
 
