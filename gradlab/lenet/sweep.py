@@ -18,7 +18,7 @@ or explicit points (each a table of overrides, ``label`` optional)::
 
 Every run keeps its own checkpoint, so an interrupted sweep continues where it stopped
 (finished runs are reused, unfinished ones resume from their last epoch). Independent
-runs can go to several processes (``jobs``).
+runs can go to several processes (``jobs``), or to Ray (``engine="ray"``, a local Ray or a cluster).
 
 >>> spec = SweepSpec.parse('name = "lr"\\nruns = 1\\n[base]\\nepochs = 1\\n[vary]\\nlr = [0.1, 0.9]')
 >>> [p.label for p in spec.points]
@@ -36,13 +36,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..errors import GradlabError
 from ..fileio import atomic_path, output_folder, read_text, write_atomic
 from ..jsonable import jsonable
 
-__all__ = ["SweepError", "SweepPoint", "SweepSpec", "SweepResult", "run_sweep"]
+__all__ = ["SweepError", "SweepPoint", "SweepSpec", "SweepResult", "run_sweep", "ENGINES"]
 
 
 class SweepError(GradlabError):
@@ -241,12 +241,48 @@ def _task(cfg_dict: dict[str, Any], run_dir: str, run: int, seed: int, threads: 
     return train_run(cfg, _dataset(cfg), run_dir, run=run, seed=seed, resume=True).to_dict()
 
 
+#: where the runs of a sweep go: this process or a local process pool (``jobs``), or Ray tasks
+ENGINES = ("local", "ray")
+
+
+def _finished(tasks: list[tuple[str, dict[str, Any], str, int, int]], out: Path, jobs: int, threads: int | None,
+              engine: str, address: str | None) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """``(label, run, result dict)`` of every task, in the order they finish."""
+    if engine == "ray":
+        from .ray_engine import ray_runs
+
+        yield from ray_runs(_task, tasks, out, address=address, threads=threads, num_cpus=max(jobs, 2))
+        return
+    jobs = max(1, min(jobs, len(tasks)))
+    if jobs == 1:
+        for label, cfg, run_dir, run, seed in tasks:
+            yield label, run, _task(cfg, run_dir, run, seed, threads)
+        return
+    import multiprocessing as mp
+
+    per = threads or max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        futs = {pool.submit(_task, cfg, run_dir, run, seed, per): (label, run) for label, cfg, run_dir, run, seed in tasks}
+        for fut in as_completed(futs):
+            yield (*futs[fut], fut.result())
+
+
 def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, force: bool = False,
               log: Callable[[str], None] | None = None, threads: int | None = None,
-              progress: bool = False) -> SweepResult:
+              progress: bool = False, engine: str = "local", address: str | None = None) -> SweepResult:
     """Run every point x ``spec.runs`` seeds (``jobs`` processes), then write ``report.md``, ``sweep.json``,
     ``curves.png`` and ``final.png`` into ``out``. ``progress=True`` shows a bar over the runs (tqdm.auto: a
-    widget in Jupyter, text in a terminal)."""
+    widget in Jupyter, text in a terminal). ``engine="ray"`` runs every point and seed as a Ray task instead
+    (:mod:`gradlab.lenet.ray_engine`): on a local Ray with ``max(jobs, 2)`` CPUs, or on the cluster at
+    ``address``; the same files, resume rules and report."""
+    if engine not in ENGINES:
+        raise SweepError(f"unknown engine {engine!r}; choose {' or '.join(ENGINES)}")
+    if address and engine != "ray":
+        raise SweepError("--address names a Ray cluster: use it with --engine ray")
+    if engine == "ray":  # before anything is written
+        from ..extras import require
+
+        require("ray", purpose="gradlab lenet sweep --engine ray")
     from .train import RunResult, _Progress, summarize
 
     if not isinstance(spec, SweepSpec):
@@ -277,32 +313,14 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path, *, jobs: int = 1, f
             tasks.append((p.label, cfg.to_dict(), str(out / p.slug / f"run-{k + 1}"), k + 1, cfg.seed + k))
     results: dict[str, dict[int, Any]] = {p.label: {} for p in spec.points}
     total = len(tasks)
-    done = 0
-    jobs = max(1, min(jobs, total))
+    earlier = {(label, run) for label, _, run_dir, run, _ in tasks if (Path(run_dir) / "result.json").is_file()}
     bar = _Progress(progress, total, f"sweep {spec.name}", unit="run")
-    if jobs == 1:
-        for label, cfg, run_dir, run, seed in tasks:
-            already = (Path(run_dir) / "result.json").is_file()
-            results[label][run] = RunResult.from_dict(_task(cfg, run_dir, run, seed, threads))
-            done += 1
-            bar.update(1)
-            if log:
-                r = results[label][run]
-                log(f"[{done}/{total}] {label}, run {run}: test acc {r.final['test_acc']:.4f}"
-                    + (" (finished earlier)" if already else f" ({r.seconds:.1f}s)"))
-    else:
-        import multiprocessing as mp
-
-        per = threads or max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-            futs = {pool.submit(_task, cfg, run_dir, run, seed, per): (label, run) for label, cfg, run_dir, run, seed in tasks}
-            for fut in as_completed(futs):
-                label, run = futs[fut]
-                results[label][run] = RunResult.from_dict(fut.result())
-                done += 1
-                bar.update(1)
-                if log:
-                    log(f"[{done}/{total}] {label}, run {run}: test acc {results[label][run].final['test_acc']:.4f}")
+    for done, (label, run, result) in enumerate(_finished(tasks, out, jobs, threads, engine, address), 1):
+        r = results[label][run] = RunResult.from_dict(result)
+        bar.update(1)
+        if log:
+            log(f"[{done}/{total}] {label}, run {run}: test acc {r.final['test_acc']:.4f}"
+                + (" (finished earlier)" if (label, run) in earlier else f" ({r.seconds:.1f}s)"))
     bar.close()
     points = {label: [rs[k] for k in sorted(rs)] for label, rs in results.items()}
     summaries = {label: summarize(rs) for label, rs in points.items()}

@@ -44,6 +44,7 @@ from .persist import (
     load_checkpoint,
     save_model,
 )
+from .speed import channels_last, compiled
 
 __all__ = ["TrainConfig", "EpochMetrics", "RunResult", "TrainResult", "TrainError", "OPTIMIZERS", "DEFAULT_LR",
            "train", "train_run", "make_optimizer", "evaluate", "verdict", "load_checkpoint", "plot_curves"]
@@ -89,6 +90,7 @@ class TrainConfig:
     runs: int = 1
     threads: int | None = None
     device: str = "cpu"
+    compile: bool | None = None  # torch.compile: True, False, or None (auto: runs of 1,000 steps and more)
     augment: str | None = None
     check_every: int = 0
     check_batch: int = 32
@@ -118,6 +120,8 @@ class TrainConfig:
             raise TrainError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
         if self.check_every < 0:
             raise TrainError("check_every must be >= 0 (0: no checks)")
+        if self.compile is not None and not isinstance(self.compile, bool):
+            raise TrainError(f"compile must be true or false (or left out: auto), got {self.compile!r}")
         Augment.parse(self.augment)  # validates
 
     @classmethod
@@ -137,7 +141,7 @@ class TrainConfig:
     def identity(self) -> dict[str, Any]:
         """The fields that must match for a checkpoint to be resumed (not threads, runs or limits of display)."""
         d = self.to_dict()
-        for k in ("threads", "device", "runs", "download"):
+        for k in ("threads", "device", "runs", "download", "compile"):
             d.pop(k)
         return d
 
@@ -460,7 +464,7 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
     if run_dir is not None and run_dir.is_dir():  # temp files of a write that was killed halfway
         for stale in run_dir.glob(".*.tmp*"):
             stale.unlink(missing_ok=True)
-    model = build_model(config.model, seed=seed).to(device)
+    model = channels_last(build_model(config.model, seed=seed).to(device))
     assert config.lr is not None  # TrainConfig.__post_init__ fills it in
     opt = make_optimizer(config.optimizer, model.parameters(), float(config.lr), config.momentum, config.weight_decay)
     aug = Augment.parse(config.augment)
@@ -491,6 +495,7 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
     n_epochs = math.ceil(total_steps / steps_per_epoch)
     loss_fn = nn.CrossEntropyLoss()
     base_lr = float(config.lr)
+    forward = compiled(model, config.compile, steps=total_steps - step, device=device, log=log)
 
     for epoch in range(start_epoch, n_epochs):
         t0 = time.perf_counter()
@@ -512,10 +517,19 @@ def train_run(config: TrainConfig, data: Dataset, run_dir: str | Path | None, *,
             if config.schedule == "cosine":  # stateless: a resumed run sets the same rate
                 for group in opt.param_groups:
                     group["lr"] = base_lr * 0.5 * (1 + math.cos(math.pi * step / total_steps))
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+            try:
+                out = forward(xb)
+                loss = loss_fn(out, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+            except Exception as e:  # compiling failed (the plain model's errors are raised again below)
+                if not forward.compiled:
+                    raise
+                forward.fall_back(e)
+                out = forward(xb)
+                loss = loss_fn(out, yb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
             opt.step()
             with torch.no_grad():
                 loss_sum += loss.detach() * len(yb)
