@@ -17,7 +17,7 @@ exam.
 [(1, 'value', '-6.00'), (2, 'value', '-5.00'), (3, 'gradient', '1.00'), (4, 'gradient', '1.00')]
 >>> from gradlab.ops import OPS
 >>> page.blanks[-1].where, page.blanks[-1].hint == OPS["mul"].hint
-('the wire from y into the * gate', True)
+('the wire from y into the * gate (x*y)', True)
 >>> open("practice.html", "w").write(page.html())      # doctest: +SKIP
 """
 
