@@ -13,6 +13,13 @@ referee is run on its own, always, as the truth. Counted:
 * time per program of the check (median, p99, max), after one warm-up check (imports) that is not timed.
 
 Run:  python benchmarks/referee.py [--programs 1000] [--seed 0] [--show 5]
+      python benchmarks/referee.py --overhead [--rounds 5]
+
+``--overhead`` measures what the referee costs where no disagreement calls for it: every graph of graphs/
+and the chains of benchmarks/scaling.py (1,000 and 10,000 gates) are checked as a user checks them, and the
+time spent in the referee's step (deciding whether float64 can decide, and running the referee when it
+cannot) is summed beside the time of the whole check, both from the same calls; medians over ``--rounds``
+rounds. Target (issue 12): under 5 % where no disagreement occurs.
 Not a CI test: a 2-core machine takes a few minutes.
 """
 
@@ -138,12 +145,74 @@ def run(programs: int, seed: int, show: int) -> int:
     return 1 if false_failures or silent or crashes else 0
 
 
+def overhead(rounds: int) -> int:
+    """The referee's share of a check's time on graphs/ and the scaling chains, where no disagreement occurs."""
+    import gradlab.check.gradients as check
+    from gradlab.check.graphfile import load_graph_file
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gradlab import Graph
+
+    from scaling import chain_program, point  # type: ignore[import-not-found]
+
+    cases: list[tuple[str, Graph, dict]] = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "graphs").glob("*.toml")):
+        gf = load_graph_file(path)
+        cases.append((path.name, gf.graph, gf.at))
+    for n in (1000, 10000):
+        g = Graph.parse(chain_program(n))
+        cases.append((f"chain of {n:,} gates", g, point(g)))
+    real = check.referee_step
+    spent = [0.0]
+    ran: dict[str, bool] = {}
+
+    def timed(*a, **k):  # the step as the check calls it, timed
+        t0 = time.perf_counter()
+        try:
+            r = real(*a, **k)
+        finally:
+            spent[0] += time.perf_counter() - t0
+        return r
+
+    check.referee_step = timed
+    share: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+    whole: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+    try:
+        for name, g, at in cases:  # warm-up: imports, caches
+            gradients(g, at)
+        for _ in range(rounds):
+            for name, g, at in cases:
+                spent[0] = 0.0
+                t0 = time.perf_counter()
+                r = gradients(g, at)
+                total = time.perf_counter() - t0
+                share[name].append(spent[0] / total)
+                whole[name].append(total)
+                ran[name] = r.referee is not None
+    finally:
+        check.referee_step = real
+    print(f"{'graph':32s} {'check':>9s} {'referee step':>13s}  referee ran  (medians of {rounds} rounds)")
+    worst = 0.0
+    for name in share:
+        s, w = statistics.median(share[name]), statistics.median(whole[name])
+        print(f"{name:32s} {w * 1e3:7.1f}ms {100 * s:12.2f}%  {'yes' if ran[name] else 'no'}")
+        if not ran[name]:
+            worst = max(worst, s)
+    print(f"\nlargest share where the referee did not run: {100 * worst:.2f}% (target < 5%)")
+    return 0 if worst < 0.05 else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--programs", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--show", type=int, default=5, help="how many of each finding to print")
+    ap.add_argument("--overhead", action="store_true", help="the referee's share of a check where nothing calls "
+                                                            "for it (graphs/ and the scaling chains)")
+    ap.add_argument("--rounds", type=int, default=5, help="with --overhead: rounds (medians)")
     args = ap.parse_args()
+    if args.overhead:
+        return overhead(args.rounds)
     return run(args.programs, args.seed, args.show)
 
 

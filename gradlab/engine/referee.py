@@ -33,6 +33,7 @@ from ..errors import GradlabError
 from ..model.graph import Graph
 from ..ops import OPS, Op, as_sympy
 from .numeric import Evaluation
+from .plan import plan_of
 
 #: A gate's forward value loses more than this many digits (its condition number) is a warning.
 CANCEL_DIGITS = 6.0
@@ -75,39 +76,68 @@ def warnings(graph: Graph, ev: Evaluation) -> list[Warning_]:
         return []
     found: list[Warning_] = []
     tiny = np.finfo(float).tiny
-    values, local = ev.values, ev.local
+    values, local, shares = ev.values, ev.local, ev.edge_adjoints
     exact = _exactness(graph, values)
-    for v in graph.nodes:
-        d = graph.attrs(v)
-        if d["kind"] != "op":
-            continue
-        args = graph.args(v)
-        out = abs(float(values[v]))
-        op = OPS.get(d["op"])
-        kinked = op is None or op.kink_distance is not None
-        terms = [abs(float(local[(u, v, k)]) * float(values[u])) for k, u in enumerate(args) if (u, v, k) in local]
-        big = max(terms, default=0.0)
-        if big > 0 and (out == 0 or big / out > 10 ** CANCEL_DIGITS) and not (out == 0 and kinked) and not exact(v):
-            digits = math.inf if out == 0 else math.log10(big / out)  # exact(v): 2*-1 + 2 = 0 lost nothing
+    plan = plan_of(graph)
+    gates = np.asarray(plan.gates, dtype=np.intp)
+    # every wire into a gate, as flat arrays: its gate (position in ``gates``), its argument, its local partial and
+    # its share of the argument's adjoint (NaN where the evaluation has none)
+    wire_gate: list[int] = []
+    wire_arg: list[int] = []
+    wire_local: list[float] = []
+    wire_share: list[float] = []
+    nan = math.nan
+    for g, v in enumerate(plan.gates):
+        name = plan.nodes[v]
+        for k, (u, i) in enumerate(zip(plan.arg_names[v], plan.args[v])):
+            e = (u, name, k)
+            d, a = local.get(e), shares.get(e)
+            wire_gate.append(g)
+            wire_arg.append(i)
+            wire_local.append(nan if d is None else float(d))
+            wire_share.append(nan if a is None else float(a))
+    n = len(plan.nodes)
+    val = np.fromiter((float(values[m]) for m in plan.nodes), float, n)
+    adj = np.fromiter((float(ev.adjoints[m]) for m in plan.nodes), float, n)
+    wg, wa = np.asarray(wire_gate, dtype=np.intp), np.asarray(wire_arg, dtype=np.intp)
+    wl, ws = np.asarray(wire_local, dtype=float), np.asarray(wire_share, dtype=float)
+    has_local = ~np.isnan(wl)
+    out = np.abs(val[gates])
+    big = np.zeros(len(gates))
+    np.maximum.at(big, wg[has_local], np.abs(wl * val[wa])[has_local])
+    kinked = np.array([plan.op[v] is None or plan.op[v].kink_distance is not None  # type: ignore[union-attr]
+                       for v in plan.gates], dtype=np.bool_)
+    zero_arg = np.zeros(len(gates), dtype=bool)  # some argument is 0: a product with 0 is exact
+    np.logical_or.at(zero_arg, wg, val[wa] == 0)
+    slope_tiny = np.zeros(len(gates), dtype=bool)
+    np.logical_or.at(slope_tiny, wg[has_local], np.abs(wl[has_local]) < tiny)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cancels = (big > 0) & ((out == 0) | (big / out > 10 ** CANCEL_DIGITS)) & np.logical_not((out == 0) & kinked)
+    plain = np.logical_not(kinked | zero_arg)
+    for g in np.flatnonzero(cancels | (plain & ((out < tiny) | slope_tiny))).tolist():  # the few worth a look
+        v = plan.nodes[plan.gates[g]]
+        if cancels[g] and not exact(v):
+            digits = math.inf if out[g] == 0 else math.log10(big[g] / out[g])  # exact(v): 2*-1 + 2 = 0 lost nothing
             found.append(Warning_("cancellation", v, digits, f"cancellation at node {graph.describe(v)}"))
-        if kinked or not all(float(values[u]) != 0 for u in args):  # a product with 0 is exact
+        if not plain[g]:
             continue
-        if out < tiny:
+        if out[g] < tiny:
             if not exact(v):
                 found.append(Warning_("underflow", v, math.inf, f"{graph.describe(v)} underflows"))
-        elif any((u, v, k) in local and abs(float(local[(u, v, k)])) < tiny for k, u in enumerate(args)):
+        elif slope_tiny[g]:
             found.append(Warning_("underflow", v, math.inf, f"the slope of {graph.describe(v)} underflows"))
-    by_node: dict[str, list[float]] = {}
-    for e, a in ev.edge_adjoints.items():  # one pass over the wires: each node's shares
-        by_node.setdefault(e[0], []).append(float(a))
-    for u, shares in by_node.items():
-        if len(shares) < 2:
-            continue
-        big = max(abs(s) for s in shares)
-        total = abs(float(ev.adjoints[u]))
-        if big > 0 and (total == 0 or big / total > 10 ** CANCEL_DIGITS):
-            digits = math.inf if total == 0 else math.log10(big / total)
-            found.append(Warning_("fork", u, digits, f"the shares of {u}'s adjoint at its fork cancel"))
+    # forks: each node's shares of its adjoint, from every wire out of it (a node read more than once)
+    has_share = ~np.isnan(ws)
+    count = np.bincount(wa[has_share], minlength=n)
+    top = np.zeros(n)
+    np.maximum.at(top, wa[has_share], np.abs(ws[has_share]))
+    total = np.abs(adj)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        forks = (count >= 2) & (top > 0) & ((total == 0) | (top / total > 10 ** CANCEL_DIGITS))
+    for i in np.flatnonzero(forks).tolist():
+        u = plan.nodes[i]
+        digits = math.inf if total[i] == 0 else math.log10(top[i] / total[i])
+        found.append(Warning_("fork", u, digits, f"the shares of {u}'s adjoint at its fork cancel"))
     return found
 
 
