@@ -39,11 +39,11 @@ from ..lang.claims import (
     as_graph,
     close_entries,
     is_zero,
-    nice_number,
     parse_claim,
     prove_equal,
 )
 from ..model.graph import Graph
+from ..model.mistakes import Candidate, Named, name_mistake
 from .verify_points import near_kink_points
 from .verify_scalar import EXACT_POINTS, ScalarProblem
 from .verify_tensor import TensorProblem, check_formulas  # noqa: F401  (re-exported: worksheets check many forms)
@@ -108,6 +108,7 @@ class VerifyResult:
     hint: str = ""
     truth: str | None = None
     notes: list[str] = field(default_factory=list)
+    mistake_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -126,76 +127,12 @@ class VerifyResult:
 # ------------------------------------------------------------------------------- diagnosis
 
 
-def _fit_factor(claimed: np.ndarray, base: np.ndarray) -> float | None:
-    """The constant k with claimed ~ k * base over every point and entry, or None."""
-    with np.errstate(all="ignore"):
-        denom = float(np.sum(base * base))
-        if denom == 0 or not np.isfinite(denom):
-            return None
-        k = float(np.sum(claimed * base)) / denom
-    if not np.isfinite(k) or k == 0:
-        return None
-    return k
-
-
-def _transposed(a: np.ndarray) -> np.ndarray | None:
-    """A batch of gradients (points first) transposed: a column vector becomes a row (1, n), a matrix its transpose."""
-    if a.ndim == 2:  # column vectors
-        return a[:, None, :]
-    if a.ndim == 3:
-        t = np.swapaxes(a, -1, -2)
-        return t[:, :, 0] if t.shape[-1] == 1 else t
-    return None
-
-
-def diagnose(claimed: np.ndarray, truth: np.ndarray, mutants: Sequence[tuple[str, str, np.ndarray]], *,
-             rtol: float, atol: float) -> tuple[str, str] | None:
-    """The likely mistake: which simple change of the true derivative gives the claimed values.
-
-    Tried in order: a constant factor (``sign`` when -1, ``missing factor 1/2`` when the claim is
-    twice the truth), a transpose (with or without a factor), then each mutant (a forgotten
-    local derivative, a dropped label), each with or without a factor.
-    """
-    def matches(base: np.ndarray) -> tuple[bool, float | None]:
-        if base.shape != claimed.shape:
-            return False, None
-        axes = tuple(range(1, base.ndim))
-        if close_entries(claimed, base, rtol, atol, axes).all():
-            return True, 1.0
-        k = _fit_factor(claimed, base)
-        if k is not None and close_entries(claimed, k * base, rtol, atol, axes).all():
-            return True, k
-        return False, None
-
-    def factor_text(k: float) -> tuple[str, str]:
-        """(name, what the claim is): ``2`` -> ("missing factor 1/2", "2 times the true derivative: ...")."""
-        if abs(k + 1) < 1e-9:
-            return "sign", "the true derivative with the wrong sign"
-        inv = nice_number(1 / k)
-        if abs(k) > 1:
-            return f"missing factor {inv}", f"{nice_number(k)} times the true derivative: a factor {inv} is missing"
-        return f"extra factor {nice_number(k)}", f"{nice_number(k)} times the true derivative"
-
-    ok, k = matches(truth)
-    if ok and k is not None and k != 1.0:
-        name, what = factor_text(k)
-        return name, f"the claim is {what}"
-    tt = _transposed(truth)
-    if tt is not None and (tt.shape != truth.shape or not np.allclose(tt, truth)):
-        ok, k = matches(tt)
-        if ok and k is not None:
-            if k == 1.0:
-                return "transposed", "the claim is the transpose of the true derivative"
-            name, what = factor_text(k)
-            return f"transposed, {name}", f"the claim transposed is {what}"
-    for name, text, base in mutants:
-        ok, k = matches(base)
-        if ok and k is not None:
-            if k == 1.0:
-                return name, text
-            fname, what = factor_text(k)
-            return f"{name}, {fname}", f"{text}; with it, the claim is {what}"
-    return None
+def diagnose(claimed: np.ndarray, truth: np.ndarray, mutants: Sequence[Candidate], *,
+             rtol: float, atol: float) -> Named | None:
+    """The likely mistake: which simple change of the true derivative gives the claimed values; named by
+    :func:`gradlab.model.mistakes.name_mistake`, as grading names it (a constant factor, a transpose, then each
+    mutant: a forgotten local derivative, a gate's output for its derivative, a dropped label, ...)."""
+    return name_mistake(claimed, truth, mutants, rtol=rtol, atol=atol)
 
 
 # ------------------------------------------------------------------------------- verify
@@ -276,18 +213,30 @@ def verify(graph_or_program: Graph | str, claim: str, rhs: str | None = None, *,
         ce.claimed_shape, ce.true_shape = list(claimed.shape[1:]), list(truth.shape[1:])
     if truth[i].ndim and truth[i].size <= 100:
         ce.claimed_value, ce.true_value = claimed[i].tolist(), truth[i].tolist()
-    found = diagnose(claimed, truth, problem.mutants(values), rtol=rtol, atol=atol)
+    named = diagnose(claimed, truth, problem.mutants(values), rtol=rtol, atol=atol)
+    found: tuple[str, str] | None = (named.name, named.hint) if named is not None else None
+    mistake_id = named.id if named is not None else None
     if found is None and same_shape and isinstance(problem, TensorProblem):
         found = problem.transpose_hint(values, truth, rtol, atol) or problem.label_hint(seed, rtol, atol)
+        mistake_id = _id_of(found)
     if found is None and not same_shape:
         found = ("wrong shape", f"the claim is {_shape_words(claimed.shape[1:])}, {c.lhs} has the shape of "
                                 f"{c.wrt}: {_shape_words(truth.shape[1:])}")
+        mistake_id = "shape"
     mistake, why = found if found else (None, "")
     where = (f"at {len(bad_points)} of {n_points} random points it differs from the true derivative" if same_shape
              else f"it has shape {tuple(claimed.shape[1:])}, the gradient {tuple(truth.shape[1:])}")
     message = f"{c.lhs} = {c.rhs} is wrong: {where}" + (f"; likely mistake: {mistake} ({why})" if mistake else "")
     return VerifyResult(False, c.text, c.lhs, rhs_text, c.of, c.wrt, shape, "numeric", n_points,
-                        ce, mistake, message, seed, why, truth_text, notes)
+                        ce, mistake, message, seed, why, truth_text, notes, mistake_id=mistake_id)
+
+
+def _id_of(found: tuple[str, str] | None) -> str | None:
+    """The id of a mistake named by its text alone (``transposed B`` -> ``transposed``), or None."""
+    from ..model.mistakes import mistake_ids
+
+    ids = mistake_ids(found[0]) if found else []
+    return "+".join(i for i in ids if i) if ids and all(ids) else None
 
 
 def _exactly_wrong(problem: Any, c: Claim, rhs_text: str, shape: list[int], values: Mapping[str, np.ndarray],
@@ -303,7 +252,7 @@ def _exactly_wrong(problem: Any, c: Claim, rhs_text: str, shape: list[int], valu
                f"at a random point ({rel:.1e} of its size, too little for float64 to see)"
                + (f"; {hint}" if hint else ""))
     return VerifyResult(False, c.text, c.lhs, rhs_text, c.of, c.wrt, shape, "exact", n_points, ce, mistake,
-                        message, seed, hint, truth_text, notes)
+                        message, seed, hint, truth_text, notes, mistake_id=_id_of((mistake, hint)) if mistake else None)
 
 
 def _shape_words(shape: tuple[int, ...]) -> str:

@@ -16,6 +16,7 @@ from ..errors import GradlabError
 from ..lang.claims import Claim, claim_names, forgettable_gates, is_activation, prove_equal, subgraph_to
 from ..lang.exact import exact_decimals
 from ..model.graph import Graph
+from ..model.mistakes import NAMES, Candidate
 from ..ops import Op, as_sympy, op_for
 
 #: Points at which a claim that float64 cannot tell from the truth is compared in exact arithmetic.
@@ -179,29 +180,40 @@ class ScalarProblem:
             out = np.asarray(f(*[values[str(s)] for s in syms]), dtype=np.float64)
         return np.broadcast_to(out, batch).copy()
 
-    def mutants(self, values: Mapping[str, np.ndarray]) -> list[tuple[str, str, np.ndarray]]:
-        """Common mistakes, as the derivative they would give: (short name, explanation, values)."""
+    def mutants(self, values: Mapping[str, np.ndarray]) -> list[Candidate]:
+        """Common mistakes, as the derivative they would give (named by :mod:`gradlab.model.mistakes`, as grading
+        names them): a left-out local derivative (one wire's, or a whole activation's), a gate's output for its
+        derivative, one branch of a fork, the forward value, the derivative with respect to another variable."""
         out = []
-        for edges, node, label in _derivative_chains(self.sub, self.claim.wrt):
+        sub, wrt = self.sub, self.claim.wrt
+        for edges, node, label in derivative_chains(sub, wrt):
             m = self.truth_numeric(values, overrides={e: 1.0 for e in edges})
-            kind = "missing activation derivative" if any(
-                is_activation(self.sub.attrs(v).get("op")) for _, v, _ in edges) else "missing local derivative"
-            out.append((kind, f"the derivative of {label} is left out", m))
-        # the gate's output for its derivative (σ for σ·(1 − σ)): the mistake the gate's record names, by its
-        # name, as grading names it
-        if self.claim.wrt in self.sub:
-            upstream = nx.descendants(self.sub.nx, self.claim.wrt) | {self.claim.wrt}
-            for u, v, k in self.sub.edges():
-                op = op_for(self.sub.attrs(v)["op"]) if self.sub.kind(v) == "op" else None
-                if op is not None and op.output_mistake and u in upstream:
-                    m = self.truth_numeric(values, overrides={(u, v, k): values[v]})
-                    out.append((op.name, op.output_mistake, m))
+            out.append(Candidate("chain", chain_name(sub, edges), f"the derivative of {label} is left out", m))
+        upstream = (nx.descendants(sub.nx, wrt) | {wrt}) if wrt in sub else set()
+        on_path = [(u, v, k) for u, v, k in sub.edges() if u in upstream]
+        # the gate's output for its derivative (σ for σ·(1 − σ)): the mistake the gate's record names, by its name
+        for u, v, k in on_path:
+            op = op_for(sub.attrs(v)["op"]) if sub.kind(v) == "op" else None
+            if op is not None and op.output_mistake:
+                m = self.truth_numeric(values, overrides={(u, v, k): values[v]})
+                out.append(Candidate(op.name, op.name, op.output_mistake, m))
+        # one branch of a fork taken, the others dropped
+        for n in sorted(upstream, key=list(sub.nodes).index):
+            outs = [(n, v, k) for v, k in sub.consumers(n) if (n, v, k) in set(on_path)]
+            for keep in outs if len(outs) > 1 else []:
+                m = self.truth_numeric(values, overrides={e: 0.0 for e in outs if e != keep})
+                out.append(Candidate("fork", NAMES["fork"], f"only the branch of {n} into {_label(sub, keep[1])} is "
+                                     f"taken; the gradients of the {len(outs)} branches add up", m))
+        # the forward value for the derivative
+        out.append(Candidate("forward", NAMES["forward"], f"it is the value of {self.claim.of}, not its derivative",
+                             np.asarray(values[self.claim.of], dtype=np.float64)))
         # the derivative with respect to another variable (x0 for w0: the factors swapped)
-        vals = {n: values[n] for n in self.sub.nodes}
-        adj = backward(self.sub, vals).adjoints
-        for n in claim_names(self.sub):
-            if n not in (self.claim.wrt, self.claim.of):
-                out.append(("wrong variable", f"it is d{self.claim.of}/d{n}, not {self.claim.lhs}", adj[n]))
+        vals = {n: values[n] for n in sub.nodes}
+        adj = backward(sub, vals).adjoints
+        for n in claim_names(sub):
+            if n not in (wrt, self.claim.of):
+                out.append(Candidate("variable", NAMES["variable"], f"it is d{self.claim.of}/d{n}, not {self.claim.lhs}",
+                                     adj[n]))
         return out
 
     def entry_name(self, index: tuple[int, ...]) -> str:
@@ -260,28 +272,40 @@ def _valid(graph: Graph, values: Mapping[str, np.ndarray], kink_margin: float = 
     return ok
 
 
-def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str, int]], str, str]]:
-    """Candidates for a forgotten derivative: each one-argument gate between ``wrt`` and the output,
-    and each chain of one-argument gates between two named nodes (``a = 1/(1+exp(-z))``)."""
+def chain_name(graph: Graph, edges: list[tuple[str, str, int]]) -> str:
+    """verify's name for left-out local derivatives: ``missing activation derivative`` where one is an
+    activation's, else ``missing local derivative``."""
+    act = any(is_activation(graph.attrs(v).get("op")) for _, v, _ in edges)
+    return "missing activation derivative" if act else "missing local derivative"
+
+
+def _label(graph: Graph, n: str) -> str:
+    d = graph.attrs(n)
+    text = d.get("text")
+    return f"{n} = {text}" if d.get("named") and text else f"the gate {d['label']} ({graph.describe(n)})"
+
+
+def derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str, int]], str, str]]:
+    """Candidates for a forgotten derivative, each (wires, gate, what it is): each wire from ``wrt`` towards the
+    output whose local derivative is not plain (a copy, a sign), in graph order, and each chain of one-argument
+    gates between two named nodes (``a = 1/(1+exp(-z))``: the whole activation)."""
     on_path = (nx.descendants(graph.nx, wrt) if wrt in graph else set())
+    upstream = on_path | {wrt}
     forgettable = set(forgettable_gates(graph, wrt)) if wrt in graph else set()
     found: list[tuple[list[tuple[str, str, int]], str, str]] = []
     seen: set[frozenset[tuple[str, str, int]]] = set()
-
-    def unary(n: str) -> bool:
-        return n in forgettable
-
-    def label(n: str) -> str:
-        d = graph.attrs(n)
-        text = d.get("text")
-        return f"{n} = {text}" if d.get("named") and text else f"the gate {d['label']} ({graph.describe(n)})"
-
     for n in graph.op_nodes:
-        if not unary(n):
+        if n not in on_path:
             continue
-        e = (graph.args(n)[0], n, 0)
-        found.append(([e], n, label(n)))
-        seen.add(frozenset([e]))
+        op = _gate(graph, n)
+        if op.arity == 1 and n not in forgettable:
+            continue
+        for k, a in enumerate(graph.args(n)):
+            if a in upstream:
+                e = (a, n, k)
+                what = _label(graph, n) if op.arity == 1 else f"{graph.attrs(n).get('text') or n} with respect to {a}"
+                found.append(([e], n, what))
+                seen.add(frozenset([e]))
     # chains of one-argument gates ending at a named node: the whole activation of a neuron
     for n in graph.op_nodes:
         if n not in on_path or not graph.attrs(n).get("named"):
@@ -297,5 +321,8 @@ def _derivative_chains(graph: Graph, wrt: str) -> list[tuple[list[tuple[str, str
         key = frozenset(chain)
         if len(chain) > 1 and key not in seen and any(is_activation(graph.attrs(v).get("op")) for _, v, _ in chain):
             seen.add(key)
-            found.append((chain, n, label(n)))
+            found.append((chain, n, _label(graph, n)))
     return found[:60]
+
+
+

@@ -26,6 +26,7 @@ from ..lang.claims import (
 )
 from ..lang.tensor_expr import Tensor, parse_matrix_expression
 from ..model.graph import Graph
+from ..model.mistakes import NAMES, Candidate
 from ..ops import OPS, as_sympy, op_for
 from ..ops.tensor import tensor_op
 
@@ -336,9 +337,11 @@ class TensorProblem:
             data = np.broadcast_to(data.reshape(data.shape + (1,) * len(self.shape)), (nb,) + self.shape)
         return np.broadcast_to(data, (nb,) + t.shape if t.shape != () or self.shape == () else data.shape).copy()
 
-    def mutants(self, values: Mapping[str, np.ndarray]) -> list[tuple[str, str, np.ndarray]]:
+    def mutants(self, values: Mapping[str, np.ndarray]) -> list[Candidate]:
+        """Common mistakes, as the gradient they would give (named by :mod:`gradlab.model.mistakes`, as grading
+        names them): a left-out local derivative, the label left out, the gradient of another variable."""
         sub = self.sub
-        out: list[tuple[str, str, np.ndarray]] = []
+        out: list[Candidate] = []
         if self.wrt not in sub:
             return out
         below = nx.descendants(sub.nx, self.wrt)
@@ -347,8 +350,15 @@ class TensorProblem:
             d = sub.attrs(n)
             kind = "missing activation derivative" if is_activation(d["op"]) else "missing local derivative"
             what = f"{n} = {d.get('text')}" if d.get("named") and d.get("text") else f"the gate {d['label']}"
-            out.append((kind, f"the derivative of {what}, {_local_derivative_text(sub, n)}, is left out",
-                        self.truth_numeric(values, identity={n})))
+            out.append(Candidate("chain", kind, f"the derivative of {what}, {_local_derivative_text(sub, n)}, is left out",
+                                 self.truth_numeric(values, identity={n})))
+        # an activation's output for its derivative (tanh(u) for 1 - tanh(u)**2): the mistake its record names
+        for n in forgettable_gates(sub, self.wrt):
+            op = op_for(sub.attrs(n)["op"])
+            if op is not None and op.output_mistake:
+                e = (sub.args(n)[0], n, 0)
+                out.append(Candidate(op.name, op.name, op.output_mistake,
+                                     self.truth_numeric(values, overrides={e: values[n]})))
         # the label left out where softmax meets the cross-entropy: p instead of p - y
         adj = self._adjoints(values)
         for n in sub.op_nodes:
@@ -365,13 +375,14 @@ class TensorProblem:
                 m = adj[z] - direct
             else:
                 m = adj[self.wrt] + self._adjoints(values, seeds={z: -direct})[self.wrt]
-            out.append((f"{p_name} instead of {p_name} - {y_name}",
-                        f"the label {y_name} is left out of the softmax-cross-entropy derivative {p_name} - {y_name}",
-                        self._pick(m)))
+            out.append(Candidate("label", f"{p_name} instead of {p_name} - {y_name}",
+                                 f"the label {y_name} is left out of the softmax-cross-entropy derivative "
+                                 f"{p_name} - {y_name}", self._pick(m)))
         # the derivative with respect to another variable of the same shape
         for n in claim_names(sub):
             if n not in (self.wrt, self.claim.of) and sub.shape(n) == sub.shape(self.wrt) and self.entry is None:
-                out.append(("wrong variable", f"it is d{self.claim.of}/d{n}, not {self.claim.lhs}", adj[n]))
+                out.append(Candidate("variable", NAMES["variable"], f"it is d{self.claim.of}/d{n}, not {self.claim.lhs}",
+                                     adj[n]))
         return out
 
     def transpose_hint(self, values: Mapping[str, np.ndarray], truth: np.ndarray, rtol: float,

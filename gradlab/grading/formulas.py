@@ -8,9 +8,10 @@ How one formula is graded (:func:`grade_formula`), the way PrairieLearn and STAC
    their definitions, so every answer is a formula in the inputs.
 2. **Probe** it at random points (reproducible, away from poles: points where the key is not
    finite are dropped) against the key. Any clear difference decides: wrong.
-3. **Name the mistake**: the answer is compared, at the same points, with the generated wrong
-   answers in the key (missing chain-rule factor, sign, σ for σ(1−σ), one branch of a fork, the
-   forward value) and with constant multiples of the key.
+3. **Name the mistake**: the answer is compared, at the same points, with constant multiples of the key
+   and with the generated wrong answers in the key (missing chain-rule factor, σ for σ(1−σ), one branch of
+   a fork, the forward value, another variable's gradient), by :func:`gradlab.model.mistakes.name_mistake`:
+   the same order and the same names as ``gradlab verify``.
 4. **Prove** equality symbolically when the numbers agree: the difference is simplified with
    bounded effort (``expand``, ``cancel``, then ``simplify`` under a deadline). Without a proof, the
    difference is evaluated in exact arithmetic (decimals as written, 50 digits) at a few probe points, as
@@ -45,7 +46,8 @@ import sympy as sp
 from ..errors import ParseError
 from ..lang.exact import decimal_text, difference, rounded_decimals
 from ..lang.expr import FORMULA_ONLY, Limits, normalise, parse_expression
-from ..model.answerkey import MISTAKES, Answer, Grading
+from ..model.answerkey import Answer, Grading
+from ..model.mistakes import MISTAKES, Candidate, message, name_mistake
 from ..ops import HEADS
 from .verdict import Verdict
 
@@ -146,6 +148,7 @@ class Context:
     mistakes: list[tuple[str, str, sp.Expr]]
     points: np.ndarray
     key_values: np.ndarray
+    candidates: list[Candidate] | None = None  # the mistakes at the points, made on first use
 
 
 _CONTEXTS: dict[str, Context] = {}
@@ -287,28 +290,27 @@ def _exactly(expr: sp.Expr, ctx: Context, read_as: str) -> Verdict | None:
 
 
 def _wrong(mine: np.ndarray, agree: np.ndarray, ctx: Context, grading: Grading, read_as: str) -> Verdict:
-    for mid, message, wrong in ctx.mistakes:
-        theirs = evaluate_points(wrong, ctx.inputs, ctx.points)
-        if _agree(mine, theirs).all() and not _agree(theirs, ctx.key_values).all():
-            credit = float(grading.partial.get(mid, 0.0))
-            note = f" (partial credit {credit:g})" if credit > 0 else ""
-            return Verdict("partial" if credit > 0 else "wrong", credit, message + note, mistake=mid,
-                           method="numeric", read_as=read_as)
-    with np.errstate(all="ignore"):
-        ratio = mine / ctx.key_values
-    finite = np.isfinite(ratio) & (np.abs(ctx.key_values) > 1e-9)
-    if finite.sum() >= MIN_PROBES:
-        r = ratio[finite]
-        if np.allclose(r, r[0], rtol=1e-7) and abs(r[0] - 1) > 1e-6 and abs(r[0]) > 1e-9:
-            c = float(r[0])
-            if abs(c + 1) < 1e-7:
-                mid, message = "sign", MISTAKES["sign"]
+    """A wrong formula's verdict, its mistake named by :func:`gradlab.model.mistakes.name_mistake` (as verify
+    names it) among the key's generated wrong answers and constant multiples of the key."""
+    if ctx.candidates is None:  # the key's wrong answers at the probe points, once per key answer
+        ctx.candidates = [Candidate(mid, mid, text, evaluate_points(wrong, ctx.inputs, ctx.points))
+                          for mid, text, wrong in ctx.mistakes]
+    found = name_mistake(mine, ctx.key_values, ctx.candidates, rtol=PROBE_RTOL, atol=PROBE_ATOL)
+    if found is not None and found.id is not None:
+        ids = [i for i in found.ids if i]
+        parts = []
+        for mid in ids:
+            if mid == "factor":
+                that = "that" if found.candidate is not None else "the gradient"
+                parts.append(f"{MISTAKES['factor']} ({_pretty(found.factor or 0)} times {that})")
+            elif found.candidate is not None and mid == found.candidate.id:
+                parts.append(found.candidate.hint)
             else:
-                mid, message = "factor", f"{MISTAKES['factor']} ({_pretty(c)} times the gradient)"
-            credit = float(grading.partial.get(mid, 0.0))
-            note = f" (partial credit {credit:g})" if credit > 0 else ""
-            return Verdict("partial" if credit > 0 else "wrong", credit, message + note, mistake=mid,
-                           method="numeric", read_as=read_as)
+                parts.append(message(mid))
+        credit = math.prod(float(grading.partial.get(mid, 0.0)) for mid in ids)
+        note = f" (partial credit {credit:g})" if credit > 0 else ""
+        return Verdict("partial" if credit > 0 else "wrong", credit, "; ".join(parts) + note, mistake="+".join(ids),
+                       method="numeric", read_as=read_as)
     j = int(np.argmin(agree))
     at = ", ".join(f"{s}={_pretty(v)}" for s, v in zip(ctx.inputs, ctx.points[j]))
     if not math.isfinite(mine[j]):

@@ -13,10 +13,11 @@ decides claims: :func:`grade_matrix` hands the student's formula to ``verify`` (
    the generated wrong answers (its mutants: a factor, the transpose, a left-out activation
    derivative such as ``1 - v**2``, ``p`` for ``p - y``, another variable).
 
-Verify's mistake names map to the key's mistake ids (:data:`gradlab.model.answerkey.MISTAKES`), so the
-spec's partial credit applies: ``transposed``, ``factor``, ``sign``, ``chain`` (a local derivative
-left out), ``label`` (``p`` instead of ``p - y``), ``variable``, ``shape``. Two at once
-(``transposed, missing factor 1/2``) earn the product of their credits.
+verify names the mistake with the key's mistake ids (``mistake_id``: :mod:`gradlab.model.mistakes` names mistakes
+for verify and grading alike), so the spec's partial credit applies: ``transposed``, ``factor``, ``sign``,
+``chain`` (a local derivative left out), ``tanh`` (``tanh`` for its derivative), ``label`` (``p`` instead of
+``p - y``), ``variable``, ``shape``. Two at once (``transposed, missing factor 1/2``) earn the product of their
+credits.
 
 >>> from gradlab.model.answerkey import Answer, Grading
 >>> key = Answer(formula="(p - y) @ v.T / 2", of="L", wrt="B", program=("x: (3,); A: (2, 3); B: (2, 2); "
@@ -32,14 +33,14 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from typing import Any
 
 import numpy as np
 
 from ..errors import GradlabError, ParseError, ShapeError
-from ..model.answerkey import MISTAKES, Answer, Grading
+from ..model.answerkey import Answer, Grading
 from ..model.graph import Graph
+from ..model.mistakes import MISTAKES, message, mistake_ids
 from . import formulas
 from .formulas import ANSWER_LIMITS, Deadline
 from .verdict import Verdict
@@ -47,35 +48,10 @@ from .verdict import Verdict
 #: Random points a matrix answer is tested at (verify's default).
 TRIALS = 25
 
-#: verify's mistake names -> the key's mistake ids.
-_IDS = [
-    (re.compile(r"^sign$"), "sign"),
-    (re.compile(r"^(missing|extra) factor "), "factor"),
-    (re.compile(r"^transposed( \w+)?$"), "transposed"),  # the whole gradient, or one square matrix in it
-    (re.compile(r"^missing (activation|local) derivative$"), "chain"),
-    (re.compile(r" instead of .+ - "), "label"),
-    (re.compile(r"^wrong variable$"), "variable"),
-    (re.compile(r"^wrong shape$"), "shape"),
-]
 #: Ids whose generic message gains from verify's specific explanation.
 _EXPLAINED = {"factor", "chain", "label", "variable", "shape"}
 
 _GRAPHS: dict[str, Graph] = {}
-
-
-def mistake_ids(name: str | None) -> list[str | None]:
-    """``"transposed, missing factor 1/2"`` -> ``["transposed", "factor"]`` (None for a name with no id)."""
-    if not name:
-        return []
-    out: list[str | None] = []
-    for part in _split_names(name):
-        out.append(next((mid for pattern, mid in _IDS if pattern.search(part)), None))
-    return out
-
-
-def _split_names(name: str) -> list[str]:
-    # "transposed, missing factor 1/2"; "p instead of p - y, missing factor 2" (names hold no commas)
-    return [p.strip() for p in name.split(",") if p.strip()]
 
 
 def answer_graph(answer: Answer) -> Graph:
@@ -160,7 +136,7 @@ def grade_matrix(text: str, answer: Answer, grading: Grading, *, prove_seconds: 
     if r.ok:
         method = "symbolic" if r.decided == "symbolic" else f"numeric ({r.trials} random points)"
         return Verdict("correct", 1.0, "correct", method=method, read_as=shown)
-    ids = mistake_ids(r.mistake)
+    ids = r.mistake_id.split("+") if r.mistake_id else mistake_ids(r.mistake)
     hint = yours(r.hint)
     if ids and all(i is not None for i in ids):
         return _named(ids, mistake_message(ids, hint), grading, shown)  # type: ignore[arg-type]
@@ -176,7 +152,7 @@ def mistake_message(ids: list[str], hint: str) -> str:
         return f"{MISTAKES['variable']}: {hint}"
     if ids == ["transposed"] and hint and ("stands where" in hint or "are swapped" in hint):  # one square matrix
         return f"transposed: {hint}"
-    text = "; ".join(MISTAKES[i] for i in ids)
+    text = "; ".join(message(i) for i in ids)
     return text + (f" ({hint})" if hint and any(i in _EXPLAINED for i in ids) else "")
 
 

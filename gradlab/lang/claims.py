@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Mapping
 
 import networkx as nx
-import numpy as np
 import sympy as sp
 
 from ..errors import GradlabError, ParseError
 from ..model.graph import Graph
+from ..model.mistakes import close_entries, nice_number  # noqa: F401  (re-exported: verify reads them here)
 from ..ops import OPS, as_sympy
 
 #: Default number of random points a claim is tested at.
@@ -108,24 +107,6 @@ def subgraph_to(graph: Graph, node: str) -> Graph:
 def claim_names(graph: Graph) -> list[str]:
     """The names a claim may use: inputs and the user's named nodes, in graph order."""
     return [n for n in graph.nodes if graph.kind(n) == "input" or graph.attrs(n).get("named")]
-
-
-def nice_number(x: float) -> str:
-    """``0.5`` -> ``1/2``, ``-2.0`` -> ``-2``, ``0.3183...`` -> ``0.318310``."""
-    frac = Fraction(x).limit_denominator(64)
-    if abs(float(frac) - x) <= 1e-9 * max(1.0, abs(x)):
-        return str(frac.numerator) if frac.denominator == 1 else f"{frac.numerator}/{frac.denominator}"
-    return f"{x:.6g}"
-
-
-def close_entries(a: np.ndarray, b: np.ndarray, rtol: float, atol: float, axes: tuple[int, ...]) -> np.ndarray:
-    """Entrywise closeness, the tolerance scaled by the size of the values at each point (an
-    infinite or undefined value is close to nothing: ``exp(exp(exp(B)))`` overflows, it is not right)."""
-    with np.errstate(all="ignore"):
-        scale = np.maximum(np.abs(a), np.abs(b))
-        point_scale = scale.max(axis=axes, keepdims=True) if axes else scale
-        close = np.abs(a - b) <= atol * np.maximum(1.0, point_scale) + rtol * np.maximum(scale, point_scale)
-    return close & np.isfinite(a) & np.isfinite(b)
 
 
 # ------------------------------------------------------------------------------- symbolic decision

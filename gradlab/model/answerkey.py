@@ -42,6 +42,7 @@ from typing import Any, Mapping
 
 from ..errors import GradlabError, Location
 from ..fileio import path_kind, read_text, shown
+from .mistakes import MISTAKES
 
 KEY_VERSION = 1
 KINDS = ("number", "formula", "matrix")
@@ -51,23 +52,6 @@ KINDS = ("number", "formula", "matrix")
 #: (a student who rounds each step as told); ``follow-through`` also against the value that follows from
 #: the student's own earlier answers (an error is carried forward and costs once).
 MODES = ("strict", "tolerance", "follow-through")
-
-#: Mistakes gradlab names, with the message a student reads.
-MISTAKES: dict[str, str] = {
-    "sign": "sign error: the magnitude is right, the sign is not",
-    "chain": "missing chain-rule factor: one local derivative on the path to the output is left out",
-    "local": "local derivative only: it still has to be multiplied by the gradient coming from the output",
-    "sigmoid": "the derivative of σ is σ·(1 − σ), not σ itself",
-    "tanh": "the derivative of tanh is 1 − tanh², not tanh itself",
-    "fork": "gradients not summed at a fork: a value used twice gets the sum of both branches' gradients",
-    "forward": "this is the forward value, not the gradient",
-    "factor": "off by a constant factor",
-    "rounding": "close, but not within the tolerance: check the rounding",
-    "transposed": "transposed: the gradient has the shape of the variable, and this is its transpose",
-    "label": "the label is left out: the softmax-cross-entropy derivative is p − y, not p",
-    "variable": "the gradient with respect to another variable of the same shape",
-    "shape": "the formula does not have the shape of the gradient (the shape of the variable)",
-}
 
 
 class AnswerKeyError(GradlabError):

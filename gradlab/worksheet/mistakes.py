@@ -7,7 +7,11 @@ reverse accumulation over the graph's own local derivatives:
 * ``sigmoid`` / ``tanh``: σ(z) where σ(z)(1 − σ(z)) belongs (tanh where 1 − tanh² belongs);
 * ``fork``: at a node used twice, only one branch's gradient taken instead of the sum;
 * ``sign``: the right formula with the wrong sign;
-* ``forward``: the output's forward value instead of its gradient.
+* ``forward``: the output's forward value instead of its gradient;
+* ``variable``: the gradient with respect to another input or named node (``x0*a*(1-a)`` for ``∂a/∂x0``).
+
+These are the candidates ``gradlab verify`` tries too, and grading names the one an answer matches with
+:func:`gradlab.model.mistakes.name_mistake`, as verify does: both name the same mistake.
 
 For a blank on a wire (a number) the mistakes are the same ideas on one wire: the local derivative
 alone, the incoming gradient alone, σ for σ(1 − σ), the wire's forward value, the wrong sign.
@@ -22,7 +26,7 @@ very mistake, the way grading will.
 >>> from gradlab import Graph
 >>> g = Graph.parse("z = w0*x0 + w2; a = sigmoid(z)")
 >>> [m.id for m in formula_mistakes(g, "x0")]
-['chain', 'chain', 'sigmoid', 'sign', 'forward']
+['chain', 'chain', 'sigmoid', 'sign', 'forward', 'variable']
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
+from ..check.verify_scalar import derivative_chains
 from ..engine.numeric import Evaluation
 from ..engine.symbolic import (
     SymbolicGradients,
@@ -42,8 +47,11 @@ from ..engine.symbolic import (
     sympy_param,
     value_exprs,
 )
+from ..lang.claims import claim_names
 from ..model.answerkey import MISTAKES, Mistake
 from ..model.graph import Graph
+from ..model.mistakes import gate_output
+from ..model.mistakes import message as _message
 from ..ops import OPS
 from ..ops.tensor import tensor_function, tensor_op
 from .mathtext import key_text
@@ -70,6 +78,11 @@ def adjoint(graph: Graph, target: str, *, change: Callable[[Edge, sp.Expr], sp.E
     partials = {e: sp.Integer(0) if drop and e in drop else change(e, lp) if change is not None else lp
                 for e, lp in sg.partials.items()}
     return accumulate_adjoints(graph, partials, value_exprs(graph, named=True))[target]
+
+
+def _ones(edges: set[Edge]) -> Callable[[Edge, sp.Expr], sp.Expr]:
+    """A ``change`` for :func:`adjoint`: 1 as the local derivative on each of ``edges``."""
+    return lambda e, p: sp.Integer(1) if e in edges else p
 
 
 def _replace(edge: Edge, local: sp.Expr) -> Callable[[Edge, sp.Expr], sp.Expr]:
@@ -104,6 +117,10 @@ def formula_mistakes(graph: Graph, target: str) -> list[Mistake]:
         if op is not None:
             o = node_symbol(e[1])
             found.append((op, adjoint(graph, target, change=_replace(e, o), sg=sg), ""))
+    for chain, _, what in derivative_chains(graph, target):  # a whole activation left out (a textbook sigmoid)
+        if len(chain) > 1:
+            found.append(("chain", adjoint(graph, target, change=_ones(set(chain)), sg=sg),
+                          f"the derivative of {what} left out"))
     path = set(on_path)
     for n in graph.nodes:
         outs = [(n, v, k) for v, k in graph.consumers(n) if (n, v, k) in path]
@@ -113,20 +130,16 @@ def formula_mistakes(graph: Graph, target: str) -> list[Mistake]:
                               f"only the branch through {_gate(graph, keep[1])}"))
     found.append(("sign", -right, ""))
     found.append(("forward", value_exprs(graph, named=True)[graph.output], ""))
+    for n in claim_names(graph):  # the gradient of another variable (x0 for w0: the factors of a product swapped)
+        if n not in (target, graph.output):
+            found.append(("variable", adjoint(graph, n, sg=sg), f"d{graph.output}/d{n}"))
     return _distinct(graph, right, found)
 
 
 def _output_mistake(op_name: Any) -> str | None:
     """The id of the mistake of writing a gate's output for its derivative (σ for σ·(1 − σ)), where the
     gate's record names that mistake: the gate's name."""
-    op = OPS.get(op_name)
-    return op.name if op is not None and op.output_mistake is not None else None
-
-
-def _message(mid: str) -> str:
-    """A mistake's message: gradlab's own, or the one a gate's record gives (its id is the gate's name)."""
-    op = OPS.get(mid)
-    return MISTAKES.get(mid) or (op.output_mistake if op is not None and op.output_mistake else mid)
+    return op_name if isinstance(op_name, str) and gate_output(op_name) else None
 
 
 def _sums_to_one(op: Any) -> bool:
@@ -291,7 +304,7 @@ def matrix_mistakes(graph: Graph, wrt: str, right: Any, *, seed: int = 0) -> lis
     with the formula as an :class:`~gradlab.engine.tensor_forms.M` tree; only those verify names as such."""
     from ..check.verify import verify
     from ..engine.tensor_forms import _split, neg, scale, show
-    from ..grading.matrices import mistake_ids, mistake_message, yours
+    from ..grading.matrices import mistake_message, yours
 
     found: list[tuple[str, Any]] = []
     c, rest = _split(right)
@@ -313,7 +326,7 @@ def matrix_mistakes(graph: Graph, wrt: str, right: Any, *, seed: int = 0) -> lis
             continue
         seen.add(text)
         r = verify(graph, lhs, text, seed=seed, symbolic=False, explain=False)
-        if r.ok or mistake_ids(r.mistake) != [mid]:
+        if r.ok or r.mistake_id != mid:
             continue
         out.append((Mistake(mid, mistake_message([mid], yours(r.hint)), formula=text, detail=str(r.mistake)), wrong))
     return out
