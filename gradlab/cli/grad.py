@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Sequence
 
 from ..engine.torch_process import TorchProcess
 from ..errors import GradlabError
@@ -27,10 +28,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def start_torch(argv: Sequence[str]) -> TorchProcess | None:
+    """For ``gradlab grad``, first thing (before the parser is built, before numpy and SymPy load): a child process
+    that imports torch while this one does the symbolic work (:mod:`gradlab.engine.torch_process` says why a
+    process); the check sends it the graph and ends it. None for other commands."""
+    return TorchProcess.start() if list(argv[:1]) == ["grad"] else None
+
+
 def run(args: argparse.Namespace) -> int:
-    # First thing, before numpy and SymPy load: a child process that imports torch while this one does the symbolic
-    # work (gradlab.engine.torch_process says why a process); the check sends it the graph and ends it.
-    process = TorchProcess.start() if _wants_torch(args) else None
+    process = getattr(args, "torch_process", None) or TorchProcess.start()
+    if process is not None and not _wants_torch(args):
+        process.close()
+        process = None
     try:
         return _run(args, process)
     finally:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 import threading
 from typing import TYPE_CHECKING, Any, Mapping
@@ -48,6 +49,20 @@ if TYPE_CHECKING:
 MAX_SEND = 60_000
 
 
+#: children ended but maybe not yet reaped (see :meth:`TorchProcess.close`)
+_ENDED: list[int] = []
+
+
+def _reap() -> None:
+    for pid in list(_ENDED):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere
+            done = pid
+        if done:
+            _ENDED.remove(pid)
+
+
 class TorchProcess:
     """A child process that imports torch at once and computes one graph's gradients by autograd when sent it."""
 
@@ -59,6 +74,7 @@ class TorchProcess:
     def start(cls) -> TorchProcess | None:
         """Fork the child; None where it would not help or is not safe: no ``fork`` (Windows), torch already
         imported, more than one thread running, or ``GRADLAB_TORCH_PROCESS=0``."""
+        _reap()
         if (not hasattr(os, "fork") or "torch" in sys.modules or threading.active_count() > 1
                 or os.environ.get("GRADLAB_TORCH_PROCESS", "1") == "0"):
             return None
@@ -112,7 +128,8 @@ class TorchProcess:
         return found if status == "ok" else None
 
     def close(self) -> None:
-        """End the child (if still running) and reap it; called again, nothing."""
+        """End the child (if still running); called again, nothing. It is reaped without waiting for it (a process
+        that loaded torch takes some 15 ms to be torn down): now if it is gone, else by the next start or close."""
         if self._done:
             return
         self._done = True
@@ -121,13 +138,11 @@ class TorchProcess:
                 os.close(fd)
         self._to_child = self._from_child = -1
         try:
-            os.kill(self.pid, 9)
+            os.kill(self.pid, signal.SIGKILL)
         except OSError:
             pass
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        _ENDED.append(self.pid)
+        _reap()
 
     def __enter__(self) -> TorchProcess:
         return self
@@ -172,6 +187,7 @@ def _child(parent: int, down: int, up: int) -> None:  # pragma: no cover - runs 
         view = memoryview(data)
         while view:
             view = view[os.write(up, view):]
+        os.close(up)  # the answer is complete now, not when this process has been torn down
         code = 0
     except BaseException:  # Ctrl-C, a closed pipe: end quietly
         pass
