@@ -14,7 +14,8 @@ a kink of relu, abs, max or min, :attr:`GradientReport.kinks` says so and shows 
 convention gives; the disagreement it causes is not a failure.
 
 :func:`gradients` is a pipeline of named steps over plain data, written once for every graph (a number
-is the 0-d case of a vector or matrix): :func:`prepare` (graph, methods, tolerances) ->
+is the 0-d case of a vector or matrix): :func:`prepare` (graph, methods, tolerances) -> :func:`torch_send`
+(the graph to a torch child process, where the command started one) ->
 :func:`formulas` (symbolic) -> :func:`evaluate_point` (values and adjoints) -> :func:`find_kinks` ->
 :func:`fd_step` (finite differences; a big graph: a sample, and :func:`fd_directions_step`) -> :func:`torch_step` -> :func:`kink_convention` ->
 :func:`judge_inputs` / :func:`judge_nodes` -> :func:`find_blame` -> :class:`GradientReport`.

@@ -10,12 +10,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from ..engine.torch_process import TorchProcess
 from ..errors import GradlabError
 from ..fileio import shown
 from .grad import start_torch
+
+if TYPE_CHECKING:
+    from ..engine.torch_process import TorchProcess
 
 #: Subcommand modules, in the order ``gradlab --help`` lists them.
 COMMANDS = ["grad", "check", "shapes", "verify", "render", "worksheet", "practice", "grade", "lenet"]

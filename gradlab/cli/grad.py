@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from ..engine.torch_process import TorchProcess
 from ..errors import GradlabError
 from .common import UsageError, add_at, add_formula_budget, add_json, looks_like_file, parse_at, print_json
+
+if TYPE_CHECKING:  # imported by `gradlab grad` alone: other commands and --help start without it
+    from ..engine.torch_process import TorchProcess
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,14 +34,23 @@ def start_torch(argv: Sequence[str]) -> TorchProcess | None:
     """For ``gradlab grad``, first thing (before the parser is built, before numpy and SymPy load): a child process
     that imports torch while this one does the symbolic work (:mod:`gradlab.engine.torch_process` says why a
     process); the check sends it the graph and ends it. None for other commands."""
-    return TorchProcess.start() if list(argv[:1]) == ["grad"] else None
+    if list(argv[:1]) != ["grad"]:
+        return None
+    from ..engine.torch_process import TorchProcess
+
+    return TorchProcess.start()
 
 
 def run(args: argparse.Namespace) -> int:
-    process = getattr(args, "torch_process", None) or TorchProcess.start()
-    if process is not None and not _wants_torch(args):
-        process.close()
+    from ..engine.torch_process import TorchProcess
+
+    process = getattr(args, "torch_process", None)  # main() starts it before the parser is built
+    if not _wants_torch(args):
+        if process is not None:
+            process.close()
         process = None
+    elif process is None:
+        process = TorchProcess.start()
     try:
         return _run(args, process)
     finally:
