@@ -180,6 +180,18 @@ def test_a_killed_training_leaves_no_temporary_checkpoint(tmp_path: Path) -> Non
     assert not planted.exists() and (run.work / "o" / "metrics.json").is_file()
 
 
+def test_a_killed_grad_leaves_no_torch_process(tmp_path: Path) -> None:
+    """``gradlab grad`` forks a child that imports torch (gradlab.engine.torch_process); killed while the child
+    works, the command leaves it not running; run again, it leaves no process either."""
+    run = Run(tmp_path, ["grad", "z = w0*x0 + w1*x1 + w2; a = sigmoid(z)", "--at", "w0=2,x0=-1,w1=-3,x1=-2,w2=-3"])
+    run.kill_when(_has("gradlab grad", 2))  # the command and its torch child
+    run.again()
+    run.argv[1] = "f = x*"  # a bad program: the child is ended at once
+    proc = run.start()
+    assert proc.wait(120) == 2 and not marked(run.mark)
+    proc.stderr.close()  # type: ignore[union-attr]
+
+
 def test_a_temporary_file_of_a_live_process_or_of_another_name_is_kept(tmp_path: Path) -> None:
     from gradlab.fileio import sweep_stale, write_atomic
 

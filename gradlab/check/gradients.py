@@ -14,7 +14,8 @@ a kink of relu, abs, max or min, :attr:`GradientReport.kinks` says so and shows 
 convention gives; the disagreement it causes is not a failure.
 
 :func:`gradients` is a pipeline of named steps over plain data, written once for every graph (a number
-is the 0-d case of a vector or matrix): :func:`prepare` (graph, methods, tolerances) ->
+is the 0-d case of a vector or matrix): :func:`prepare` (graph, methods, tolerances) -> :func:`torch_send`
+(the graph to a torch child process, where the command started one) ->
 :func:`formulas` (symbolic) -> :func:`evaluate_point` (values and adjoints) -> :func:`find_kinks` ->
 :func:`fd_step` (finite differences; a big graph: a sample, and :func:`fd_directions_step`) -> :func:`torch_step` -> :func:`kink_convention` ->
 :func:`judge_inputs` / :func:`judge_nodes` -> :func:`find_blame` -> :class:`GradientReport`.
@@ -28,7 +29,7 @@ import contextlib
 import functools
 import gc
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -63,6 +64,9 @@ from .results import (
     Value,
 )
 from .staged import staged_form
+
+if TYPE_CHECKING:
+    from ..engine.torch_process import TorchProcess
 
 __all__ = ["METHODS", "Blame", "Formulas", "GradientReport", "InputResult", "KinkResult", "NodeResult",
            "OutputResult", "Tolerances", "find_blame", "find_kinks", "gradients"]
@@ -265,13 +269,37 @@ def fd_directions_step(graph: Graph, ev: Evaluation, methods: Sequence[str], fd:
                       float(np.max(rel[usable], initial=0.0)), bool(np.all(agree[usable])))
 
 
-def torch_step(graph: Graph, ev: Evaluation, methods: Sequence[str]) -> dict[str, Value] | None:
-    """d output / d every node by torch autograd (None unless ``"torch"`` is among the methods)."""
+def torch_step(graph: Graph, ev: Evaluation, methods: Sequence[str],
+               process: TorchProcess | None = None) -> dict[str, Value] | None:
+    """d output / d every node by torch autograd (None unless ``"torch"`` is among the methods); from ``process``,
+    a child sent the graph by :func:`torch_send`, where it has the answer."""
     if "torch" not in methods:
         return None
-    from ..engine.torch_backend import torch_gradients  # one autograd pass for every graph; torch loads only here
+    from ..engine.numeric import point_values
+    from ..engine.torch_process import torch_answer  # one autograd pass for every graph; torch loads only here
 
-    return {n: as_value(a) for n, a in torch_gradients(graph, _point(graph, ev)).adjoints.items()}
+    found = torch_answer(process, graph, point_values(graph, _point(graph, ev)))
+    return {n: as_value(a) for n, a in found.adjoints.items()}
+
+
+def torch_send(graph: Graph, at: Mapping[str, Any] | None, methods: Sequence[str],
+               process: TorchProcess | None) -> TorchProcess | None:
+    """Send the graph and the point to a torch child process as soon as they are known (the process, or None where
+    it is not needed or the point is not valid: the steps below then say what is wrong)."""
+    if process is None:
+        return None
+    if at is None or "torch" not in methods:
+        process.close()
+        return None
+    from ..engine.numeric import point_values
+
+    try:
+        point = point_values(graph, at)
+    except GradlabError:
+        process.close()
+        return None
+    process.send(graph, point)
+    return process
 
 
 def kink_convention(graph: Graph, ev: Evaluation, kinks: Sequence[KinkResult],
@@ -414,7 +442,8 @@ def _program(graph: Graph) -> str:
 
 def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None, *,
               methods: Sequence[str] = METHODS, tol: Tolerances | None = None,
-              simplify: bool = True, formula_budget: float | None = FORMULA_BUDGET) -> GradientReport:
+              simplify: bool = True, formula_budget: float | None = FORMULA_BUDGET,
+              torch_process: TorchProcess | None = None) -> GradientReport:
     """Every forward value and gradient of a graph, checked by independent methods.
 
     ``at`` maps each input to a number (an array for a vector or matrix input); without it, only
@@ -422,14 +451,20 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None
     ``"symbolic"`` (with the numeric values computed from it) is always there. Formulas in the inputs are
     built within ``formula_budget`` seconds (None: no limit); past it an input's formula is the staged form
     (each node's gradient in its consumers' adjoints and local partials), and :attr:`GradientReport.staged_form`
-    holds the definitions that evaluate it.
+    holds the definitions that evaluate it. ``torch_process``, a
+    :class:`~gradlab.engine.torch_process.TorchProcess` started before SymPy loads, runs torch beside the
+    symbolic pass (the command does it: same result, sooner); the check ends it.
 
     >>> r = gradients("f = (x + y)*z", at=dict(x=-2, y=5, z=-4), methods=["fd"])
     >>> r.inputs["x"].grad, r.inputs["x"].status, r.methods
     (-4.0, 'ok', ('symbolic', 'fd'))
     """
-    with _collector_paused():
-        return _gradients(graph_or_program, at, methods, tol, simplify, Budget(formula_budget))
+    try:
+        with _collector_paused():
+            return _gradients(graph_or_program, at, methods, tol, simplify, Budget(formula_budget), torch_process)
+    finally:
+        if torch_process is not None:
+            torch_process.close()
 
 
 @contextlib.contextmanager
@@ -447,8 +482,10 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None, methods: Sequence[str],
-               tol: Tolerances | None, simplify: bool, budget: Budget) -> GradientReport:
+               tol: Tolerances | None, simplify: bool, budget: Budget,
+               process: TorchProcess | None = None) -> GradientReport:
     graph, methods, tol = prepare(graph_or_program, at, methods, tol)
+    process = torch_send(graph, at, methods, process)
     text = formulas(graph, simplify, budget)
     staged = staged_step(graph, text)
     if at is None:
@@ -459,7 +496,7 @@ def _gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None, meth
     kinks = find_kinks(graph, ev.values, tol)
     fd = fd_step(graph, ev, methods)
     sampling = fd_directions_step(graph, ev, methods, fd, tol)
-    torch = torch_step(graph, ev, methods)
+    torch = torch_step(graph, ev, methods, process)
     judge = verdicts(kinks, kink_convention(graph, ev, kinks, torch), tol)
     inputs = judge_inputs(graph, ev, text, fd, torch, judge)
     nodes = judge_nodes(graph, ev, text, torch, judge)

@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import GradlabError
 from ..fileio import shown
+from .grad import start_torch
+
+if TYPE_CHECKING:
+    from ..engine.torch_process import TorchProcess
 
 #: Subcommand modules, in the order ``gradlab --help`` lists them.
 COMMANDS = ["grad", "check", "shapes", "verify", "render", "worksheet", "practice", "grade", "lenet"]
@@ -42,8 +46,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    early = start_torch(argv)  # `gradlab grad`: torch's child process before the parser is built (see grad.py)
+    try:
+        return _main(argv, early)
+    finally:
+        if early is not None:
+            early.close()
+
+
+def _main(argv: list[str], early: TorchProcess | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv, namespace=argparse.Namespace(torch_process=early))
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import GradlabError
 from .common import UsageError, add_at, add_formula_budget, add_json, looks_like_file, parse_at, print_json
+
+if TYPE_CHECKING:  # imported by `gradlab grad` alone: other commands and --help start without it
+    from ..engine.torch_process import TorchProcess
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,10 +30,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def start_torch(argv: Sequence[str]) -> TorchProcess | None:
+    """For ``gradlab grad``, first thing (before the parser is built, before numpy and SymPy load): a child process
+    that imports torch while this one does the symbolic work (:mod:`gradlab.engine.torch_process` says why a
+    process); the check sends it the graph and ends it. None for other commands."""
+    if list(argv[:1]) != ["grad"]:
+        return None
+    from ..engine.torch_process import TorchProcess
+
+    return TorchProcess.start()
+
+
 def run(args: argparse.Namespace) -> int:
-    # here, not above: `gradlab --help` starts without SymPy; torch loads in the torch step only. Importing torch
-    # in a background thread while SymPy works was measured slower (1.23x, median of 7 interleaved rounds): both
-    # imports hold the GIL, so they take turns; a child process gained nothing on a busy 2-core machine either.
+    from ..engine.torch_process import TorchProcess
+
+    process = getattr(args, "torch_process", None)  # main() starts it before the parser is built
+    if not _wants_torch(args):
+        if process is not None:
+            process.close()
+        process = None
+    elif process is None:
+        process = TorchProcess.start()
+    try:
+        return _run(args, process)
+    finally:
+        if process is not None:
+            process.close()
+
+
+def _wants_torch(args: argparse.Namespace) -> bool:
+    """Whether the check will run torch at a point: torch asked for, and a point given (or a graph file's)."""
+    return "torch" in args.methods and (args.at is not None or looks_like_file(args.program))
+
+
+def _run(args: argparse.Namespace, process: TorchProcess | None) -> int:
+    # here, not above: `gradlab --help` starts without SymPy; torch loads in the child or in the torch step only
     from ..check.gradients import METHODS, gradients
     from ..check.graphfile import load_graph_file
     from ..check.report import format_report
@@ -48,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         if m not in METHODS:
             raise UsageError(f"--methods: unknown method '{m}' (choose from fd, torch)")
     try:
-        report = gradients(graph, at, methods=tuple(methods), simplify=not args.no_simplify,
+        report = gradients(graph, at, methods=tuple(methods), simplify=not args.no_simplify, torch_process=process,
                            **({} if args.formula_budget is None else {"formula_budget": args.formula_budget}))
     except GradlabError as e:  # a graph file's program: the place in the file
         if not looks_like_file(args.program) or (e.where and e.where.file):

@@ -15,16 +15,22 @@ array([ 0.393224, -0.196612])
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
 
 import numpy as np
 
 from ..errors import GradlabError
-from ..model.graph import Graph
-from ..ops.tensor import batch_of, torch_values
-from .numeric import Point, point_values
-from .plan import plan_of
+from ..ops import Op
+from ..ops.tensor import Shape, batch_of, gate_op, torch_values
+
+if TYPE_CHECKING:
+    from ..model.graph import Graph
+    from .numeric import Point
+    from .plan import Plan
+
+# The graph, the point and the plan are imported where they are used: a torch child process
+# (:mod:`.torch_process`) runs :func:`plan_gradients` on a :class:`TorchPlan` without loading networkx.
 
 
 def _torch() -> Any:
@@ -44,17 +50,56 @@ class TorchGradients:
     adjoints: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class TorchPlan:
+    """What torch reads of a graph's :class:`~gradlab.engine.plan.Plan`, as plain data (gates by name, not their
+    records) that pickles: sent to a torch child process. ``TorchPlan.of(plan_of(graph))``."""
+
+    nodes: tuple[str, ...]
+    kind: tuple[str, ...]
+    op_name: tuple[str | None, ...]
+    param: tuple[Any, ...]
+    args: tuple[tuple[int, ...], ...]
+    shape: tuple[Shape, ...]
+    const: tuple[float | None, ...]
+    input_index: tuple[int, ...]
+    output: int
+    tensor: bool
+    elementwise: tuple[bool, ...]
+    op: tuple[Op | None, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "op", tuple(None if n is None else gate_op(n) for n in self.op_name))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # the records are rebuilt from their names on the other side
+        return TorchPlan, (self.nodes, self.kind, self.op_name, self.param, self.args, self.shape, self.const,
+                           self.input_index, self.output, self.tensor, self.elementwise)
+
+    @classmethod
+    def of(cls, plan: Plan) -> TorchPlan:
+        return cls(plan.nodes, plan.kind, plan.op_name, plan.param, plan.args, plan.shape, plan.const,
+                   plan.input_index, plan.output, plan.tensor, plan.elementwise)
+
+
+AnyPlan = Union["Plan", TorchPlan]
+
+
 def torch_forward(graph: Graph, inputs: Mapping[str, Any], *, track_constants: bool = False) -> dict[str, Any]:
     """Every node's torch tensor from torch tensors for the inputs (differentiable; leading batch axes allowed).
 
     With ``track_constants`` the constant nodes are leaves that require a gradient too, so
     autograd reports d output / d constant (gradlab gives every node an adjoint).
     """
+    from .plan import plan_of
+
+    return _forward(plan_of(graph), inputs, track_constants)
+
+
+def _forward(plan: AnyPlan, inputs: Mapping[str, Any], track_constants: bool) -> dict[str, Any]:
     torch = _torch()
-    plan = plan_of(graph)
     nodes, shapes = plan.nodes, plan.shape
     values: list[Any] = [inputs.get(n) for n in nodes]
-    first = plan.input_index[0] if plan.inputs else None
+    first = plan.input_index[0] if plan.input_index else None
     batch = tuple(values[first].shape[: values[first].dim() - len(shapes[first])]) if first is not None else ()
     for i, kind in enumerate(plan.kind):
         if kind == "input":
@@ -85,20 +130,28 @@ def torch_function(graph: Graph) -> Callable[..., Any]:
 def torch_gradients(graph: Graph, at: Point) -> TorchGradients:
     """Forward values and d output / d node for every node by autograd at ``at`` (a batch of points for a
     graph of numbers given arrays)."""
+    from .numeric import point_values
+    from .plan import plan_of
+
+    return plan_gradients(plan_of(graph), point_values(graph, at))
+
+
+def plan_gradients(plan: AnyPlan, pts: Mapping[str, np.ndarray]) -> TorchGradients:
+    """:func:`torch_gradients` of a graph's plan (or its :class:`TorchPlan`) at a point its input values were
+    checked for (:func:`~gradlab.engine.numeric.point_values`)."""
     torch = _torch()
-    plan = plan_of(graph)
-    pts = point_values(graph, at)
-    first = graph.inputs[0] if graph.inputs else None
-    batch = batch_of(pts[first], graph.shape(first)) if first is not None else ()
+    output = plan.nodes[plan.output]
+    first = plan.input_index[0] if plan.input_index else None
+    batch = batch_of(pts[plan.nodes[first]], plan.shape[first]) if first is not None else ()
     numbers = not plan.tensor and batch == ()
     if numbers:
         leaves = {n: torch.tensor(float(v), dtype=torch.float64, requires_grad=True) for n, v in pts.items()}
     else:
         leaves = {n: torch.tensor(np.asarray(v), dtype=torch.float64, requires_grad=True) for n, v in pts.items()}
     with torch.enable_grad():
-        values = torch_forward(graph, leaves, track_constants=True)
+        values = _forward(plan, leaves, True)
         tensors = list(values.values())
-        out = values[graph.output]
+        out = values[output]
         wanted = [i for i, t in enumerate(tensors) if t.requires_grad]
         grads: list[Any] = [None] * len(tensors)
         if out.requires_grad:  # every node's adjoint in one backward pass
@@ -106,7 +159,7 @@ def torch_gradients(graph: Graph, at: Point) -> TorchGradients:
             for i, g in zip(wanted, found):
                 grads[i] = g
     names = list(values)
-    out_i = names.index(graph.output)
+    out_i = plan.output
     if numbers:  # one conversion for all nodes: floats
         zero = torch.zeros((), dtype=torch.float64)
         with torch.no_grad():
@@ -115,12 +168,13 @@ def torch_gradients(graph: Graph, at: Point) -> TorchGradients:
         adj_f[out_i] = 1.0
         return TorchGradients(dict(zip(names, vals_f)), dict(zip(names, adj_f)))
 
-    def conv(n: str, t: Any) -> Any:
-        return np.array(np.broadcast_to(t.detach().numpy().astype(np.float64), batch + graph.shape(n)))
+    def conv(i: int, t: Any) -> Any:
+        return np.array(np.broadcast_to(t.detach().numpy().astype(np.float64), batch + plan.shape[i]))
 
-    vals = {n: conv(n, t) for n, t in values.items()}
-    adj: dict[str, Any] = {n: conv(n, g) if g is not None else conv(n, torch.zeros(())) for n, g in zip(names, grads)}
-    adj[graph.output] = conv(graph.output, torch.ones(()))
+    vals = {n: conv(i, t) for i, (n, t) in enumerate(values.items())}
+    adj: dict[str, Any] = {n: conv(i, g) if g is not None else conv(i, torch.zeros(()))
+                           for i, (n, g) in enumerate(zip(names, grads))}
+    adj[output] = conv(plan.output, torch.ones(()))
     return TorchGradients(vals, adj)
 
 

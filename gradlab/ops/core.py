@@ -361,7 +361,10 @@ def partial_functions(op: Op) -> tuple[Callable[..., Any], ...]:
     c = sp.Symbol("c", real=True)
     sympy_functions()  # NUMPY_NAMESPACE holds gradlab's own functions
     exprs = op.partials(args, out, c if op.has_param or op.param_name else None)
-    functions = tuple(sp.lambdify(args + [out, c], e, modules=[_NUMPY_NAMESPACE, "numpy"]) for e in exprs)
+    # numpy the module, not "numpy": the same printer and functions, without ``from numpy import *``, which loads
+    # some 170 modules (numpy.random, .ma, .testing, ...: 50 ms of `gradlab grad`); lambdify imports any other name
+    # its printer writes (numpy.linalg's) itself
+    functions = tuple(sp.lambdify(args + [out, c], e, modules=[_NUMPY_NAMESPACE, np]) for e in exprs)
     _COMPILED[id(op)] = (op, functions)
     return functions
 
