@@ -79,6 +79,7 @@ class Run:
         self.work.mkdir()
         # a short temp folder: Chromium's socket path there must fit in 107 characters (see gradlab.worksheet.pdf)
         self.tmp = Path(tempfile.mkdtemp(prefix="gl-kill-", dir="/tmp" if os.path.isdir("/tmp") else None))
+        _MADE.append(self.tmp)
         self.mark = uuid.uuid4().hex
         self.env = {**os.environ, "TMPDIR": str(self.tmp), "GRADLAB_TEST_MARK": self.mark, "OMP_NUM_THREADS": "1",
                     "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
@@ -123,12 +124,15 @@ def _has(word: str, at_least: int = 1) -> Callable[[list[tuple[int, str]]], bool
     return lambda procs: sum(word in cmd for _, cmd in procs) >= at_least
 
 
+#: the temp folders this process's runs made (another xdist worker's runs make their own: not ours to remove)
+_MADE: list[Path] = []
+
+
 @pytest.fixture(autouse=True)
 def _no_temp_folders_left() -> Iterator[None]:
-    before = set(Path("/tmp").glob("gl-kill-*"))
     yield
-    for p in set(Path("/tmp").glob("gl-kill-*")) - before:
-        shutil.rmtree(p, ignore_errors=True)
+    while _MADE:
+        shutil.rmtree(_MADE.pop(), ignore_errors=True)
 
 
 @pytest.mark.skipif(find_chromium() is None, reason="needs Chromium")
