@@ -76,9 +76,12 @@ SYMBOLIC_ENTRIES = 8_192
 #: The largest value, in entries, a gradient check takes on: every method holds a few such arrays per point
 #: (finite differences several points at once), so past it the check would not finish in reasonable time.
 MAX_CHECK_ENTRIES = 1_000_000
+#: A big graph's formulas drop the SymPy objects behind them after this many inputs (see
+#: :meth:`~gradlab.engine.symbolic.SymbolicGradients.forget`).
+FORGET_EVERY = 1_000
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a 100,000-gate chain's check holds 66,000 of them
 class Formulas:
     """The symbolic step's text for one node: d output / d node as a formula (``expr``, in the inputs; ``named``,
     in the user's names; ``latex``), the chain-rule step (``staged``); for vectors and matrices also the matrix
@@ -141,9 +144,11 @@ def _scalar_formulas(graph: Graph, simplify: bool, budget: Budget | None = None)
         why = f"the graph has more than {FULL_FORM_LIMIT} gates"
         empty = Formulas()  # nodes other than inputs share one (nothing is written into it)
         found = dict.fromkeys(plan.nodes, empty)
-        for n in plan.inputs:
+        for i, n in enumerate(plan.inputs, 1):
             staged = text(sym.staged[n])
             found[n] = Formulas(staged, staged, staged_reason=why)
+            if i % FORGET_EVERY == 0:  # only the text is kept: the SymPy objects go in batches
+                sym.forget()
         return found
     found = {n: Formulas(staged=str(sym.staged[n])) for n in plan.nodes}
     sym.tick = budget.check if budget is not None else None

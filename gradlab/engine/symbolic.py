@@ -252,6 +252,14 @@ class SymbolicGradients:
     _full_adj: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
     _simplified: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
 
+    def forget(self) -> None:
+        """Drop the SymPy objects made so far (symbols, local partials, staged adjoints); they are made again when
+        read. A big graph's check reads each input's staged form once, as text: kept, its SymPy objects for
+        100,000 gates took more memory than the graph."""
+        clear = self.__dict__.get("_clear")
+        if clear is not None:
+            clear()
+
     @property
     def small(self) -> bool:
         """Whether the graph has few enough gates for forms in the inputs at all."""
@@ -455,6 +463,10 @@ class LazyMap(Mapping[Any, Any]):
         self._make = make
         self._made: dict[Any, Any] = {}
 
+    def forget(self) -> None:
+        """Drop the values made so far (they are made again when read)."""
+        self._made.clear()
+
     @property
     def made(self) -> int:
         """How many values have been made so far."""
@@ -542,4 +554,14 @@ def symbolic_gradients(graph: Graph, *, simplify: bool = True) -> SymbolicGradie
 
     edges = [(u, nodes[v], k) for v in plan.gates for k, u in enumerate(plan.arg_names[v])]
     partials = LazyMap(edges, lambda e: partials_of(plan.index[e[1]])[e[2]])
-    return SymbolicGradients(g, partials, LazyMap(nodes, staged), simplify=simplify)
+    staged_map = LazyMap(nodes, staged)
+    sg = SymbolicGradients(g, partials, staged_map, simplify=simplify)
+
+    def clear() -> None:
+        symbols.clear()
+        gate_partials.clear()
+        partials.forget()
+        staged_map.forget()
+
+    sg.__dict__["_clear"] = clear
+    return sg
