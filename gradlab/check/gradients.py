@@ -79,6 +79,8 @@ MAX_CHECK_ENTRIES = 1_000_000
 #: A big graph's formulas drop the SymPy objects behind them after this many inputs (see
 #: :meth:`~gradlab.engine.symbolic.SymbolicGradients.forget`).
 FORGET_EVERY = 1_000
+#: After the torch step of a graph of at least this many nodes, the C heap's free pages go back to the system.
+RELEASE_NODES = 20_000
 
 
 @dataclass(slots=True)  # slots: a 100,000-gate chain's check holds 66,000 of them
@@ -276,7 +278,25 @@ def torch_step(graph: Graph, ev: Evaluation, methods: Sequence[str]) -> dict[str
         return None
     from ..engine.torch_backend import torch_gradients  # one autograd pass for every graph; torch loads only here
 
-    return {n: as_value(a) for n, a in torch_gradients(graph, _point(graph, ev)).adjoints.items()}
+    found = {n: as_value(a) for n, a in torch_gradients(graph, _point(graph, ev)).adjoints.items()}
+    if len(found) >= RELEASE_NODES:
+        release_freed_memory()
+    return found
+
+
+def release_freed_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing). torch's
+    tensors for every node of a big graph are freed when its step ends, but the C allocator keeps their pages,
+    and the steps after it (Python's objects live elsewhere) would add to that high-water mark."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 def kink_convention(graph: Graph, ev: Evaluation, kinks: Sequence[KinkResult],

@@ -133,3 +133,14 @@ def test_a_parsed_program_keeps_each_statements_text_and_place():
     g = Graph.parse("z = w0*x0 + w1\nf = tanh(z)*z")
     assert [(n, g.attrs(n)["statement"], g.attrs(n)["line"], g.attrs(n)["text"]) for n in g.op_nodes] == [
         ("t1", 0, 1, "w0*x0"), ("z", 0, 1, "w0*x0 + w1"), ("t2", 1, 2, "tanh(z)"), ("f", 1, 2, "tanh(z)*z")]
+
+
+def test_the_torch_step_gives_the_same_adjoints_when_it_releases_freed_memory(monkeypatch):
+    from gradlab.check import gradients as steps
+
+    g = Graph.parse("h1 = tanh(w1*x + b1); f = tanh(w2*h1 + b2)")
+    at = {"x": 0.3, "w1": -1.2, "b1": 0.4, "w2": 0.7, "b2": -0.1}
+    ev = steps.evaluate_point(g, at)
+    kept = steps.torch_step(g, ev, steps.METHODS)
+    monkeypatch.setattr(steps, "RELEASE_NODES", 0)
+    assert steps.torch_step(g, ev, steps.METHODS) == kept and kept["x"] == pytest.approx(float(ev.adjoints["x"]))
