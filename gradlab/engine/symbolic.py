@@ -246,6 +246,8 @@ class SymbolicGradients:
     simplify: bool = True
     #: called between the steps of building a form in the inputs; a time budget raises there
     tick: Callable[[], None] | None = field(default=None, repr=False)
+    #: drops the caches behind ``partials`` and ``staged`` (see :meth:`forget`)
+    clear_caches: Callable[[], None] | None = field(default=None, repr=False)
     _named_expr: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
     _named_adj: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
     _full_expr: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
@@ -256,9 +258,8 @@ class SymbolicGradients:
         """Drop the SymPy objects made so far (symbols, local partials, staged adjoints); they are made again when
         read. A big graph's check reads each input's staged form once, as text: kept, its SymPy objects for
         100,000 gates took more memory than the graph."""
-        clear = self.__dict__.get("_clear")
-        if clear is not None:
-            clear()
+        if self.clear_caches is not None:
+            self.clear_caches()
 
     @property
     def small(self) -> bool:
@@ -555,7 +556,6 @@ def symbolic_gradients(graph: Graph, *, simplify: bool = True) -> SymbolicGradie
     edges = [(u, nodes[v], k) for v in plan.gates for k, u in enumerate(plan.arg_names[v])]
     partials = LazyMap(edges, lambda e: partials_of(plan.index[e[1]])[e[2]])
     staged_map = LazyMap(nodes, staged)
-    sg = SymbolicGradients(g, partials, staged_map, simplify=simplify)
 
     def clear() -> None:
         symbols.clear()
@@ -563,5 +563,4 @@ def symbolic_gradients(graph: Graph, *, simplify: bool = True) -> SymbolicGradie
         partials.forget()
         staged_map.forget()
 
-    sg.__dict__["_clear"] = clear
-    return sg
+    return SymbolicGradients(g, partials, staged_map, simplify=simplify, clear_caches=clear)
