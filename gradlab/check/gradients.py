@@ -80,9 +80,14 @@ SYMBOLIC_ENTRIES = 8_192
 #: The largest value, in entries, a gradient check takes on: every method holds a few such arrays per point
 #: (finite differences several points at once), so past it the check would not finish in reasonable time.
 MAX_CHECK_ENTRIES = 1_000_000
+#: A big graph's formulas drop the SymPy objects behind them after this many inputs (see
+#: :meth:`~gradlab.engine.symbolic.SymbolicGradients.forget`).
+FORGET_EVERY = 1_000
+#: After the torch step of a graph of at least this many nodes, the C heap's free pages go back to the system.
+RELEASE_NODES = 20_000
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a 100,000-gate chain's check holds 66,000 of them
 class Formulas:
     """The symbolic step's text for one node: d output / d node as a formula (``expr``, in the inputs; ``named``,
     in the user's names; ``latex``), the chain-rule step (``staged``); for vectors and matrices also the matrix
@@ -145,9 +150,11 @@ def _scalar_formulas(graph: Graph, simplify: bool, budget: Budget | None = None)
         why = f"the graph has more than {FULL_FORM_LIMIT} gates"
         empty = Formulas()  # nodes other than inputs share one (nothing is written into it)
         found = dict.fromkeys(plan.nodes, empty)
-        for n in plan.inputs:
+        for i, n in enumerate(plan.inputs, 1):
             staged = text(sym.staged[n])
             found[n] = Formulas(staged, staged, staged_reason=why)
+            if i % FORGET_EVERY == 0:  # only the text is kept: the SymPy objects go in batches
+                sym.forget()
         return found
     found = {n: Formulas(staged=str(sym.staged[n])) for n in plan.nodes}
     sym.tick = budget.check if budget is not None else None
@@ -278,8 +285,11 @@ def torch_step(graph: Graph, ev: Evaluation, methods: Sequence[str],
     from ..engine.numeric import point_values
     from ..engine.torch_process import torch_answer  # one autograd pass for every graph; torch loads only here
 
-    found = torch_answer(process, graph, point_values(graph, _point(graph, ev)))
-    return {n: as_value(a) for n, a in found.adjoints.items()}
+    answer = torch_answer(process, graph, point_values(graph, _point(graph, ev)))
+    found = {n: as_value(a) for n, a in answer.adjoints.items()}
+    if len(found) >= RELEASE_NODES:
+        release_freed_memory()
+    return found
 
 
 def torch_send(graph: Graph, at: Mapping[str, Any] | None, methods: Sequence[str],
@@ -300,6 +310,21 @@ def torch_send(graph: Graph, at: Mapping[str, Any] | None, methods: Sequence[str
         return None
     process.send(graph, point)
     return process
+
+
+def release_freed_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing). torch's
+    tensors for every node of a big graph are freed when its step ends, but the C allocator keeps their pages,
+    and the steps after it (Python's objects live elsewhere) would add to that high-water mark."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 def kink_convention(graph: Graph, ev: Evaluation, kinks: Sequence[KinkResult],

@@ -246,11 +246,20 @@ class SymbolicGradients:
     simplify: bool = True
     #: called between the steps of building a form in the inputs; a time budget raises there
     tick: Callable[[], None] | None = field(default=None, repr=False)
+    #: drops the caches behind ``partials`` and ``staged`` (see :meth:`forget`)
+    clear_caches: Callable[[], None] | None = field(default=None, repr=False)
     _named_expr: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
     _named_adj: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
     _full_expr: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
     _full_adj: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
     _simplified: dict[str, sp.Expr] = field(default_factory=dict, repr=False)
+
+    def forget(self) -> None:
+        """Drop the SymPy objects made so far (symbols, local partials, staged adjoints); they are made again when
+        read. A big graph's check reads each input's staged form once, as text: kept, its SymPy objects for
+        100,000 gates took more memory than the graph."""
+        if self.clear_caches is not None:
+            self.clear_caches()
 
     @property
     def small(self) -> bool:
@@ -455,6 +464,10 @@ class LazyMap(Mapping[Any, Any]):
         self._make = make
         self._made: dict[Any, Any] = {}
 
+    def forget(self) -> None:
+        """Drop the values made so far (they are made again when read)."""
+        self._made.clear()
+
     @property
     def made(self) -> int:
         """How many values have been made so far."""
@@ -542,4 +555,12 @@ def symbolic_gradients(graph: Graph, *, simplify: bool = True) -> SymbolicGradie
 
     edges = [(u, nodes[v], k) for v in plan.gates for k, u in enumerate(plan.arg_names[v])]
     partials = LazyMap(edges, lambda e: partials_of(plan.index[e[1]])[e[2]])
-    return SymbolicGradients(g, partials, LazyMap(nodes, staged), simplify=simplify)
+    staged_map = LazyMap(nodes, staged)
+
+    def clear() -> None:
+        symbols.clear()
+        gate_partials.clear()
+        partials.forget()
+        staged_map.forget()
+
+    return SymbolicGradients(g, partials, staged_map, simplify=simplify, clear_caches=clear)

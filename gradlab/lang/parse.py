@@ -146,10 +146,14 @@ class ProgramParser:
         self.graph.reserve(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}))
         self.graph.nx.graph["source"] = self.program
         output: Value | None = None
-        for i, stmt in enumerate(tree.body):
+        body = tree.body
+        del tree  # each statement's syntax tree is dropped once its gates are in the graph: a big program's tree
+        count = len(body)  # took as much memory as its graph
+        for i in range(count):
+            stmt, body[i] = body[i], None  # type: ignore[call-overload]
             self.statement = i
-            last = i == len(tree.body) - 1
-            output = self.statement_node(stmt, last)
+            output = self.statement_node(stmt, i == count - 1)
+        del stmt
         assert output is not None
         if not isinstance(output, Node):  # pragma: no cover - statements always produce nodes
             raise ParseError("the output is a constant; it has no gradient")

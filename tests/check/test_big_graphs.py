@@ -116,3 +116,31 @@ def test_a_big_tensor_check_is_fast_and_samples_its_differences():
     r = gradients("A: (100, 100)\nf = sum(A @ A)", {"A": rng.normal(size=(100, 100))})
     assert r.ok and r.fd_sampling is not None and r.fd_sampling.directional_ok
     assert r.inputs["A"].expr == "df/dt1 @ A.T + A.T @ df/dt1" and not r.inputs["A"].entries
+
+
+def test_a_big_graphs_formulas_are_the_same_when_its_sympy_objects_go_in_batches(monkeypatch):
+    from gradlab.check import gradients as steps
+
+    program = "\n".join(["h0 = x"] + [f"h{i} = tanh(w{i}*h{i - 1} + b{i})" for i in range(1, 200)])
+    g = Graph.parse(program)
+    kept = {n: (f.expr, f.named, f.staged_reason) for n, f in steps.formulas(g).items()}
+    monkeypatch.setattr(steps, "FORGET_EVERY", 3)
+    batched = {n: (f.expr, f.named, f.staged_reason) for n, f in steps.formulas(g).items()}
+    assert batched == kept and kept["w5"][0] and "more than" in kept["w5"][2]
+
+
+def test_a_parsed_program_keeps_each_statements_text_and_place():
+    g = Graph.parse("z = w0*x0 + w1\nf = tanh(z)*z")
+    assert [(n, g.attrs(n)["statement"], g.attrs(n)["line"], g.attrs(n)["text"]) for n in g.op_nodes] == [
+        ("t1", 0, 1, "w0*x0"), ("z", 0, 1, "w0*x0 + w1"), ("t2", 1, 2, "tanh(z)"), ("f", 1, 2, "tanh(z)*z")]
+
+
+def test_the_torch_step_gives_the_same_adjoints_when_it_releases_freed_memory(monkeypatch):
+    from gradlab.check import gradients as steps
+
+    g = Graph.parse("h1 = tanh(w1*x + b1); f = tanh(w2*h1 + b2)")
+    at = {"x": 0.3, "w1": -1.2, "b1": 0.4, "w2": 0.7, "b2": -0.1}
+    ev = steps.evaluate_point(g, at)
+    kept = steps.torch_step(g, ev, steps.METHODS)
+    monkeypatch.setattr(steps, "RELEASE_NODES", 0)
+    assert steps.torch_step(g, ev, steps.METHODS) == kept and kept["x"] == pytest.approx(float(ev.adjoints["x"]))

@@ -137,3 +137,15 @@ def test_sympy_views_of_a_graph():
     assert expr(g) == 2.0 * x * (2.0 * x + y)
     assert expr(g, "z") == 2.0 * x
     assert value_exprs(g, named=True)["t1"] == z + y
+
+
+def test_forget_drops_the_sympy_objects_and_they_come_back_the_same():
+    g = parse_program("h1 = tanh(w1*x + b1); h2 = tanh(w2*h1 + b2); f = h2*h2")
+    sg = symbolic_gradients(g)
+    before = {n: str(sg.staged[n]) for n in g.nodes}
+    partials = {e: str(sg.partials[e]) for e in sg.partials}
+    assert sg.staged.made == len(g.nodes) and sg.partials.made == len(partials)
+    sg.forget()
+    assert sg.staged.made == 0 and sg.partials.made == 0
+    assert {n: str(sg.staged[n]) for n in g.nodes} == before
+    assert {e: str(sg.partials[e]) for e in sg.partials} == partials
