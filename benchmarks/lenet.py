@@ -119,8 +119,9 @@ def part_mnist(args) -> dict:
     return out
 
 
-def plain_loop(model, x, y, test_x, test_y, *, epochs: int, batch: int, lr: float, seed: int) -> float:
-    """What a student writes: shuffle, forward, loss, backward, step; test accuracy after each epoch."""
+def plain_loop(model, x, y, test_x, test_y, *, epochs: int, batch: int, lr: float, seed: int) -> tuple[float, float]:
+    """What a student writes: shuffle, forward, loss, backward, step; test accuracy after each epoch.
+    Returns the seconds and the last test accuracy."""
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
     g = torch.Generator().manual_seed(seed)
@@ -134,12 +135,13 @@ def plain_loop(model, x, y, test_x, test_y, *, epochs: int, batch: int, lr: floa
             opt.zero_grad()
             loss.backward()
             opt.step()
-        evaluate(model, test_x, test_y)
-    return time.perf_counter() - t0
+        _, acc = evaluate(model, test_x, test_y)
+    return time.perf_counter() - t0, acc
 
 
-def _speed_trial(kind: str, data, x, y, tx, ty, *, r: int, epochs: int, threads: int) -> float:
-    """Seconds for one trial: the plain loop, or gradlab's trainer (compiled or not) with everything it writes."""
+def _speed_trial(kind: str, data, x, y, tx, ty, *, r: int, epochs: int, threads: int) -> tuple[float, float]:
+    """Seconds and test accuracy of one trial: the plain loop, or gradlab's trainer (compiled or not) with
+    everything it writes."""
     torch.manual_seed(r)
     if kind == "plain":
         return plain_loop(build_model("lenet", seed=r), x, y, tx, ty, epochs=epochs, batch=256, lr=0.9, seed=r)
@@ -152,8 +154,8 @@ def _speed_trial(kind: str, data, x, y, tx, ty, *, r: int, epochs: int, threads:
 
         shutil.rmtree(run_dir)
     t0 = time.perf_counter()
-    train_run(cfg, data, run_dir, seed=r)
-    return time.perf_counter() - t0
+    res = train_run(cfg, data, run_dir, seed=r)
+    return time.perf_counter() - t0, res.final["test_acc"]
 
 
 def part_speed(args) -> dict:
@@ -169,31 +171,51 @@ def part_speed(args) -> dict:
     images = epochs * len(y)
     kinds = ("plain", "gradlab", "gradlab_no_compile")
     out: dict = {"epochs_per_trial": epochs, "rounds": rounds, "images_per_trial": images, "threads": {}}
-    # the first compile of the process (from the inductor cache when an earlier run filled it), outside the rounds:
-    # later trials in the process reuse the compiled code, as the runs of one `gradlab lenet train` do
-    t0 = time.perf_counter()
-    warm = TrainConfig(dataset="fashion-mnist", model="lenet", optimizer="sgd", lr=0.9, batch_size=256, epochs=1,
-                       seed=0, eval_shifted=False, compile=True)
-    train_run(warm, data.subset(512, 256), None)
-    out["first_compile_seconds"] = time.perf_counter() - t0
-    log(f"first compile (and a 512-image epoch): {out['first_compile_seconds']:.1f}s")
+    from torch._dynamo.utils import counters
+
+    out["compile_seconds"] = {}
+    graphs_in_rounds = 0
     for threads in args.speed_threads:
         torch.set_num_threads(threads)
+        # the process's compile at this thread count (inductor's code is made for it; from the inductor cache when
+        # an earlier run filled it), outside the rounds: the trainer compiles model(x) once per process with the
+        # model as an argument, so every later trial (a new model of the same architecture) runs the compiled code
+        # without compiling again, as the 10 epochs of one `gradlab lenet train` run do. The warm-up run has the
+        # trials' batch shapes (full batches and the remainder).
+        t0 = time.perf_counter()
+        warm = TrainConfig(dataset="fashion-mnist", model="lenet", optimizer="sgd", lr=0.9, batch_size=256,
+                           epochs=1, seed=0, eval_shifted=False, compile=True, threads=threads)
+        train_run(warm, data.subset(512 + len(y) % 256, 256), None)
+        compile_s = out["compile_seconds"][str(threads)] = time.perf_counter() - t0
+        log(f"{threads} thread(s): the process's compile (and a {512 + len(y) % 256}-image epoch): {compile_s:.1f}s")
+        graphs_before = counters["stats"]["unique_graphs"]
         times: dict[str, list[float]] = {k: [] for k in kinds}
+        accs: dict[str, list[float]] = {k: [] for k in kinds}
         load_before = [round(v, 2) for v in os.getloadavg()]
         for r in range(rounds):
             for kind in (kinds if r % 2 == 0 else kinds[::-1]):  # alternate the order: drift hits all alike
-                t = _speed_trial(kind, data, x, y, tx, ty, r=r, epochs=epochs, threads=threads)
+                t, acc = _speed_trial(kind, data, x, y, tx, ty, r=r, epochs=epochs, threads=threads)
                 times[kind].append(t)
-                log(f"{threads} thread(s), round {r + 1}/{rounds} {kind}: {t:.2f}s, {images / t:,.0f} images/s "
-                    f"(load {os.getloadavg()[0]:.1f})")
+                accs[kind].append(acc)
+                log(f"{threads} thread(s), round {r + 1}/{rounds} {kind}: {t:.2f}s, {images / t:,.0f} images/s, "
+                    f"test acc {acc:.4f} (load {os.getloadavg()[0]:.1f})")
+        graphs_in_rounds += counters["stats"]["unique_graphs"] - graphs_before
         ips = {k: [images / t for t in v] for k, v in times.items()}
         ratios = {k: [p / q for p, q in zip(times["plain"], times[k])] for k in kinds[1:]}
+        # the reference recipe (10 epochs) in a fresh process, its compile included: 10 median trials + the compile
+        per_epoch = {k: statistics.median(v) / epochs for k, v in times.items()}
+        recipe = {"plain": 10 * per_epoch["plain"], "gradlab": 10 * per_epoch["gradlab"] + compile_s,
+                  "gradlab_no_compile": 10 * per_epoch["gradlab_no_compile"]}
         out["threads"][str(threads)] = {
+            "recipe_seconds": recipe,
+            "recipe_ratio": {k: recipe["plain"] / recipe[k] for k in kinds[1:]},
+            "test_acc": accs, "test_acc_mean": {k: statistics.mean(v) for k, v in accs.items()},
             "seconds": times, "images_per_s_median": {k: statistics.median(v) for k, v in ips.items()},
             "ratio_rounds": ratios, "ratio": {k: statistics.median(v) for k, v in ratios.items()},
             "load_average_before": load_before, "load_average_after": [round(v, 2) for v in os.getloadavg()]}
     torch.set_num_threads(args.threads)
+    out["graphs_compiled_in_rounds"] = graphs_in_rounds  # 0: no trial compiled
+    log(f"graphs compiled during the rounds: {out['graphs_compiled_in_rounds']}")
     out["targets"] = {f"ratio_ge_1.5_at_{t}_threads": out["threads"][str(t)]["ratio"]["gradlab"] >= 1.5
                       for t in args.speed_threads}
     return out
@@ -343,15 +365,25 @@ def markdown(results: dict) -> str:
         lines += ["## Speed (Fashion-MNIST, reference LeNet, batch 256, interleaved rounds in one process)", "",
                   f"{r['rounds']} rounds of {r['images_per_trial']:,} training images each (plus the 10,000-image "
                   "test pass), the order of the trainers reversed every other round; ratios are per round, then "
-                  f"the median. First compile of the process, before the rounds: {r['first_compile_seconds']:.1f} s.",
+                  f"the median. The process's compile at each thread count, before its rounds (every trial's new model "
+                  "reuses it): " + ", ".join(f"{s:.1f} s at {t}" for t, s in r["compile_seconds"].items())
+                  + f"; graphs compiled during the rounds: "
+                  f"{r.get('graphs_compiled_in_rounds', '?')}. The recipe column: the reference recipe's 10 epochs in a "
+                  "fresh process, 10 median trials plus that compile.",
                   "", "| threads | plain loop images/s | gradlab images/s | ratio | gradlab --no-compile images/s | "
-                  "ratio | load average before -> after |", "|---|---|---|---|---|---|---|"]
+                  "ratio | recipe ratio, compile included | load average before -> after |",
+                  "|---|---|---|---|---|---|---|---|"]
         for t, v in r["threads"].items():
             med = v["images_per_s_median"]
             lines.append(f"| {t} | {med['plain']:,.0f} | {med['gradlab']:,.0f} | **{v['ratio']['gradlab']:.3f}** | "
                          f"{med['gradlab_no_compile']:,.0f} | {v['ratio']['gradlab_no_compile']:.3f} | "
+                         f"{v['recipe_ratio']['gradlab']:.3f} | "
                          f"{v['load_average_before'][0]} -> {v['load_average_after'][0]} |")
-        lines += ["", f"Targets: {r['targets']}", ""]
+        lines += ["", "Test accuracy after each trial (seed = round; the same seeds for each trainer), mean over the "
+                  "rounds: " + "; ".join(f"{t} thread(s): " + ", ".join(f"{k} {a:.4f}" for k, a in
+                                                                     v.get("test_acc_mean", {}).items())
+                                         for t, v in r["threads"].items()),
+                  "", f"Targets: {r['targets']}", ""]
     if "sweeps" in results:
         lines += ["## Sweeps (docs/lenet/sweeps/*.toml)", ""]
         for name, r in results["sweeps"].items():

@@ -8,8 +8,10 @@
   for compiling (``compile=None``, *auto*: at least :data:`AUTO_COMPILE_STEPS` steps), or when asked
   (``compile=True``). Compiled code is cached under ``~/.cache/gradlab/inductor`` (or
   ``$GRADLAB_CACHE/inductor``; ``$TORCHINDUCTOR_CACHE_DIR`` wins): the first compile of a model takes
-  20 to 40 s on 2 cores, later ones 2 to 10 s. When compiling fails, :class:`Forward` says so in one
-  line and goes on with the plain model.
+  20 to 40 s on 2 cores, later ones 2 to 10 s. One compiled function serves every model of a process:
+  the model is its argument, so the next run of the same architecture and batch size (``--runs 3``, a
+  sweep's points, the benchmark's rounds) reuses the compiled code instead of compiling again. When
+  compiling fails, :class:`Forward` says so in one line and goes on with the plain model.
 
 >>> from gradlab.lenet.models import build_model
 >>> fwd = compiled(channels_last(build_model("lenet")), False, steps=10)
@@ -27,7 +29,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-__all__ = ["AUTO_COMPILE_STEPS", "channels_last", "compiled", "compiler_missing", "Forward", "inductor_cache"]
+__all__ = ["AUTO_COMPILE_STEPS", "channels_last", "compiled", "compiler_missing", "Forward", "inductor_cache",
+           "shared_compiled"]
 
 #: ``compile=None`` (auto) compiles runs of at least this many training steps: a first compile costs
 #: 20 to 40 s on 2 cores (2 to 10 s from the cache) and saves 5 to 15 % of every step after it
@@ -90,6 +93,34 @@ class Forward:
             self.log(f"torch.compile failed ({type(error).__name__}: {first}); training without it")
 
 
+def _call(model: nn.Module, x: torch.Tensor) -> Any:
+    return model(x)
+
+
+#: the process's compiled forward pass, made on first use (see :func:`shared_compiled`)
+_SHARED: list[Callable[..., Any]] = []
+#: compiled variants kept per process (architectures x batch shapes; dynamo's default is 8)
+RECOMPILE_LIMIT = 64
+
+
+def shared_compiled() -> Callable[[nn.Module, torch.Tensor], Any]:
+    """``torch.compile`` of ``model(x)`` with the model as an argument, made once per process: a new model
+    of an architecture and batch shape seen before runs the code compiled for the first, no compiling again.
+
+    >>> shared_compiled() is shared_compiled()     # doctest: +SKIP
+    True
+    """
+    if not _SHARED:
+        import torch._dynamo.config as dynamo_config
+
+        for name in ("recompile_limit", "cache_size_limit"):  # the name changed in torch 2.7
+            if isinstance(getattr(dynamo_config, name, None), int):
+                setattr(dynamo_config, name, max(getattr(dynamo_config, name), RECOMPILE_LIMIT))
+                break
+        _SHARED.append(torch.compile(_call, dynamic=False))
+    return _SHARED[0]
+
+
 def compiled(model: nn.Module, compile: bool | None, *, steps: int, device: torch.device | None = None,
              log: Callable[[str], None] | None = None) -> Forward:
     """A :class:`Forward` for ``model``: compiled when ``compile`` is True, or None (auto) and the run has at
@@ -108,9 +139,9 @@ def compiled(model: nn.Module, compile: bool | None, *, steps: int, device: torc
         return Forward(model, model, False, log)
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(inductor_cache()))
     try:
-        fn = torch.compile(model, dynamic=False)
+        shared = shared_compiled()
     except Exception as e:  # an unsupported Python or platform
         f = Forward(model, model, False, log)
         f.fall_back(e)
         return f
-    return Forward(model, fn, True, log)
+    return Forward(model, lambda x: shared(model, x), True, log)

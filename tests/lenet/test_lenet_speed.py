@@ -37,16 +37,42 @@ def test_channels_last_changes_the_layout_not_the_numbers():
     assert channels_last(dense) is dense
 
 
+@pytest.fixture(autouse=True)
+def fresh_shared(monkeypatch):
+    """Every test starts without the process's compiled function (a fake one must not leak into others)."""
+    monkeypatch.setattr(speed, "_SHARED", [])
+
+
+def fake_compile(made):
+    def compile(fn, **kw):
+        made.append(kw)
+        return fn
+    return compile
+
+
 def test_auto_compiles_long_runs_only(monkeypatch):
-    made = []
-    monkeypatch.setattr(torch, "compile", lambda m, **kw: made.append(kw) or (lambda x: m(x)))
+    made: list = []
+    monkeypatch.setattr(torch, "compile", fake_compile(made))
     model = build_model("lenet")
     assert not compiled(model, None, steps=AUTO_COMPILE_STEPS - 1).compiled
     assert not compiled(model, False, steps=10 * AUTO_COMPILE_STEPS).compiled
     assert made == []
     if speed.compiler_missing(torch.device("cpu")) is None:
         assert compiled(model, None, steps=AUTO_COMPILE_STEPS).compiled
-        assert compiled(model, True, steps=1).compiled and len(made) == 2
+        assert compiled(model, True, steps=1).compiled
+        assert made == [{"dynamic": False}]  # once per process, not once per model
+
+
+def test_one_compiled_function_serves_every_model(monkeypatch):
+    made: list = []
+    monkeypatch.setattr(torch, "compile", fake_compile(made))
+    monkeypatch.setattr(speed, "compiler_missing", lambda device: None)
+    a, b = build_model("lenet", seed=1), build_model("lenet-relu", seed=2)
+    fa, fb = compiled(a, True, steps=1), compiled(b, True, steps=1)
+    x = torch.rand(4, 1, 28, 28)
+    assert len(made) == 1
+    assert torch.equal(fa(x), a(x)) and torch.equal(fb(x), b(x))  # each Forward runs its own model
+    assert not torch.equal(fa(x), fb(x))
 
 
 def test_no_compiler_is_one_line_and_a_plain_run(monkeypatch):
@@ -61,7 +87,7 @@ def test_no_compiler_is_one_line_and_a_plain_run(monkeypatch):
 
 def test_a_failing_compile_falls_back_with_one_line(tiny, monkeypatch):
     def broken(model, **kw):
-        def fn(x):
+        def fn(*args):
             raise RuntimeError("inductor: C++ compile error\nmore lines")
         return fn
 
