@@ -303,7 +303,8 @@ def markdown(results: dict) -> str:
     if m:
         lines += [f"Machine: {m.get('cpu_count')} CPU cores, torch {m.get('torch')} with {m.get('torch_threads')} "
                   f"threads, Python {m.get('python')}; load average at the start of the last part: "
-                  f"{m.get('load_average')} (the machine was shared with other jobs).", ""]
+                  f"{m.get('load_average')} (above about 1.5 on 2 cores: other jobs shared the machine; each part's "
+                  "table gives the load during its own rounds).", ""]
 
     def pm(s: dict) -> str:
         return f"{s['mean']:.4f} ± {s['std']:.4f}" if s.get("n", 1) > 1 else f"{s['mean']:.4f}"
