@@ -279,12 +279,13 @@ BLOCK = re.compile(r"<!-- (file|output of): (.+?) -->\n```\w+\n(.*?)```", re.S)
 
 
 def _normal(line: str) -> str:
-    """A line of pytest output without what changes from run to run: timings, rule widths, and in a
+    """A line of pytest output without what changes from run to run: timings, rule widths (a table's too: a
+    column is as wide as its widest number, whose digits may differ by one in the last place), and in a
     passing row of a gradient table the worst entry, which is the largest of errors at rounding level
     (which entry that is, and its numbers, depend on the CPU)."""
     line = re.sub(r" in \d+\.\d+s\b", " in Xs", line.rstrip())
     line = re.sub(r"(\s+ok\s).*\bd out\b.*$", r"\1<worst entry: rounding noise>", line)
-    return re.sub(r"([=_!])\1+", r"\1", line)
+    return re.sub(r"([=_!-])\1+", r"\1", line)  # a table's rule is as wide as its widest entry
 
 
 def test_the_pytest_runs_on_the_testing_page_print_what_it_shows(pytester, monkeypatch):
