@@ -23,6 +23,8 @@ from typing import Any, Mapping, Sequence
 
 import sympy as sp
 
+from ..ops import as_sympy
+
 #: Digits a difference is evaluated to.
 DIGITS = 50
 #: A difference smaller than this, relative to the values compared, is 0 to the digits evaluated.
@@ -34,7 +36,7 @@ NICE_DENOMINATOR = 64
 def exact_decimals(expr: Any) -> Any:
     """Every float in ``expr`` replaced by the decimal it is written as (``0.1`` -> ``1/10``, not the binary float
     next to it): the graph's constants, read as the program wrote them."""
-    e = sp.sympify(expr, strict=True)
+    e = as_sympy(expr)
     floats = e.atoms(sp.Float)
     if not floats:
         return e
@@ -55,8 +57,8 @@ def exact_values(exprs: Sequence[Any], env: Mapping[sp.Symbol, Any],
     more digits)."""
     point: dict[sp.Symbol, sp.Expr] = {s: _exact_number(v) for s, v in env.items()}
     for name, d in definitions:
-        point[name] = sp.Float(sp.N(sp.sympify(d, strict=True).xreplace(point), DIGITS + 20), DIGITS + 20)
-    return [sp.Float(sp.re(sp.N(sp.sympify(e, strict=True).xreplace(point), DIGITS)), DIGITS) for e in exprs]
+        point[name] = sp.Float(sp.N(as_sympy(d).xreplace(point), DIGITS + 20), DIGITS + 20)
+    return [sp.Float(sp.re(sp.N(as_sympy(e).xreplace(point), DIGITS)), DIGITS) for e in exprs]
 
 
 def difference(claim: Any, truth: Any, env: Mapping[sp.Symbol, Any],
@@ -75,7 +77,7 @@ def rounded_decimals(expr: Any) -> dict[sp.Rational, sp.Rational]:
     digits written, mapped to that fraction: ``0.3333`` -> ``1/3``; ``0.25`` is 1/4 itself, and ``1 + 1e-9`` rounds
     nothing (it is 1 + 1e-9, written to its last digit)."""
     found: dict[sp.Rational, sp.Rational] = {}
-    for r in sp.sympify(expr, strict=True).atoms(sp.Rational):
+    for r in as_sympy(expr).atoms(sp.Rational):
         q = int(r.q)
         digits = len(str(q)) - 1
         if q < 10 or q != 10**digits:  # not a decimal with a fractional part
