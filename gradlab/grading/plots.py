@@ -10,16 +10,13 @@ False
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Sequence
 
+from ..htmltable import esc
+
 FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
 BLUE, GREEN, AMBER, RED, GREY = "#3b6ea5", "#2e7d32", "#b7791f", "#c62828", "#666"
-
-
-def _t(text: object) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def _num(x: float) -> str:
@@ -41,7 +38,7 @@ def histogram(values: Sequence[float], lo: float, hi: float, *, bins: int = 10, 
     plot_w, plot_h = width - left - right, height - bottom - head
     step = plot_w / bins
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{_t(label or "histogram")}">',
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(label or "histogram")}">',
              f'<line x1="{left}" y1="{head + plot_h}" x2="{width - right}" y2="{head + plot_h}" stroke="#333"/>']
     for k, c in enumerate(counts):
         h = plot_h * c / top
@@ -55,7 +52,7 @@ def histogram(values: Sequence[float], lo: float, hi: float, *, bins: int = 10, 
         parts.append(f'<text x="{x + step / 2:.1f}" y="{head + plot_h + 14}" text-anchor="middle" font-size="9.5" '
                      f'{FONT} fill="{GREY}">{_num(a)}–{_num(b)}</text>')
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 8}" text-anchor="middle" font-size="11" '
-                 f"{FONT}>{_t(label)}</text>")
+                 f"{FONT}>{esc(label)}</text>")
     parts.append(f'<text x="8" y="{head + plot_h / 2:.1f}" font-size="11" {FONT} '
                  f'transform="rotate(-90 8 {head + plot_h / 2:.1f})" text-anchor="middle" dy="6">students</text>')
     parts.append("</svg>")
@@ -76,17 +73,17 @@ def bars(rows: Sequence[tuple[str, float, str]], *, title: str = "", scale: floa
     top = scale if scale is not None else max((v for _, v, _ in rows), default=1.0) or 1.0
     plot_w = width - label_width - 70
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{_t(title or "bar chart")}">']
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{esc(title or "bar chart")}">']
     for i, (label, value, text) in enumerate(rows):
         y = head + i * row_h
         w = max(0.0, plot_w * value / top)
         colour = colours[i] if colours else BLUE
         shown = label if len(label) <= 34 else label[:33] + "…"
         parts.append(f'<text x="{label_width - 6}" y="{y + 14}" text-anchor="end" font-size="11" {FONT}>'
-                     f"<title>{_t(label)}</title>{_t(shown)}</text>")
+                     f"<title>{esc(label)}</title>{esc(shown)}</text>")
         parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" '
                      f'fill="{colour}"/>')
-        parts.append(f'<text x="{label_width + w + 5:.1f}" y="{y + 14}" font-size="11" {FONT}>{_t(text)}</text>')
+        parts.append(f'<text x="{label_width + w + 5:.1f}" y="{y + 14}" font-size="11" {FONT}>{esc(text)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
