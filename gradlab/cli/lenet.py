@@ -352,22 +352,10 @@ def _keras_load(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {"model": str(keras_model_path(args.model)), "architecture": model.name,
                            "framework": "keras", "dataset": data.name, "test_images": len(y), "test_acc": acc,
                            "test_acc_shifted": acc_shifted}
-    code = 0
     if args.compare:
         c = compare_predictions(model, load_keras_file(args.compare), xk)
         out["compare"] = {"with": str(keras_model_path(args.compare)), **c.to_dict()}
-        code = 0 if c.bit_identical else 1
-    if args.json:
-        print_json(out)
-    else:
-        print(f"loaded {out['model']} ({out['architecture']}, Keras); {data.name} test set, {len(y):,} images: "
-              f"accuracy {acc:.4f}; on the shifted/rotated test set {acc_shifted:.4f}")
-        if args.compare:
-            c2 = out["compare"]
-            print(f"logits vs {c2['with']}: " + ("bit-identical" if c2["bit_identical"] else
-                                                  f"DIFFERENT (max |difference| {c2['max_abs_diff']:.3g}, "
-                                                  f"{c2['different_predictions']} predictions differ)"))
-    return code
+    return _loaded(args, out, "Keras")
 
 
 def run_load(args: argparse.Namespace) -> int:
@@ -393,25 +381,30 @@ def run_load(args: argparse.Namespace) -> int:
     out: dict[str, Any] = {"model": info["source"], "architecture": info["architecture"]["name"],
                            "dataset": data.name, "test_images": len(y), "test_acc": acc,
                            "test_acc_shifted": acc_shifted}
-    code = 0
     if args.compare:
         other, oinfo = load_any(args.compare)
         with torch.no_grad():
             ologits = torch.cat([other(x[i:i + 1000]) for i in range(0, len(y), 1000)])
-        same = torch.equal(logits, ologits)
-        out["compare"] = {"with": oinfo["source"], "bit_identical": same,
+        out["compare"] = {"with": oinfo["source"], "bit_identical": torch.equal(logits, ologits),
                           "max_abs_diff": float((logits - ologits).abs().max())}
-        code = 0 if same else 1
+    return _loaded(args, out)
+
+
+def _loaded(args: argparse.Namespace, out: dict[str, Any], framework: str = "") -> int:
+    """What ``gradlab lenet load`` prints (or its JSON) for either framework; 1 when a compared model's logits
+    differ."""
     if args.json:
         print_json(out)
     else:
-        print(f"loaded {out['model']} ({out['architecture']}); {data.name} test set, {len(y):,} images: accuracy "
-              f"{acc:.4f}; on the shifted/rotated test set {acc_shifted:.4f}")
-        if args.compare:
-            c = out["compare"]
+        print(f"loaded {out['model']} ({out['architecture']}{', ' + framework if framework else ''}); "
+              f"{out['dataset']} test set, {out['test_images']:,} images: accuracy {out['test_acc']:.4f}; "
+              f"on the shifted/rotated test set {out['test_acc_shifted']:.4f}")
+        c = out.get("compare")
+        if c:
+            differ = f", {c['different_predictions']} predictions differ" if "different_predictions" in c else ""
             print(f"logits vs {c['with']}: " + ("bit-identical" if c["bit_identical"] else
-                                                 f"DIFFERENT (max |difference| {c['max_abs_diff']:.3g})"))
-    return code
+                                                 f"DIFFERENT (max |difference| {c['max_abs_diff']:.3g}{differ})"))
+    return 0 if "compare" not in out or out["compare"]["bit_identical"] else 1
 
 
 def run_gradcheck(args: argparse.Namespace) -> int:
