@@ -301,7 +301,8 @@ def local_partials(graph: Graph, node: str, values: Mapping[str, np.ndarray]) ->
 @dataclass
 class Evaluation:
     """Forward values and adjoints (d output / d node) of every node and every wire; ``local`` holds the
-    local partial of every wire into an elementwise gate."""
+    local partial of every wire into an elementwise gate. (For a graph of numbers at one point the wires'
+    shares and partials are numpy scalars, shape ``()``, rather than 0-d arrays.)"""
 
     graph: Graph
     values: dict[str, np.ndarray]
