@@ -12,7 +12,7 @@ then evaluate; it is stopped at a time cap and reported as over the cap.
 
 Run:  python benchmarks/scaling.py [--cap 20] [--sizes 100,1000,10000]
       python benchmarks/scaling.py --against /tmp/old [--rounds 3] [--sizes 1000,10000]
-      python benchmarks/scaling.py --fresh --sizes 10000,100000
+      python benchmarks/scaling.py --fresh --sizes 10000,100000 [--rounds 5]
 ``--against DIR`` times the full check of each graph with this checkout and with an older one
 (``git worktree add /tmp/old REV``), each in a fresh process, interleaved round by round, and prints
 the medians and their ratio: the side-by-side figure for "no slower than the previous engine".
@@ -117,18 +117,28 @@ def timed(make: str, size: int, path: str) -> float:
     return measured(make, size, path)[0]
 
 
-def fresh(sizes: list[int]) -> None:
+def fresh(sizes: list[int], rounds: int = 1) -> None:
     """The chain's full check at each size in a fresh process: wall and CPU seconds, peak memory, and how the
-    time grows per 10x (issue 16: 10,000 gates under 3 s, 100,000 under 30 s and 1 GB, ratio at most 12)."""
+    time grows per 10x (issue 16: 10,000 gates under 3 s, 100,000 under 30 s and 1 GB, ratio at most 12). With
+    ``rounds`` > 1 the sizes are interleaved round by round (the order reversed every other round, so drift on a
+    shared machine hits every size alike); the figures are medians, and each ratio is the median of the rounds'
+    ratios."""
     here = str(Path(__file__).resolve().parent.parent)
-    print(f"{'graph':6} {'gates':>7} {'wall':>8} {'cpu':>8} {'peak RSS':>9}")
-    found = {}
+    found: dict[int, list[tuple[float, float, float]]] = {s: [] for s in sizes}
+    for r in range(rounds):
+        for size in (sizes if r % 2 == 0 else sizes[::-1]):
+            found[size].append(measured("chain_program", size, here))
+    print(f"chain, full check in a fresh process, median of {rounds} interleaved round(s)")
+    print(f"{'graph':6} {'gates':>7} {'wall':>8} {'cpu':>8} {'peak RSS':>9}   wall per round")
     for size in sizes:
-        wall, cpu, rss = measured("chain_program", size, here)
-        found[size] = (wall, cpu)
-        print(f"{'chain':6} {size:>7} {wall:>7.2f}s {cpu:>7.2f}s {rss:>6.0f} MB")
+        wall, cpu, rss = (statistics.median(x[i] for x in found[size]) for i in range(3))
+        each = " ".join(f"{x[0]:.2f}" for x in found[size])
+        print(f"{'chain':6} {size:>7} {wall:>7.2f}s {cpu:>7.2f}s {max(x[2] for x in found[size]):>6.0f} MB   {each}")
     for a, b in zip(sizes, sizes[1:]):
-        print(f"time({b:,}) / time({a:,}) = {found[b][0] / found[a][0]:.1f} wall, {found[b][1] / found[a][1]:.1f} cpu")
+        wall = [q[0] / p[0] for p, q in zip(found[a], found[b])]
+        cpu = [q[1] / p[1] for p, q in zip(found[a], found[b])]
+        print(f"time({b:,}) / time({a:,}) = {statistics.median(wall):.1f} wall, {statistics.median(cpu):.1f} cpu "
+              f"(rounds: {', '.join(f'{x:.1f}' for x in wall)} wall)")
 
 
 def against(old: str, sizes: list[int], rounds: int) -> None:
@@ -151,16 +161,17 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--no-naive", action="store_true")
     ap.add_argument("--against", metavar="DIR", help="an older checkout to time beside this one")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=None, help="interleaved rounds (--against: 3 by default, "
+                    "--fresh: 1)")
     ap.add_argument("--fresh", action="store_true", help="the chain alone, each size in a fresh process, with "
                     "CPU seconds and peak memory (e.g. --sizes 10000,100000)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.fresh:
-        fresh(sizes)
+        fresh(sizes, args.rounds or 1)
         return
     if args.against:
-        against(args.against, sizes, args.rounds)
+        against(args.against, sizes, args.rounds or 3)
         return
     gradients("f = tanh(x)", {"x": 0.1})  # warm up: import torch, compile the local partials
     print(f"gradlab {gradlab.__version__}: full check = symbolic + numeric + finite differences + torch")
