@@ -510,19 +510,25 @@ class Graph:
         return f"{node} ({what}" + (f", '{text}'" if text else "") + ")"
 
     def validate(self) -> None:
-        """Check the structure: acyclic, an output, every gate with the right number of arguments."""
-        if not nx.is_directed_acyclic_graph(self.nx):
+        """Check the structure: acyclic, an output, every gate with the right number of arguments.
+
+        One pass over the adjacency: a graph whose wires all run forward in insertion order (what the builder and
+        every loader make) is acyclic; only one with a wire running backwards is searched for a cycle."""
+        nodes, pred = self.nx._node, self.nx._pred
+        position = {n: i for i, n in enumerate(nodes)}
+        if any(position[u] >= position[v] for v, ins in pred.items() for u in ins) \
+                and not nx.is_directed_acyclic_graph(self.nx):
             cycle = nx.find_cycle(self.nx)
             raise GraphError("the graph has a cycle: " + " -> ".join(str(u) for u, *_ in cycle))
-        for n, d in self.nx.nodes(data=True):
+        for n, d in nodes.items():
             if d["kind"] == "op":
                 op = op_for(d.get("op"))
                 if op is None:
                     raise GraphError(f"unknown operation '{d.get('op')}'", Location(node=n))
-                ks = sorted(k for *_, k in self.nx.in_edges(n, keys=True))
+                ks = sorted(k for keys in pred[n].values() for k in keys)
                 if ks != list(range(op.arity)):
                     raise GraphError(f"gate {d['op']} needs {op.arity} argument(s), has wires {ks}", Location(node=n))
-            elif self.nx.in_degree(n):
+            elif pred[n]:
                 raise GraphError(f"{d['kind']} node has incoming wires", Location(node=n))
         _ = self.output
 

@@ -4,6 +4,8 @@ import json
 
 import networkx as nx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradlab import Graph, GraphError, gradients, parse_program
 
@@ -48,6 +50,21 @@ def test_cycle_is_refused():
     g.nx.add_edge("f", "t1" if "t1" in g else "a", key=5)
     with pytest.raises(GraphError, match="cycle"):
         g.validate()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=6))
+def test_validate_finds_a_cycle_exactly_when_networkx_does(extra):
+    """The one-pass check (wires forward in insertion order) against networkx's search, on a graph with extra
+    wires in any direction, self-loops included: a cycle is named exactly when there is one."""
+    g = parse_program("a = x*y; b = a + x; c = tanh(b); f = c*a")
+    names = list(g.nx.nodes)  # x, y, a, b, c, f
+    for i, (u, v) in enumerate(extra):
+        g.nx.add_edge(names[u], names[v], key=10 + i)
+    cyclic = not nx.is_directed_acyclic_graph(g.nx)
+    with pytest.raises(GraphError) as info:  # the extra wires are beyond every gate's arity
+        g.validate()
+    assert ("cycle" in str(info.value)) == cyclic
 
 
 def test_duplicate_names_and_bad_names_are_refused():
