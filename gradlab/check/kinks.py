@@ -23,6 +23,8 @@ from .results import KinkResult, Tolerances, Value
 
 def as_value(a: Any) -> Value:
     """A float for a 0-d array (a number's value), else a float64 array."""
+    if type(a) is float:  # torch's adjoints of a graph of numbers: already one
+        return a
     arr = np.asarray(a, dtype=np.float64)
     return float(arr) if arr.ndim == 0 else arr
 

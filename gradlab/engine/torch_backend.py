@@ -136,9 +136,10 @@ def torch_gradients(graph: Graph, at: Point) -> TorchGradients:
     return plan_gradients(plan_of(graph), point_values(graph, at))
 
 
-def plan_gradients(plan: AnyPlan, pts: Mapping[str, np.ndarray]) -> TorchGradients:
+def plan_gradients(plan: AnyPlan, pts: Mapping[str, np.ndarray], *, with_values: bool = True) -> TorchGradients:
     """:func:`torch_gradients` of a graph's plan (or its :class:`TorchPlan`) at a point its input values were
-    checked for (:func:`~gradlab.engine.numeric.point_values`)."""
+    checked for (:func:`~gradlab.engine.numeric.point_values`). With ``with_values=False`` only the adjoints are read
+    back from torch (``values`` is left empty): what the gradient check compares."""
     torch = _torch()
     output = plan.nodes[plan.output]
     first = plan.input_index[0] if plan.input_index else None
@@ -163,7 +164,7 @@ def plan_gradients(plan: AnyPlan, pts: Mapping[str, np.ndarray]) -> TorchGradien
     if numbers:  # one conversion for all nodes: floats
         zero = torch.zeros((), dtype=torch.float64)
         with torch.no_grad():
-            vals_f = torch.stack(tensors).tolist()
+            vals_f = torch.stack(tensors).tolist() if with_values else []
             adj_f = torch.stack([zero if g is None else g for g in grads]).tolist()
         adj_f[out_i] = 1.0
         return TorchGradients(dict(zip(names, vals_f)), dict(zip(names, adj_f)))
@@ -171,7 +172,7 @@ def plan_gradients(plan: AnyPlan, pts: Mapping[str, np.ndarray]) -> TorchGradien
     def conv(i: int, t: Any) -> Any:
         return np.array(np.broadcast_to(t.detach().numpy().astype(np.float64), batch + plan.shape[i]))
 
-    vals = {n: conv(i, t) for i, (n, t) in enumerate(values.items())}
+    vals = {n: conv(i, t) for i, (n, t) in enumerate(values.items())} if with_values else {}
     adj: dict[str, Any] = {n: conv(i, g) if g is not None else conv(i, torch.zeros(()))
                            for i, (n, g) in enumerate(zip(names, grads))}
     adj[output] = conv(plan.output, torch.ones(()))

@@ -155,13 +155,14 @@ class TorchProcess:
 
 
 def torch_answer(process: TorchProcess | None, graph: Graph, point: Mapping[str, np.ndarray]) -> TorchGradients:
-    """The graph's torch gradients at ``point``: the child's answer where ``process`` has one, else computed in this
-    process (which raises what torch raises, e.g. that it is not installed)."""
+    """The graph's torch adjoints at ``point`` (the check compares those; ``values`` is left empty): the child's
+    answer where ``process`` has one, else computed in this process (which raises what torch raises, e.g. that it
+    is not installed)."""
     from .plan import plan_of
     from .torch_backend import plan_gradients
 
     found = process.gradients() if process is not None else None
-    return found if found is not None else plan_gradients(plan_of(graph), point)
+    return found if found is not None else plan_gradients(plan_of(graph), point, with_values=False)
 
 
 def _child(parent: int, down: int, up: int) -> None:  # pragma: no cover - runs in the child
@@ -180,7 +181,7 @@ def _child(parent: int, down: int, up: int) -> None:  # pragma: no cover - runs 
                 chunks.append(chunk)
             if chunks:
                 plan, point = pickle.loads(b"".join(chunks))
-                answer = ("ok", plan_gradients(plan, point))
+                answer = ("ok", plan_gradients(plan, point, with_values=False))
         except Exception:  # the parent computes again in its own process, and says what went wrong
             pass
         data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
