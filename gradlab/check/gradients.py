@@ -511,17 +511,20 @@ def _gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None, meth
                process: TorchProcess | None = None) -> GradientReport:
     graph, methods, tol = prepare(graph_or_program, at, methods, tol)
     process = torch_send(graph, at, methods, process)
+    ev = evaluate_point(graph, at) if at is not None else None
+    # torch in this process runs first, while little else is alive: its tensors for every node of a big graph are
+    # the check's peak memory; a child's answer is read last, after the work it runs beside
+    early = torch_step(graph, ev, methods) if ev is not None and process is None else None
     text = formulas(graph, simplify, budget)
     staged = staged_step(graph, text)
-    if at is None:
+    if ev is None:
         report = symbolic_only(graph, text, tol)
         report.staged_form = staged
         return report
-    ev = evaluate_point(graph, at)
     kinks = find_kinks(graph, ev.values, tol)
     fd = fd_step(graph, ev, methods)
     sampling = fd_directions_step(graph, ev, methods, fd, tol)
-    torch = torch_step(graph, ev, methods, process)
+    torch = early if process is None else torch_step(graph, ev, methods, process)
     judge = verdicts(kinks, kink_convention(graph, ev, kinks, torch), tol)
     inputs = judge_inputs(graph, ev, text, fd, torch, judge)
     nodes = judge_nodes(graph, ev, text, torch, judge)
