@@ -135,7 +135,7 @@ def formulas(graph: Graph, simplify: bool = True, budget: Budget | None = None) 
 
 def staged_step(graph: Graph, text: Mapping[str, Formulas]) -> StagedForm | None:
     """Where some input's formula is the staged form: the definitions a script needs to evaluate it, and why."""
-    why = list(dict.fromkeys(text[n].staged_reason for n in graph.inputs if text[n].staged_reason))
+    why = list(dict.fromkeys(text[n].staged_reason for n in plan_of(graph).inputs if text[n].staged_reason))
     if graph.is_tensor or not why:
         return None
     return staged_form(graph, "; ".join(why))
@@ -160,7 +160,7 @@ def _scalar_formulas(graph: Graph, simplify: bool, budget: Budget | None = None)
     sym.tick = budget.check if budget is not None else None
     try:
         with budget.interrupting() if budget is not None else contextlib.nullcontext():
-            for n in graph.inputs:
+            for n in plan_of(graph).inputs:
                 if budget is not None:
                     budget.check()
                 found[n] = Formulas(str(sym.expr(n)), str(sym.readable_named(n)), sym.latex(n, "expr"),
@@ -169,7 +169,7 @@ def _scalar_formulas(graph: Graph, simplify: bool, budget: Budget | None = None)
     except OutOfTime:  # the rest in the staged form, always linear in the graph
         assert budget is not None
         why = f"building the formulas in the inputs took longer than the formula budget of {budget.seconds:g} s"
-        for n in graph.inputs:
+        for n in plan_of(graph).inputs:
             if not found[n].expr:
                 s = sym.staged[n]
                 found[n] = Formulas(str(s), str(s), sym.latex(n, "staged"), str(s), staged_reason=why)
@@ -189,7 +189,7 @@ def _tensor_formulas(graph: Graph, simplify: bool) -> dict[str, Formulas]:
     forms = matrix_forms(graph, ts)
     staged = staged_forms(graph)
     found = {n: Formulas(staged=staged.get(n, ""), matrix=forms.get(n)) for n in graph.nodes}
-    for n in graph.inputs:
+    for n in plan_of(graph).inputs:
         shape = graph.shape(n)
         idx, rep = ts.representative(n)
         f = found[n]
@@ -238,7 +238,7 @@ def evaluate_point(graph: Graph, at: Mapping[str, Any]) -> Evaluation:
 
 
 def _point(graph: Graph, ev: Evaluation) -> dict[str, np.ndarray]:
-    return {n: ev.values[n] for n in graph.inputs}
+    return {n: ev.values[n] for n in plan_of(graph).inputs}  # the plan's list: no walk over every node
 
 
 def fd_step(graph: Graph, ev: Evaluation, methods: Sequence[str]) -> dict[str, FDEstimate]:
@@ -271,7 +271,7 @@ def fd_directions_step(graph: Graph, ev: Evaluation, methods: Sequence[str], fd:
         rel = np.where(scale > 0, np.abs(d.value - exact) / np.maximum(scale, 1e-300), 0.0)
     checked = [f"{n}[{', '.join(str(int(i)) for i in np.unravel_index(k, graph.shape(n)))}]" if graph.shape(n) else n
                for n, ks in plan.items() for k in ks.tolist()]
-    return FDSampling(sum(int(np.prod(graph.shape(n))) for n in graph.inputs), len(checked), checked,
+    return FDSampling(sum(int(np.prod(graph.shape(n))) for n in plan_of(graph).inputs), len(checked), checked,
                       len(d.value), [float(v) for v in d.value], [float(v) for v in exact],
                       float(np.max(rel[usable], initial=0.0)), bool(np.all(agree[usable])))
 
@@ -452,7 +452,7 @@ def symbolic_only(graph: Graph, text: Mapping[str, Formulas], tol: Tolerances) -
     """The report without a point: the formulas alone."""
     tensor = graph.is_tensor
     inputs = {n: _input_result(graph, n, text[n], None, None, tensor=tensor, status="symbolic-only")
-              for n in graph.inputs}
+              for n in plan_of(graph).inputs}
     nodes = [_node_result(graph, n, text[n], None, None, status="symbolic-only") for n in graph.nodes]
     return GradientReport(_program(graph), OutputResult(graph.output, None), inputs, nodes, True, None,
                           ("symbolic",), title=graph.title, tolerances=tol, is_tensor=tensor)

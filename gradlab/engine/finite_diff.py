@@ -364,7 +364,7 @@ def _base_point(graph: Graph, at: Point) -> dict[str, np.ndarray]:
     if graph.shape(out) != ():
         raise ShapeError(f"the output '{out}' is {shape_text(graph.shape(out))}; gradients need a number")
     values = forward(graph, at)  # checks each value's shape, and says where the point fails
-    return {n: values[n] for n in graph.inputs}
+    return {n: values[n] for n in plan_of(graph).inputs}
 
 
 def finite_difference_estimates(graph: Graph, at: Point, *, inputs: Sequence[str] | None = None,
@@ -381,7 +381,7 @@ def finite_difference_estimates(graph: Graph, at: Point, *, inputs: Sequence[str
     (array([ 2., -4.]), True)
     """
     base = _base_point(graph, at)
-    names = list(inputs if inputs is not None else graph.inputs)
+    names = list(inputs if inputs is not None else plan_of(graph).inputs)
     if entries is not None:
         names = [n for n in names if len(entries.get(n, ())) > 0]
     if not names:

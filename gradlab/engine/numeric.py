@@ -201,7 +201,8 @@ def forward(graph: Graph, at: Point | None = None, *, inputs: Mapping[str, np.nd
     ``check=False`` keeps non-finite values (to screen random points); ``watch(node, args, value)`` sees each
     gate's arguments and value as they are computed."""
     vals = dict(inputs) if inputs is not None else point_values(graph, at or {}, batch=batch)
-    first = graph.inputs[0] if graph.inputs else None
+    names = plan_of(graph).inputs
+    first = names[0] if names else None
     b = batch_of(vals[first], graph.shape(first)) if first is not None else ()
     return forward_lazy(graph, vals.__getitem__, b, keep=keep, check=check, watch=watch)
 
