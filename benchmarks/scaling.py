@@ -19,8 +19,8 @@ the medians and their ratio: the side-by-side figure for "no slower than the pre
 ``--fresh`` checks the chain alone, each size in a fresh process, with CPU seconds and peak memory.
 Targets (2-core machine): 10,000 gates fully checked in under 3 s, 100,000 in under 30 s and 1 GB;
 time(100,000) / time(10,000) <= 12; no slower than the previous engine.
-Measured (``--fresh --sizes 10000,100000``, the 2-core machine shared): 10,000 gates 0.69 s wall / 0.68 s CPU,
-365 MB peak RSS; 100,000 gates 8.6 s / 8.2 s CPU, 1,015 MB; ratio 12.4 wall, 12.1 CPU.
+Measured (``--fresh --sizes 10000,100000 --rounds 5``, the 2-core machine shared, a slow day): 10,000 gates
+0.78 to 0.94 s wall (CPU the same), 355 MB peak RSS; 100,000 gates 10.3 to 12.5 s, 936 MB; ratio 12.9 to 13.5.
 """
 
 from __future__ import annotations
