@@ -486,7 +486,7 @@ def gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None = None
     """
     try:
         with _collector_paused():
-            return _gradients(graph_or_program, at, methods, tol, simplify, Budget(formula_budget), torch_process)
+            return _gradients(graph_or_program, at, methods, tol, simplify, formula_budget, torch_process)
     finally:
         if torch_process is not None:
             torch_process.close()
@@ -507,7 +507,7 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None, methods: Sequence[str],
-               tol: Tolerances | None, simplify: bool, budget: Budget,
+               tol: Tolerances | None, simplify: bool, formula_budget: float | None,
                process: TorchProcess | None = None) -> GradientReport:
     graph, methods, tol = prepare(graph_or_program, at, methods, tol)
     process = torch_send(graph, at, methods, process)
@@ -515,7 +515,7 @@ def _gradients(graph_or_program: Graph | str, at: Mapping[str, Any] | None, meth
     # torch in this process runs first, while little else is alive: its tensors for every node of a big graph are
     # the check's peak memory; a child's answer is read last, after the work it runs beside
     early = torch_step(graph, ev, methods) if ev is not None and process is None else None
-    text = formulas(graph, simplify, budget)
+    text = formulas(graph, simplify, Budget(formula_budget))  # the budget's clock starts here
     staged = staged_step(graph, text)
     if ev is None:
         report = symbolic_only(graph, text, tol)
